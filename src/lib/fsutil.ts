@@ -1,0 +1,24 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const isDir = (p: string): boolean => existsSync(p) && statSync(p).isDirectory();
+export const isFile = (p: string): boolean => existsSync(p) && statSync(p).isFile();
+
+const skipped = new Set(['.git', 'node_modules', '.cache']);
+
+/** Files below dir, sorted, skipping VCS, dependency and cache folders. */
+export const walkFiles = (dir: string): string[] => {
+  const out: string[] = [];
+  const visit = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (skipped.has(e.name)) continue;
+      const p = join(d, e.name);
+      if (e.isDirectory()) visit(p);
+      else if (e.isFile()) out.push(p);
+    }
+  };
+  if (isDir(dir)) visit(dir);
+  return out;
+};
+
+export const toPosix = (p: string): string => p.split('\\').join('/');

@@ -1,0 +1,172 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { isDir, isFile, toPosix } from '../lib/fsutil.ts';
+import { sha256 } from '../lib/hash.ts';
+import { collectInputs, isYamlFile, kustomizationFile } from './inputs.ts';
+import { runKustomize, type KustomizeBin } from './kustomize.ts';
+import type { Finding, KObject } from './types.ts';
+
+export interface BuildContext {
+  repoRoot: string;
+  cacheDir: string;
+  kustomize: KustomizeBin;
+  /** Limits how many kustomize processes run at once. */
+  schedule: <T>(task: () => Promise<T>) => Promise<T>;
+}
+
+export interface BuiltDoc {
+  obj: KObject;
+  /** Repository-relative file the object came from. */
+  file?: string;
+}
+
+export interface BuildOutput {
+  docs: BuiltDoc[];
+  /** Repository-relative kustomization files read. */
+  kustomizations: string[];
+  findings: Finding[];
+  cached: boolean;
+}
+
+const ORIGIN = 'config.kubernetes.io/origin';
+
+/** The overlay Flux's kustomize-controller lays over `spec.path` before it builds. */
+const overlayFor = (spec: KObject, resources: string[], components: string[]): KObject => {
+  const k: KObject = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    buildMetadata: ['originAnnotations'],
+    resources,
+  };
+  if (components.length) k.components = components;
+  if (spec.targetNamespace) k.namespace = spec.targetNamespace;
+  if (spec.namePrefix) k.namePrefix = spec.namePrefix;
+  if (spec.nameSuffix) k.nameSuffix = spec.nameSuffix;
+  if (Array.isArray(spec.patches) && spec.patches.length) k.patches = spec.patches;
+  if (Array.isArray(spec.images) && spec.images.length) k.images = spec.images;
+  const labels = spec.commonMetadata?.labels;
+  if (labels && Object.keys(labels).length) k.labels = [{ pairs: labels, includeSelectors: false }];
+  const annotations = spec.commonMetadata?.annotations;
+  if (annotations && Object.keys(annotations).length) k.commonAnnotations = annotations;
+  return k;
+};
+
+/** Stage 2: `kustomize build` of one Flux Kustomization's path, as the controller would run it. */
+export const buildFluxKustomization = async (
+  ctx: BuildContext,
+  spec: KObject,
+  where: { file: string; ks: string },
+): Promise<BuildOutput> => {
+  const findings: Finding[] = [];
+  const fail = (rule: string, message: string, file = where.file): BuildOutput => ({
+    docs: [],
+    kustomizations: [],
+    findings: [...findings, { file, rule, message, severity: 'error' }],
+    cached: false,
+  });
+  const pathRel = String(spec.path ?? '.').replace(/^\.\//, '') || '.';
+  const dir = resolve(ctx.repoRoot, pathRel);
+  if (!isDir(dir)) return fail('path-missing', `${where.ks}: spec.path ${spec.path ?? '.'} does not exist`);
+
+  const overlayDir = join(ctx.cacheDir, 'overlays', sha256(dir, JSON.stringify(spec)).slice(0, 20));
+  const rel = (p: string) => toPosix(relative(overlayDir, p));
+
+  const components: string[] = [];
+  for (const c of Array.isArray(spec.components) ? spec.components : []) {
+    const cdir = resolve(dir, String(c));
+    if (!isDir(cdir) || !kustomizationFile(cdir)) {
+      findings.push({ file: where.file, rule: 'component-missing', message: `${where.ks}: component ${c} not found (resolved to ${toPosix(relative(ctx.repoRoot, cdir))})`, severity: 'error' });
+      continue;
+    }
+    components.push(rel(cdir));
+  }
+
+  // Flux generates a kustomization.yaml listing the manifests when the folder has none.
+  const resources = kustomizationFile(dir) ? [rel(dir)] : generatedResources(dir).map(rel);
+  const overlay = stringify(overlayFor(spec, resources, components));
+
+  const inputDirs = [dir, ...components.map((c) => resolve(overlayDir, c))];
+  const inputs = inputDirs.map(collectInputs);
+  const inputFiles = [...new Set(inputs.flatMap((i) => i.files))].sort();
+  const key = sha256(ctx.kustomize.identity, overlay, ...inputFiles.flatMap((f) => [f, readFileSync(f)]));
+  const kustomizations = [...new Set(inputs.flatMap((i) => i.kustomizations))].map((f) => toPosix(relative(ctx.repoRoot, f)));
+
+  const cacheFile = join(ctx.cacheDir, 'builds', `${key}.json`);
+  let raw: KObject[];
+  let cached = false;
+  if (isFile(cacheFile)) {
+    raw = JSON.parse(readFileSync(cacheFile, 'utf8'));
+    cached = true;
+  } else {
+    mkdirSync(overlayDir, { recursive: true });
+    writeFileSync(join(overlayDir, 'kustomization.yaml'), overlay);
+    const result = await ctx.schedule(() => runKustomize(ctx.kustomize, overlayDir));
+    if (!result.ok) {
+      const yamlErrors = syntaxErrors(ctx.repoRoot, inputFiles);
+      if (yamlErrors.length) return { docs: [], kustomizations, findings: [...findings, ...yamlErrors], cached: false };
+      const message = result.error.split(`${ctx.repoRoot}/`).join('').replace(/(\.\.\/)+/g, '');
+      return { ...fail('build', `${where.ks}: kustomize build failed: ${message}`), kustomizations };
+    }
+    raw = parseAllDocuments(result.stdout).map((d) => d.toJS()).filter((o) => o && typeof o === 'object');
+    mkdirSync(join(ctx.cacheDir, 'builds'), { recursive: true });
+    writeFileSync(cacheFile, JSON.stringify(raw));
+  }
+
+  const docs = raw.map((obj) => ({ obj, file: takeOrigin(obj, overlayDir, ctx.repoRoot) }));
+  return { docs, kustomizations, findings, cached };
+};
+
+/** The manifests Flux would list for a folder without a kustomization file. */
+const generatedResources = (dir: string): string[] => {
+  const out: string[] = [];
+  const visit = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (kustomizationFile(p)) out.push(p);
+        else visit(p);
+      } else if (/\.ya?ml$/.test(e.name)) out.push(p);
+    }
+  };
+  visit(dir);
+  return out;
+};
+
+/** Removes kustomize's origin annotation and returns the repository-relative source file. */
+const takeOrigin = (obj: KObject, overlayDir: string, repoRoot: string): string | undefined => {
+  const annotations = obj.metadata?.annotations;
+  const origin = annotations?.[ORIGIN];
+  if (!origin) return undefined;
+  delete annotations[ORIGIN];
+  if (Object.keys(annotations).length === 0) delete obj.metadata.annotations;
+  try {
+    const o = parse(origin);
+    const path = o?.path ?? o?.configuredIn;
+    return path ? toPosix(relative(repoRoot, resolve(overlayDir, path))) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** YAML syntax errors in a build's inputs, with file and line: better than kustomize's message. */
+export const syntaxErrors = (repoRoot: string, files: string[]): Finding[] => {
+  const out: Finding[] = [];
+  for (const f of files.filter(isYamlFile)) {
+    const docs = parseAllDocuments(readFileSync(f, 'utf8'), { prettyErrors: true });
+    const list = Array.isArray(docs) ? docs : [docs];
+    for (const d of list) {
+      const e = d.errors[0];
+      if (!e) continue;
+      out.push({
+        file: toPosix(relative(repoRoot, f)),
+        line: e.linePos?.[0].line,
+        rule: 'yaml',
+        message: `invalid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+        severity: 'error',
+      });
+      break;
+    }
+  }
+  return out;
+};

@@ -1,0 +1,32 @@
+import { runMain, UserError } from '../lib/errors.ts';
+import { commonOptions, parseCli, progressPrinter } from './args.ts';
+import { validateRepository } from './pipeline.ts';
+import { formatReport } from './report.ts';
+
+const USAGE = `usage: npm run validate -- [--cluster NAME] [--path DIR] [--repo DIR] [--schema-dir DIR]... [--format text|json] [--no-cache] [--quiet]
+
+Simulates Flux for every cluster (clusters/*/flux/) or for the entry folder given with --path, offline,
+and reports findings as path:line: rule: message. Exit 0 clean, 1 on findings, 2 on usage errors.`;
+
+runMain(async () => {
+  const args = parseCli(process.argv.slice(2), { ...commonOptions, format: { type: 'string' } });
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const format = args.format ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new UserError(`--format ${format}: must be text or json`);
+  const progress = progressPrinter(args.quiet || format === 'json');
+  const { results } = await validateRepository({
+    cluster: args.cluster,
+    path: args.path,
+    repo: args.repo,
+    schemaDirs: args['schema-dir'],
+    cacheDir: args['cache-dir'],
+    noCache: args['no-cache'],
+    progress: progress.update,
+  });
+  progress.done();
+  process.stdout.write(`${formatReport(results, format)}\n`);
+  return results.some((r) => r.findings.some((f) => f.severity === 'error')) ? 1 : 0;
+});

@@ -1,0 +1,52 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { UserError } from '../lib/errors.ts';
+import { isDir, toPosix } from '../lib/fsutil.ts';
+import type { ClusterTarget } from './types.ts';
+
+export interface DiscoverOptions {
+  /** Repository root (where Flux's `spec.path` values start). */
+  repo?: string;
+  /** An entry folder of any Flux repository, as `flux-local test --path`. */
+  path?: string;
+  cluster?: string;
+}
+
+export interface Discovery {
+  repoRoot: string;
+  clusters: ClusterTarget[];
+}
+
+const findRepoRoot = (start: string): string => {
+  for (let dir = resolve(start); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, '.git'))) return dir;
+    if (dirname(dir) === dir) return resolve(start);
+  }
+};
+
+/** Stage 1: which clusters to simulate, and from which entry folder. */
+export const discover = (opts: DiscoverOptions): Discovery => {
+  if (opts.path) {
+    const entry = resolve(opts.path);
+    if (!isDir(entry)) throw new UserError(`--path ${opts.path}: no such directory`);
+    const repoRoot = opts.repo ? resolve(opts.repo) : findRepoRoot(entry);
+    const rel = toPosix(relative(repoRoot, entry)) || '.';
+    if (rel.startsWith('..')) throw new UserError(`--path ${opts.path} is outside the repository ${repoRoot}`);
+    return { repoRoot, clusters: [{ name: opts.cluster ?? basename(entry), entry: rel }] };
+  }
+  const repoRoot = resolve(opts.repo ?? findRepoRoot(process.cwd()));
+  const clustersDir = join(repoRoot, 'clusters');
+  const all = isDir(clustersDir)
+    ? readdirSync(clustersDir)
+        .filter((c) => isDir(join(clustersDir, c, 'flux')))
+        .sort()
+        .map((c) => ({ name: c, entry: `clusters/${c}/flux` }))
+    : [];
+  if (all.length === 0) throw new UserError(`no clusters found: ${repoRoot} has no clusters/*/flux/ folder (use --path DIR)`);
+  if (!opts.cluster) return { repoRoot, clusters: all };
+  const chosen = all.filter((c) => c.name === opts.cluster);
+  if (chosen.length === 0) {
+    throw new UserError(`--cluster ${opts.cluster}: unknown cluster (known: ${all.map((c) => c.name).join(', ')})`);
+  }
+  return { repoRoot, clusters: chosen };
+};

@@ -1,0 +1,96 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../lib/errors.ts';
+import { isDir } from '../lib/fsutil.ts';
+import { createPool } from '../lib/pool.ts';
+import type { BuildContext } from './build.ts';
+import { loadConfig, type ValidatorConfig } from './config.ts';
+import { discover, type DiscoverOptions } from './discover.ts';
+import { findKustomize } from './kustomize.ts';
+import { Locator } from './locate.ts';
+import { checkPolicy } from './policy.ts';
+import { checkReferences } from './references.ts';
+import { resolveLines } from './report.ts';
+import { SchemaValidator } from './schema.ts';
+import { checkSchemas } from './schema-stage.ts';
+import { simulateCluster, type Simulation } from './simulate.ts';
+import type { ClusterResult, ClusterTarget } from './types.ts';
+
+export const TOOLKIT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface RunOptions extends DiscoverOptions {
+  /** Schema folders; empty means K8S_OPS_SCHEMA_DIR, else kubeconform's public locations. */
+  schemaDirs?: string[];
+  cacheDir?: string;
+  /** Ignore cached renders and schema results (a throwaway cache). */
+  noCache?: boolean;
+  progress?: (message: string) => void;
+}
+
+export const schemaDirsFrom = (given: string[] = []): string[] => {
+  const dirs = given.length ? given : (process.env.K8S_OPS_SCHEMA_DIR ?? '').split(delimiter).filter(Boolean);
+  for (const d of dirs) if (!isDir(d)) throw new UserError(`schema folder ${d} does not exist (from ${given.length ? '--schema-dir' : 'K8S_OPS_SCHEMA_DIR'})`);
+  return dirs.map((d) => resolve(d));
+};
+
+const cacheDirFrom = (opts: RunOptions): string => {
+  if (opts.noCache) return mkdtempSync(join(tmpdir(), 'k8s-ops-'));
+  return resolve(opts.cacheDir ?? process.env.K8S_OPS_CACHE_DIR ?? join(TOOLKIT_ROOT, '.cache', 'k8s-ops'));
+};
+
+export interface Prepared {
+  repoRoot: string;
+  clusters: ClusterTarget[];
+  config: ValidatorConfig;
+  ctx: BuildContext;
+}
+
+export const prepare = (opts: RunOptions): Prepared => {
+  const { repoRoot, clusters } = discover(opts);
+  const config = loadConfig(repoRoot);
+  const ctx: BuildContext = { repoRoot, cacheDir: cacheDirFrom(opts), kustomize: findKustomize(), schedule: createPool() };
+  return { repoRoot, clusters, config, ctx };
+};
+
+export const simulateAll = (p: Prepared, progress?: (m: string) => void): Promise<{ cluster: ClusterTarget; sim: Simulation; seconds: number }[]> =>
+  Promise.all(
+    p.clusters.map(async (cluster) => {
+      const started = performance.now();
+      const sim = await simulateCluster(p.ctx, cluster, (done, known) => progress?.(`${cluster.name}: built ${done}/${known} Kustomizations`));
+      return { cluster, sim, seconds: (performance.now() - started) / 1000 };
+    }),
+  );
+
+/** The whole pipeline: discover, build, substitute, schema, references, policy; the caller reports. */
+export const validateRepository = async (opts: RunOptions): Promise<{ repoRoot: string; results: ClusterResult[] }> => {
+  const prepared = prepare(opts);
+  const schemas = new SchemaValidator({
+    dirs: schemaDirsFrom(opts.schemaDirs),
+    cacheDir: prepared.ctx.cacheDir,
+    kubernetesVersion: prepared.config.kubernetesVersion,
+  });
+  const locator = new Locator(prepared.repoRoot);
+  const simulated = await simulateAll(prepared, opts.progress);
+  const results: ClusterResult[] = [];
+  for (const { cluster, sim, seconds } of simulated) {
+    const started = performance.now();
+    const findings = [
+      ...sim.findings,
+      ...(await checkSchemas(sim.resources, schemas, prepared.config)),
+      ...checkReferences(sim.resources, prepared.config),
+      ...checkPolicy(sim.resources, sim.kustomizations, prepared.config, prepared.repoRoot),
+    ];
+    results.push({
+      cluster,
+      kustomizations: sim.kustomizations,
+      resources: sim.resources,
+      findings: resolveLines(findings, locator).map((f) => ({ ...f, cluster: cluster.name })),
+      seconds: seconds + (performance.now() - started) / 1000,
+    });
+    opts.progress?.(`${cluster.name}: checked ${sim.resources.length} resources`);
+  }
+  schemas.save();
+  return { repoRoot: prepared.repoRoot, results };
+};

@@ -1,0 +1,200 @@
+import { basename } from 'node:path';
+import { buildFluxKustomization, type BuildContext, type BuildOutput } from './build.ts';
+import { isSopsEncrypted, simulateDecryption } from './decrypt.ts';
+import { substituteObject, VAR_NAME } from './substitute.ts';
+import type { BuiltKustomization, ClusterTarget, Finding, FluxKustomization, KObject, Resource } from './types.ts';
+
+export const ROOT_NAME = 'flux-system';
+
+const isFluxKustomization = (o: KObject): boolean =>
+  String(o.apiVersion ?? '').startsWith('kustomize.toolkit.fluxcd.io/') && o.kind === 'Kustomization';
+
+export const ksId = (ks: { namespace: string; name: string }): string => `${ks.namespace}/${ks.name}`;
+
+/** The Kustomization `flux bootstrap` (or the Flux Operator) creates for the entry folder. */
+export const rootKustomization = (cluster: ClusterTarget): FluxKustomization => ({
+  name: ROOT_NAME,
+  namespace: ROOT_NAME,
+  spec: {
+    interval: '10m',
+    path: `./${cluster.entry}`,
+    prune: true,
+    sourceRef: { kind: 'GitRepository', name: ROOT_NAME },
+    decryption: { provider: 'sops', secretRef: { name: 'sops-age' } },
+  },
+  origin: { file: cluster.entry },
+});
+
+interface Pending {
+  ks: FluxKustomization;
+  build: Promise<BuildOutput>;
+}
+
+export interface Simulation {
+  kustomizations: BuiltKustomization[];
+  resources: Resource[];
+  findings: Finding[];
+}
+
+/**
+ * Stages 2 and 3 for one cluster: from the entry folder, build each Flux Kustomization, decrypt and
+ * substitute what it renders, and follow the Kustomizations found there, as the controllers would.
+ * A Kustomization whose substituteFrom source is rendered by another one waits for it.
+ */
+export const simulateCluster = async (
+  ctx: BuildContext,
+  cluster: ClusterTarget,
+  onBuilt: (done: number, known: number) => void = () => {},
+): Promise<Simulation> => {
+  const root = rootKustomization(cluster);
+  const resources: Resource[] = [];
+  const kustomizations: BuiltKustomization[] = [];
+  const findings: Finding[] = [];
+  const seen = new Set<string>([ksId(root)]);
+  const start = (ks: FluxKustomization): Pending => {
+    const build = buildFluxKustomization(ctx, ks.spec, { file: ks.origin?.file ?? cluster.entry, ks: `Kustomization ${ksId(ks)}` });
+    build.then(() => onBuilt(kustomizations.length + 1, seen.size));
+    return { ks, build };
+  };
+
+  const lookup = (kind: string, namespace: string, name: string) =>
+    resources.find((r) => r.obj.kind === kind && r.obj.metadata?.name === name && (r.obj.metadata?.namespace ?? namespace) === namespace);
+
+  const ready = (ks: FluxKustomization): boolean =>
+    (ks.spec.postBuild?.substituteFrom ?? []).every(
+      (ref: KObject) => ref?.optional || lookup(ref?.kind, ks.namespace, ref?.name),
+    );
+
+  const variables = (ks: FluxKustomization): Record<string, string> => {
+    const vars: Record<string, string> = {};
+    for (const ref of ks.spec.postBuild?.substituteFrom ?? []) {
+      const found = lookup(ref?.kind, ks.namespace, ref?.name);
+      if (!found) {
+        if (!ref?.optional) {
+          findings.push({
+            file: ks.origin?.file ?? cluster.entry,
+            rule: 'substitute-from',
+            message: `Kustomization ${ksId(ks)}: substituteFrom ${ref?.kind} ${ks.namespace}/${ref?.name} is not rendered in this cluster`,
+            severity: 'error',
+            at: { obj: ksObject(ks), path: ['spec', 'postBuild', 'substituteFrom'] },
+          });
+        }
+        continue;
+      }
+      const data: Record<string, string> = { ...(found.obj.data ?? {}) };
+      if (found.obj.kind === 'Secret') {
+        for (const [k, v] of Object.entries(data)) data[k] = Buffer.from(String(v), 'base64').toString('utf8');
+        Object.assign(data, found.obj.stringData ?? {});
+      }
+      Object.assign(vars, data);
+    }
+    for (const [k, v] of Object.entries(ks.spec.postBuild?.substitute ?? {})) vars[k] = String(v).replace(/\n/g, '');
+    for (const name of Object.keys(vars)) {
+      if (!VAR_NAME.test(name)) {
+        findings.push({
+          file: ks.origin?.file ?? cluster.entry,
+          rule: 'substitute',
+          message: `Kustomization ${ksId(ks)}: variable name "${name}" is invalid (must match ${VAR_NAME.source})`,
+          severity: 'error',
+        });
+      }
+    }
+    return vars;
+  };
+
+  const process = async (p: Pending, queue: Pending[]) => {
+    const out = await p.build;
+    findings.push(...out.findings.map((f) => (f.at || f.line ? f : { ...f, at: { obj: ksObject(p.ks), path: ['spec', 'path'] } })));
+    const vars = p.ks.spec.postBuild ? variables(p.ks) : undefined;
+    const built: BuiltKustomization = { ks: p.ks, resources: [], inputs: out.kustomizations };
+    for (const doc of out.docs) {
+      let obj = doc.obj;
+      const file = doc.file ?? p.ks.origin?.file ?? cluster.entry;
+      const sops = isSopsEncrypted(obj);
+      if (sops) {
+        if (!p.ks.spec.decryption) {
+          findings.push({
+            file,
+            rule: 'sops-decryption',
+            message: `${obj.kind} ${obj.metadata?.name} is SOPS-encrypted but Kustomization ${ksId(p.ks)} has no spec.decryption`,
+            severity: 'error',
+            at: { obj },
+          });
+        }
+        obj = simulateDecryption(obj);
+      }
+      if (vars) {
+        const result = substituteObject(obj, vars);
+        for (const name of result.missing) {
+          findings.push({
+            file,
+            rule: 'unresolved-variable',
+            message: `\${${name}} in ${obj.kind} ${obj.metadata?.name} has no value in Kustomization ${ksId(p.ks)} postBuild (Flux would substitute an empty string)`,
+            severity: 'error',
+            at: { obj, text: `\${${name}` },
+          });
+        }
+        if (result.error) findings.push({ file, rule: 'substitute', message: `${obj.kind} ${obj.metadata?.name}: ${result.error}`, severity: 'error', at: { obj } });
+        obj = result.obj;
+      }
+      const resource: Resource = { obj, appliedBy: ksId(p.ks), origin: { file }, sops };
+      resources.push(resource);
+      built.resources.push(resource);
+      if (isFluxKustomization(obj)) follow(obj, file, queue);
+    }
+    kustomizations.push(built);
+  };
+
+  const follow = (obj: KObject, file: string, queue: Pending[]) => {
+    const ks: FluxKustomization = {
+      name: String(obj.metadata?.name),
+      namespace: String(obj.metadata?.namespace ?? 'default'),
+      spec: obj.spec ?? {},
+      origin: { file },
+    };
+    if (seen.has(ksId(ks))) return;
+    const src = ks.spec.sourceRef ?? {};
+    const srcNamespace = src.namespace ?? ks.namespace;
+    if (src.kind !== root.spec.sourceRef.kind || src.name !== root.spec.sourceRef.name || srcNamespace !== root.namespace) {
+      findings.push({
+        file,
+        rule: 'source-not-followed',
+        message: `Kustomization ${ksId(ks)} builds from ${src.kind} ${srcNamespace}/${src.name}, not this repository: not followed`,
+        severity: 'warning',
+        at: { obj, path: ['spec', 'sourceRef'] },
+      });
+      return;
+    }
+    seen.add(ksId(ks));
+    queue.push(start(ks));
+  };
+
+  let queue: Pending[] = [start(root)];
+  let blocked: Pending[] = [];
+  while (queue.length || blocked.length) {
+    let waiting = [...blocked, ...queue];
+    const next: Pending[] = [];
+    await Promise.all(waiting.map((p) => p.build));
+    let progressed = true;
+    while (waiting.length && progressed) {
+      progressed = false;
+      const still: Pending[] = [];
+      for (const p of waiting) {
+        if (ready(p.ks)) {
+          await process(p, next);
+          progressed = true;
+        } else still.push(p);
+      }
+      waiting = still;
+    }
+    blocked = [];
+    if (waiting.length && next.length) blocked = waiting;
+    else for (const p of waiting) await process(p, next);
+    queue = next;
+  }
+  return { kustomizations, resources, findings };
+};
+
+const ksObject = (ks: FluxKustomization): KObject => ({ kind: 'Kustomization', metadata: { name: ks.name, namespace: ks.namespace } });
+
+export const isKsFile = (file: string): boolean => basename(file) === 'ks.yaml';

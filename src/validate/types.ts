@@ -1,0 +1,70 @@
+export type Severity = 'error' | 'warning';
+
+export interface Finding {
+  cluster?: string;
+  /** Repository-relative path, or the name of the cluster when no file applies. */
+  file: string;
+  line?: number;
+  rule: string;
+  message: string;
+  severity: Severity;
+  /** Where to look for the line when it is not known yet (resolved by the report stage). */
+  at?: { obj?: KObject; path?: (string | number)[]; text?: string };
+}
+
+/** A Kubernetes object as plain data. */
+export type KObject = Record<string, any>;
+
+export interface Origin {
+  /** Repository-relative source file. */
+  file: string;
+  line?: number;
+}
+
+export interface Resource {
+  obj: KObject;
+  /** The Flux Kustomization that applies it, as namespace/name. */
+  appliedBy: string;
+  origin?: Origin;
+  /** Came from a SOPS-encrypted file (after simulated decryption). */
+  sops: boolean;
+}
+
+export interface FluxKustomization {
+  name: string;
+  namespace: string;
+  spec: KObject;
+  origin?: Origin;
+}
+
+export interface BuiltKustomization {
+  ks: FluxKustomization;
+  resources: Resource[];
+  /** Kustomization files kustomize read for this build (repository-relative). */
+  inputs: string[];
+}
+
+export interface ClusterTarget {
+  name: string;
+  /** Repository-relative entry folder (what the root Flux Kustomization builds). */
+  entry: string;
+}
+
+export interface ClusterResult {
+  cluster: ClusterTarget;
+  kustomizations: BuiltKustomization[];
+  resources: Resource[];
+  findings: Finding[];
+  seconds: number;
+}
+
+export const id = (o: KObject): string => {
+  const group = String(o.apiVersion ?? '').includes('/') ? String(o.apiVersion).split('/')[0] : '';
+  return `${group}/${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+};
+
+export const apiGroup = (apiVersion: string): string =>
+  apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+
+export const describe = (o: KObject): string =>
+  `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? '?'}`;
