@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { isDir, isFile, toPosix } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
@@ -13,6 +13,8 @@ export interface BuildContext {
   kustomize: KustomizeBin;
   /** Limits how many kustomize processes run at once. */
   schedule: <T>(task: () => Promise<T>) => Promise<T>;
+  /** Renders under way or done in this run, by cache file: clusters that share an app build it once. */
+  renders: Map<string, Promise<Rendered>>;
 }
 
 export interface BuiltDoc {
@@ -93,28 +95,35 @@ export const buildFluxKustomization = async (
   const kustomizations = [...new Set(inputs.flatMap((i) => i.kustomizations))].map((f) => toPosix(relative(ctx.repoRoot, f)));
 
   const cacheFile = join(ctx.cacheDir, 'builds', `${key}.json`);
-  let raw: KObject[];
-  let cached = false;
-  if (isFile(cacheFile)) {
-    raw = JSON.parse(readFileSync(cacheFile, 'utf8'));
-    cached = true;
-  } else {
-    mkdirSync(overlayDir, { recursive: true });
-    writeFileSync(join(overlayDir, 'kustomization.yaml'), overlay);
-    const result = await ctx.schedule(() => runKustomize(ctx.kustomize, overlayDir));
-    if (!result.ok) {
-      const yamlErrors = syntaxErrors(ctx.repoRoot, inputFiles);
-      if (yamlErrors.length) return { docs: [], kustomizations, findings: [...findings, ...yamlErrors], cached: false };
-      const message = result.error.split(`${ctx.repoRoot}/`).join('').replace(/(\.\.\/)+/g, '');
-      return { ...fail('build', `${where.ks}: kustomize build failed: ${message}`), kustomizations };
-    }
-    raw = parseAllDocuments(result.stdout).map((d) => d.toJS()).filter((o) => o && typeof o === 'object');
-    mkdirSync(join(ctx.cacheDir, 'builds'), { recursive: true });
-    writeFileSync(cacheFile, JSON.stringify(raw));
+  const cached = isFile(cacheFile);
+  if (!ctx.renders.has(cacheFile)) ctx.renders.set(cacheFile, cached ? readCached(cacheFile) : render(ctx, overlayDir, overlay, cacheFile));
+  const rendered = await ctx.renders.get(cacheFile)!;
+  if (!rendered.ok) {
+    const yamlErrors = syntaxErrors(ctx.repoRoot, inputFiles);
+    if (yamlErrors.length) return { docs: [], kustomizations, findings: [...findings, ...yamlErrors], cached: false };
+    const message = rendered.error.split(`${ctx.repoRoot}/`).join('').replace(/(\.\.\/)+/g, '');
+    return { ...fail('build', `${where.ks}: kustomize build failed: ${message}`), kustomizations };
   }
+  // Each caller gets its own copy: later stages rewrite objects in place.
+  const raw: KObject[] = structuredClone(rendered.docs);
 
   const docs = raw.map((obj) => ({ obj, file: takeOrigin(obj, overlayDir, ctx.repoRoot) }));
   return { docs, kustomizations, findings, cached };
+};
+
+export type Rendered = { ok: true; docs: KObject[] } | { ok: false; error: string };
+
+const readCached = async (file: string): Promise<Rendered> => ({ ok: true, docs: JSON.parse(readFileSync(file, 'utf8')) });
+
+const render = async (ctx: BuildContext, overlayDir: string, overlay: string, cacheFile: string): Promise<Rendered> => {
+  mkdirSync(overlayDir, { recursive: true });
+  writeFileSync(join(overlayDir, 'kustomization.yaml'), overlay);
+  const result = await ctx.schedule(() => runKustomize(ctx.kustomize, overlayDir));
+  if (!result.ok) return result;
+  const docs = parseAllDocuments(result.stdout).map((d) => d.toJS()).filter((o) => o && typeof o === 'object');
+  mkdirSync(dirname(cacheFile), { recursive: true });
+  writeFileSync(cacheFile, JSON.stringify(docs));
+  return { ok: true, docs };
 };
 
 /** The manifests Flux would list for a folder without a kustomization file. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { UserError } from '../lib/errors.ts';
 import { isFile } from '../lib/fsutil.ts';
@@ -141,10 +142,10 @@ export const defaultConfig = (): ValidatorConfig => ({
   toolLabelKeys: [],
 });
 
-const fields: (keyof ValidatorConfig)[] = Object.keys(defaultConfig()) as (keyof ValidatorConfig)[];
+const TOOLKIT_SCHEMAS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas');
 
 /** The defaults, with the repository's `validator.config.yaml` laid over them key by key. */
-export const loadConfig = (repoRoot: string): ValidatorConfig => {
+export const loadConfig = async (repoRoot: string): Promise<ValidatorConfig> => {
   const config = defaultConfig();
   const file = join(repoRoot, CONFIG_FILE);
   if (!isFile(file)) return config;
@@ -155,19 +156,18 @@ export const loadConfig = (repoRoot: string): ValidatorConfig => {
     throw new UserError(`${CONFIG_FILE}: ${String(e.message).split('\n')[0]}`);
   }
   if (doc == null) return config;
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new UserError(`${CONFIG_FILE}: must be a mapping`);
+  const { default: Ajv } = await import('ajv');
+  const schema = JSON.parse(readFileSync(join(TOOLKIT_SCHEMAS, 'validator-config.schema.json'), 'utf8'));
+  const validate = new (Ajv as any)({ strict: false, allErrors: true }).compile(schema);
+  if (!validate(doc)) {
+    const e = validate.errors[0];
+    const where = `${e.instancePath.slice(1).replace(/\//g, '.')}${e.params?.additionalProperty ? ` ${e.params.additionalProperty}` : ''}`;
+    throw new UserError(`${CONFIG_FILE}: ${where || '(root)'}: ${e.message}`);
+  }
   for (const [key, value] of Object.entries(doc)) {
-    if (!fields.includes(key as keyof ValidatorConfig)) throw new UserError(`${CONFIG_FILE}: unknown key "${key}"`);
-    const expected = defaultConfig()[key as keyof ValidatorConfig];
-    if (Array.isArray(expected) !== Array.isArray(value) || typeof expected !== typeof value) {
-      throw new UserError(`${CONFIG_FILE}: ${key} must be ${Array.isArray(expected) ? 'a list' : `a ${typeof expected}`}`);
-    }
     const current = (config as any)[key];
     (config as any)[key] =
       current && typeof current === 'object' && !Array.isArray(current) ? { ...current, ...(value as object) } : value;
   }
-  config.schemaSkips.forEach((s, i) => {
-    if (!s?.kind || !s?.reason) throw new UserError(`${CONFIG_FILE}: schemaSkips[${i}] needs kind and reason`);
-  });
   return config;
 };

@@ -47,10 +47,10 @@ export interface Prepared {
   ctx: BuildContext;
 }
 
-export const prepare = (opts: RunOptions): Prepared => {
+export const prepare = async (opts: RunOptions): Promise<Prepared> => {
   const { repoRoot, clusters } = discover(opts);
-  const config = loadConfig(repoRoot);
-  const ctx: BuildContext = { repoRoot, cacheDir: cacheDirFrom(opts), kustomize: findKustomize(), schedule: createPool() };
+  const config = await loadConfig(repoRoot);
+  const ctx: BuildContext = { repoRoot, cacheDir: cacheDirFrom(opts), kustomize: findKustomize(), schedule: createPool(), renders: new Map() };
   return { repoRoot, clusters, config, ctx };
 };
 
@@ -65,7 +65,7 @@ export const simulateAll = (p: Prepared, progress?: (m: string) => void): Promis
 
 /** The whole pipeline: discover, build, substitute, schema, references, policy; the caller reports. */
 export const validateRepository = async (opts: RunOptions): Promise<{ repoRoot: string; results: ClusterResult[] }> => {
-  const prepared = prepare(opts);
+  const prepared = await prepare(opts);
   const schemas = new SchemaValidator({
     dirs: schemaDirsFrom(opts.schemaDirs),
     cacheDir: prepared.ctx.cacheDir,

@@ -18,7 +18,7 @@ runMain(async () => {
     return 0;
   }
   if (!args.out) throw new UserError('--out DIR is required');
-  const prepared = prepare({ cluster: args.cluster, path: args.path, repo: args.repo, cacheDir: args['cache-dir'], noCache: args['no-cache'] });
+  const prepared = await prepare({ cluster: args.cluster, path: args.path, repo: args.repo, cacheDir: args['cache-dir'], noCache: args['no-cache'] });
   const progress = progressPrinter(args.quiet);
   const simulated = await simulateAll(prepared, progress.update);
   progress.done();

@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import JSON5 from 'json5';
+import { parse } from 'yaml';
+import { isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
+import { dotted, goRegExp, toIssues } from './schema.ts';
+import type { Finding } from './types.ts';
+
+interface FileRule {
+  /** Repository-relative path test. */
+  matches: (path: string) => boolean;
+  schema: string;
+  draft2020?: boolean;
+}
+
+/** Repository files that are not Kubernetes objects, and the SchemaStore schema each one follows. */
+export const FILE_RULES: FileRule[] = [
+  { matches: (p) => p === 'Taskfile.yaml' || /^\.taskfiles\/.+\/Taskfile\.ya?ml$/.test(p), schema: 'taskfile.json' },
+  { matches: (p) => p === 'renovate.json5', schema: 'renovate.json' },
+  { matches: (p) => p === '.github/dependabot.yaml', schema: 'dependabot-2.0.json' },
+  { matches: (p) => /^\.github\/workflows\/[^/]+\.ya?ml$/.test(p), schema: 'github-workflow.json' },
+  { matches: (p) => /^clusters\/[^/]+\/talos\/talconfig\.yaml$/.test(p), schema: 'talhelper.json', draft2020: true },
+];
+
+const readDoc = (file: string): unknown => {
+  const text = readFileSync(file, 'utf8');
+  return file.endsWith('.json5') ? JSON5.parse(text) : parse(text);
+};
+
+/** Validates each matching file against `<schemaDir>/schemastore/<schema>`. */
+export const checkRepoFiles = async (repoRoot: string, schemaDirs: string[]): Promise<{ checked: string[]; findings: Finding[] }> => {
+  const { default: Ajv } = await import('ajv');
+  const { default: Ajv2020 } = await import('ajv/dist/2020.js');
+  const options = { strict: false, allErrors: true, verbose: true, allowUnionTypes: true, validateFormats: false, code: { regExp: goRegExp } };
+  const ajv07 = new (Ajv as any)(options);
+  const ajv2020 = new (Ajv2020 as any)(options);
+  const compiled = new Map<string, any>();
+  const findings: Finding[] = [];
+  const checked: string[] = [];
+  for (const abs of walkFiles(repoRoot)) {
+    const file = toPosix(relative(repoRoot, abs));
+    const rule = FILE_RULES.find((r) => r.matches(file));
+    if (!rule) continue;
+    const schemaFile = schemaDirs.map((d) => join(d, 'schemastore', rule.schema)).find(isFile);
+    if (!schemaFile) {
+      findings.push({ file, rule: 'schema-missing', message: `no ${rule.schema} in the schema folders`, severity: 'error' });
+      continue;
+    }
+    if (!compiled.has(schemaFile)) {
+      const schema = JSON.parse(readFileSync(schemaFile, 'utf8'));
+      delete schema.$schema;
+      compiled.set(schemaFile, (rule.draft2020 ? ajv2020 : ajv07).compile(schema));
+    }
+    const validate = compiled.get(schemaFile);
+    checked.push(file);
+    let doc: unknown;
+    try {
+      doc = readDoc(abs);
+    } catch (e: any) {
+      findings.push({ file, rule: 'yaml', message: `does not parse: ${String(e.message).split('\n')[0]}`, severity: 'error' });
+      continue;
+    }
+    if (!validate(doc)) {
+      for (const issue of toIssues(validate.errors ?? [])) {
+        findings.push({ file, rule: 'schema', message: `${rule.schema}: ${issue.message || dotted(issue.path)}`, severity: 'error' });
+      }
+    }
+  }
+  return { checked, findings };
+};

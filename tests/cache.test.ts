@@ -1,0 +1,67 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeSyntheticRepo } from '../bench/synthetic.ts';
+import type { BuildContext } from '../src/validate/build.ts';
+import { findKustomize } from '../src/validate/kustomize.ts';
+import { simulateCluster } from '../src/validate/simulate.ts';
+import { tempDir } from './helpers.ts';
+
+const test = suite('render cache');
+
+/** A build context that counts kustomize runs. */
+const context = (repoRoot: string, cacheDir: string) => {
+  const runs = { count: 0 };
+  const ctx: BuildContext = {
+    repoRoot,
+    cacheDir,
+    kustomize: findKustomize(),
+    renders: new Map(),
+    schedule: (task) => {
+      runs.count++;
+      return task();
+    },
+  };
+  return { ctx, runs };
+};
+
+const cluster = { name: 'c1', entry: 'clusters/c1/flux' };
+
+test('an unchanged repository is not built again', async () => {
+  const repo = tempDir();
+  const cacheDir = tempDir();
+  writeSyntheticRepo(repo, 3, 1);
+  const first = context(repo, cacheDir);
+  const a = await simulateCluster(first.ctx, cluster);
+  assert.is(first.runs.count, a.kustomizations.length);
+  const second = context(repo, cacheDir);
+  const b = await simulateCluster(second.ctx, cluster);
+  assert.is(second.runs.count, 0);
+  assert.equal(b.resources.map((r) => r.obj), a.resources.map((r) => r.obj));
+});
+
+test('a changed file rebuilds only the Kustomization that reads it', async () => {
+  const repo = tempDir();
+  const cacheDir = tempDir();
+  writeSyntheticRepo(repo, 3, 1);
+  await simulateCluster(context(repo, cacheDir).ctx, cluster);
+  appendFileSync(join(repo, 'kubernetes/apps/ns0/app1/app/helmrelease.yaml'), '  timeout: 10m\n');
+  const again = context(repo, cacheDir);
+  const sim = await simulateCluster(again.ctx, cluster);
+  assert.is(again.runs.count, 1);
+  const hr = sim.resources.find((r) => r.obj.kind === 'HelmRelease' && r.obj.metadata.name === 'app1');
+  assert.is(hr?.obj.spec.timeout, '10m');
+});
+
+test('clusters sharing an app build it once', async () => {
+  const repo = tempDir();
+  writeSyntheticRepo(repo, 2, 2);
+  const { ctx, runs } = context(repo, tempDir());
+  const sims = await Promise.all([simulateCluster(ctx, cluster), simulateCluster(ctx, { name: 'c2', entry: 'clusters/c2/flux' })]);
+  // The roots differ (one entry folder each); cluster-apps and the two apps render the same overlay.
+  assert.is(sims[0].kustomizations.length, 4);
+  assert.is(runs.count, 2 + 1 + 2);
+});
+
+test.run();

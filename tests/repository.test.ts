@@ -1,0 +1,37 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { validateRepository } from '../src/validate/pipeline.ts';
+import { findingLine } from '../src/validate/report.ts';
+import { ROOT, SCHEMAS, tempDir } from './helpers.ts';
+
+const test = suite('repository');
+
+test('the repository validates clean for both clusters', async () => {
+  const { results } = await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: tempDir() });
+  assert.equal(results.map((r) => r.cluster.name), ['apps', 'infra']);
+  for (const r of results) {
+    assert.equal(r.findings.map(findingLine), [], `${r.cluster.name} has findings`);
+    const names = r.kustomizations.map((k) => k.ks.name);
+    for (const ks of ['flux-system', 'cluster-infrastructure', 'cluster-apps', 'cluster-local']) {
+      assert.ok(names.includes(ks), `${r.cluster.name} lacks ${ks}`);
+    }
+  }
+});
+
+test('each cluster tracks its own branch and identity', async () => {
+  const { results } = await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: tempDir() });
+  const expected: Record<string, { branch: string; id: string; domain: string }> = {
+    infra: { branch: 'main', id: '1', domain: 'monosense.dev' },
+    apps: { branch: 'release', id: '2', domain: 'monosense.io' },
+  };
+  for (const r of results) {
+    const find = (kind: string, name: string) => r.resources.find((x) => x.obj.kind === kind && x.obj.metadata.name === name)?.obj;
+    const vars = find('ConfigMap', 'cluster-vars');
+    assert.is(vars?.data.CLUSTER_NAME, r.cluster.name);
+    assert.is(vars?.data.CLUSTER_ID, expected[r.cluster.name].id);
+    assert.is(vars?.data.CLUSTER_DOMAIN, expected[r.cluster.name].domain);
+    assert.is(find('GitRepository', 'flux-system')?.spec.ref.branch, expected[r.cluster.name].branch);
+  }
+});
+
+test.run();
