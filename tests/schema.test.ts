@@ -55,6 +55,11 @@ test('CRDs get a strict root and real ObjectMeta', async () => {
   assert.ok(messages.includes('extra: unknown field'), messages.join('; '));
 });
 
+test('a strict CRD root still admits apiVersion, kind and metadata where the catalog omits them', async () => {
+  const verdict = await validator().check({ apiVersion: 'talos.dev/v1alpha1', kind: 'ServiceAccount', metadata: { name: 'x', namespace: 'y' }, spec: { roles: ['os:reader'] } });
+  assert.is(verdict.kind, 'valid', JSON.stringify(verdict));
+});
+
 test('a version the stack does not serve has no schema', async () => {
   const verdict = await validator().check({ apiVersion: 'external-secrets.io/v1beta1', kind: 'ExternalSecret', metadata: { name: 'x' } });
   assert.is(verdict.kind, 'missing');

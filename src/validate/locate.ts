@@ -42,7 +42,9 @@ export class Locator {
     if (!obj) return docs[0];
     const kindOf = (d: Document.Parsed) => String(d.get('kind') ?? '');
     const nameOf = (d: Document.Parsed) => String(d.getIn(['metadata', 'name']) ?? '');
-    const sameKind = docs.filter((d) => kindOf(d) === obj.kind);
+    const ofKind = docs.filter((d) => kindOf(d) === obj.kind);
+    const sameApi = ofKind.filter((d) => String(d.get('apiVersion') ?? '') === obj.apiVersion);
+    const sameKind = sameApi.length ? sameApi : ofKind;
     return (
       sameKind.find((d) => nameOf(d) === obj.metadata?.name) ??
       (sameKind.length === 1 ? sameKind[0] : undefined) ??

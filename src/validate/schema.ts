@@ -38,6 +38,9 @@ export const schemaPaths = (apiVersion: string, kind: string, k8sVersion: string
 };
 
 /** A schema found on disk or on the network; compiled only when a verdict is not cached. */
+/** Bump when patchSchema or toIssues change, so cached verdicts are recomputed. */
+const VERDICT_VERSION = '2';
+
 type Located = { identity: string; compile: () => Promise<ValidateFunction> };
 
 /** Stage 4: strict JSON-Schema validation, schemas compiled once, results cached by content. */
@@ -63,7 +66,7 @@ export class SchemaValidator {
   async check(obj: KObject): Promise<SchemaVerdict> {
     const schema = await this.schemaFor(String(obj.apiVersion), String(obj.kind));
     if (!('compile' in schema)) return { kind: 'missing', tried: schema.tried };
-    const key = sha256(schema.identity, JSON.stringify(obj));
+    const key = sha256(VERDICT_VERSION, schema.identity, JSON.stringify(obj));
     let issues = key in this.results ? this.results[key] : undefined;
     if (issues === undefined) {
       const validate = await schema.compile();
@@ -207,6 +210,9 @@ export const patchSchema = (schema: any, objectMeta?: unknown): any => {
   delete schema.$schema;
   delete schema.$id;
   if (objectMeta && schema.properties) {
+    // Some catalog schemas omit apiVersion, kind or metadata at the root; a strict root must allow them.
+    schema.properties.apiVersion ??= { type: 'string' };
+    schema.properties.kind ??= { type: 'string' };
     schema.properties.metadata = objectMeta;
     if (schema.additionalProperties === undefined) schema.additionalProperties = false;
   }
