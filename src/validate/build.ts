@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { isDir, isFile, toPosix } from '../lib/fsutil.ts';
@@ -58,7 +58,7 @@ const overlayFor = (spec: KObject, resources: string[], components: string[]): K
 export const buildFluxKustomization = async (
   ctx: BuildContext,
   spec: KObject,
-  where: { file: string; ks: string },
+  where: { file: string; ks: string; obj?: KObject },
 ): Promise<BuildOutput> => {
   const findings: Finding[] = [];
   const fail = (rule: string, message: string, file = where.file): BuildOutput => ({
@@ -72,31 +72,48 @@ export const buildFluxKustomization = async (
   if (!isDir(dir)) return fail('path-missing', `${where.ks}: spec.path ${spec.path ?? '.'} does not exist`);
 
   const overlayDir = join(ctx.cacheDir, 'overlays', sha256(dir, JSON.stringify(spec)).slice(0, 20));
-  const rel = (p: string) => toPosix(relative(overlayDir, p));
+  const fromOverlay = (p: string) => toPosix(relative(overlayDir, p));
+  const fromRoot = (p: string) => toPosix(relative(ctx.repoRoot, p));
 
-  const components: string[] = [];
-  for (const c of Array.isArray(spec.components) ? spec.components : []) {
+  const componentDirs: string[] = [];
+  for (const [i, c] of (Array.isArray(spec.components) ? spec.components : []).entries()) {
     const cdir = resolve(dir, String(c));
     if (!isDir(cdir) || !kustomizationFile(cdir)) {
-      findings.push({ file: where.file, rule: 'component-missing', message: `${where.ks}: component ${c} not found (resolved to ${toPosix(relative(ctx.repoRoot, cdir))})`, severity: 'error' });
+      if (!spec.ignoreMissingComponents) {
+        findings.push({
+          file: where.file,
+          rule: 'component-missing',
+          message: `${where.ks}: component ${c} not found (resolved to ${fromRoot(cdir)})`,
+          severity: 'error',
+          at: { obj: where.obj, path: ['spec', 'components', i] },
+        });
+      }
       continue;
     }
-    components.push(rel(cdir));
+    componentDirs.push(cdir);
   }
 
   // Flux generates a kustomization.yaml listing the manifests when the folder has none.
-  const resources = kustomizationFile(dir) ? [rel(dir)] : generatedResources(dir).map(rel);
-  const overlay = stringify(overlayFor(spec, resources, components));
+  const resourcePaths = kustomizationFile(dir) ? [dir] : generatedResources(dir);
+  const overlay = stringify(overlayFor(spec, resourcePaths.map(fromOverlay), componentDirs.map(fromOverlay)));
 
-  const inputDirs = [dir, ...components.map((c) => resolve(overlayDir, c))];
-  const inputs = inputDirs.map(collectInputs);
+  const inputs = [dir, ...componentDirs].map(collectInputs);
   const inputFiles = [...new Set(inputs.flatMap((i) => i.files))].sort();
-  const key = sha256(ctx.kustomize.identity, overlay, ...inputFiles.flatMap((f) => [f, readFileSync(f)]));
-  const kustomizations = [...new Set(inputs.flatMap((i) => i.kustomizations))].map((f) => toPosix(relative(ctx.repoRoot, f)));
+  const kustomizations = [...new Set(inputs.flatMap((i) => i.kustomizations))].map(fromRoot);
+  // The key names files relative to the repository root, so a copy of the tree elsewhere (the
+  // generators validate one) reuses the renders of everything it did not change.
+  const key = sha256(
+    BUILD_VERSION,
+    ctx.kustomize.identity,
+    stringify(overlayFor(spec, resourcePaths.map(fromRoot), componentDirs.map(fromRoot))),
+    ...inputFiles.flatMap((f) => [fromRoot(f), readFileSync(f)]),
+  );
 
   const cacheFile = join(ctx.cacheDir, 'builds', `${key}.json`);
   const cached = isFile(cacheFile);
-  if (!ctx.renders.has(cacheFile)) ctx.renders.set(cacheFile, cached ? readCached(cacheFile) : render(ctx, overlayDir, overlay, cacheFile));
+  if (!ctx.renders.has(cacheFile)) {
+    ctx.renders.set(cacheFile, cached ? readCached(cacheFile) : render(ctx, overlayDir, overlay, cacheFile));
+  }
   const rendered = await ctx.renders.get(cacheFile)!;
   if (!rendered.ok) {
     const yamlErrors = syntaxErrors(ctx.repoRoot, inputFiles);
@@ -105,13 +122,13 @@ export const buildFluxKustomization = async (
     return { ...fail('build', `${where.ks}: kustomize build failed: ${message}`), kustomizations };
   }
   // Each caller gets its own copy: later stages rewrite objects in place.
-  const raw: KObject[] = structuredClone(rendered.docs);
-
-  const docs = raw.map((obj) => ({ obj, file: takeOrigin(obj, overlayDir, ctx.repoRoot) }));
-  return { docs, kustomizations, findings, cached };
+  return { docs: structuredClone(rendered.docs), kustomizations, findings, cached };
 };
 
-export type Rendered = { ok: true; docs: KObject[] } | { ok: false; error: string };
+/** Bump when the overlay or what is cached changes shape. */
+const BUILD_VERSION = '2';
+
+export type Rendered = { ok: true; docs: BuiltDoc[] } | { ok: false; error: string };
 
 const readCached = async (file: string): Promise<Rendered> => ({ ok: true, docs: JSON.parse(readFileSync(file, 'utf8')) });
 
@@ -119,8 +136,12 @@ const render = async (ctx: BuildContext, overlayDir: string, overlay: string, ca
   mkdirSync(overlayDir, { recursive: true });
   writeFileSync(join(overlayDir, 'kustomization.yaml'), overlay);
   const result = await ctx.schedule(() => runKustomize(ctx.kustomize, overlayDir));
+  rmSync(overlayDir, { recursive: true, force: true });
   if (!result.ok) return result;
-  const docs = parseAllDocuments(result.stdout).map((d) => d.toJS()).filter((o) => o && typeof o === 'object');
+  const docs = parseAllDocuments(result.stdout)
+    .map((d) => d.toJS())
+    .filter((o) => o && typeof o === 'object')
+    .map((obj) => ({ obj, file: takeOrigin(obj, overlayDir, ctx.repoRoot) }));
   mkdirSync(dirname(cacheFile), { recursive: true });
   writeFileSync(cacheFile, JSON.stringify(docs));
   return { ok: true, docs };

@@ -76,11 +76,14 @@ export class Locator {
     return offset === undefined ? undefined : this.lineAt(src, offset);
   }
 
-  /** Line where `needle` first appears in the file (for a `${VAR}` that has no value). */
-  lineOfText(file: string, needle: string): number | undefined {
+  /** Line of the first match of `pattern` inside obj's document (for a `${VAR}` that has no value). */
+  lineOfPattern(file: string, obj: KObject | undefined, pattern: RegExp): number | undefined {
     const src = this.load(file);
-    const at = src?.text.indexOf(needle) ?? -1;
-    return src && at >= 0 ? this.lineAt(src, at) : undefined;
+    if (!src) return undefined;
+    const range = this.docFor(src, obj)?.range;
+    const from = range?.[0] ?? 0;
+    const m = pattern.exec(src.text.slice(from, range?.[2] ?? src.text.length));
+    return m ? this.lineAt(src, from + m.index) : undefined;
   }
 }
 

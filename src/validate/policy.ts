@@ -79,7 +79,7 @@ export const checkPolicy = (
     }
 
     if (o.kind === 'Secret' && o.apiVersion === 'v1' && !r.sops && (hasEntries(o.data) || hasEntries(o.stringData))) {
-      report(r, 'plaintext-secret', `${describe(o)} holds data outside a SOPS-encrypted file: use an ExternalSecret or a *.sops.yaml`, ['data']);
+      report(r, 'plaintext-secret', `${describe(o)} holds data outside a SOPS-encrypted file: use an ExternalSecret or a *.sops.yaml`, [hasEntries(o.data) ? 'data' : 'stringData']);
     }
 
     if (group === 'kustomize.toolkit.fluxcd.io' && o.kind === 'Kustomization' && r.origin && isKsFile(r.origin.file)) {

@@ -5,7 +5,7 @@ import type { ClusterResult, Finding } from './types.ts';
 export const resolveLines = (findings: Finding[], locator: Locator): Finding[] =>
   findings.map(({ at, ...f }) => {
     if (f.line !== undefined || !at || f.file === '?') return f;
-    const line = (at.text && locator.lineOfText(f.file, at.text)) || locator.line(f.file, at.obj, at.path ?? []);
+    const line = (at.pattern && locator.lineOfPattern(f.file, at.obj, new RegExp(at.pattern))) || locator.line(f.file, at.obj, at.path ?? []);
     return line ? { ...f, line } : f;
   });
 

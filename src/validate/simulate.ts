@@ -52,7 +52,7 @@ export const simulateCluster = async (
   const findings: Finding[] = [];
   const seen = new Set<string>([ksId(root)]);
   const start = (ks: FluxKustomization): Pending => {
-    const build = buildFluxKustomization(ctx, ks.spec, { file: ks.origin?.file ?? cluster.entry, ks: `Kustomization ${ksId(ks)}` });
+    const build = buildFluxKustomization(ctx, ks.spec, { file: ks.origin?.file ?? cluster.entry, ks: `Kustomization ${ksId(ks)}`, obj: ksObject(ks) });
     build.then(() => onBuilt(kustomizations.length + 1, seen.size));
     return { ks, build };
   };
@@ -65,10 +65,15 @@ export const simulateCluster = async (
       (ref: KObject) => ref?.optional || lookup(ref?.kind, ks.namespace, ref?.name),
     );
 
-  const variables = (ks: FluxKustomization): Record<string, string> => {
+  /** The values in force once the cluster has converged: a source the Kustomization renders itself counts. */
+  const variables = (ks: FluxKustomization, own: KObject[]): Record<string, string> => {
     const vars: Record<string, string> = {};
     for (const ref of ks.spec.postBuild?.substituteFrom ?? []) {
-      const found = lookup(ref?.kind, ks.namespace, ref?.name);
+      const found =
+        lookup(ref?.kind, ks.namespace, ref?.name) ??
+        own
+          .filter((o) => o.kind === ref?.kind && o.metadata?.name === ref?.name && (o.metadata?.namespace ?? ks.namespace) === ks.namespace)
+          .map((obj) => ({ obj }))[0];
       if (!found) {
         if (!ref?.optional) {
           findings.push({
@@ -105,7 +110,7 @@ export const simulateCluster = async (
   const process = async (p: Pending, queue: Pending[]) => {
     const out = await p.build;
     findings.push(...out.findings.map((f) => (f.at || f.line ? f : { ...f, at: { obj: ksObject(p.ks), path: ['spec', 'path'] } })));
-    const vars = p.ks.spec.postBuild ? variables(p.ks) : undefined;
+    const vars = p.ks.spec.postBuild ? variables(p.ks, out.docs.map((d) => d.obj)) : undefined;
     const built: BuiltKustomization = { ks: p.ks, resources: [], inputs: out.kustomizations };
     for (const doc of out.docs) {
       let obj = doc.obj;
@@ -131,7 +136,7 @@ export const simulateCluster = async (
             rule: 'unresolved-variable',
             message: `\${${name}} in ${obj.kind} ${obj.metadata?.name} has no value in Kustomization ${ksId(p.ks)} postBuild (Flux would substitute an empty string)`,
             severity: 'error',
-            at: { obj, text: `\${${name}` },
+            at: { obj, pattern: `\\$\\{${name}(?![_a-zA-Z0-9]|:?[=-])` },
           });
         }
         if (result.error) findings.push({ file, rule: 'substitute', message: `${obj.kind} ${obj.metadata?.name}: ${result.error}`, severity: 'error', at: { obj } });
@@ -169,7 +174,7 @@ export const simulateCluster = async (
     queue.push(start(ks));
   };
 
-  let queue: Pending[] = [start(root)];
+  let queue: Pending[] = [await adoptDeclaredRoot(root, start(root), start)];
   let blocked: Pending[] = [];
   while (queue.length || blocked.length) {
     let waiting = [...blocked, ...queue];
@@ -195,6 +200,30 @@ export const simulateCluster = async (
   return { kustomizations, resources, findings };
 };
 
-const ksObject = (ks: FluxKustomization): KObject => ({ kind: 'Kustomization', metadata: { name: ks.name, namespace: ks.namespace } });
+/**
+ * The entry folder usually declares the root Kustomization itself (as `flux bootstrap` writes it): when it
+ * does, the root is built with that spec (its postBuild, decryption, patches), as the cluster would.
+ */
+const adoptDeclaredRoot = async (root: FluxKustomization, first: Pending, start: (ks: FluxKustomization) => Pending): Promise<Pending> => {
+  const out = await first.build;
+  const normalize = (p: unknown) => String(p ?? '.').replace(/^\.\//, '').replace(/\/$/, '');
+  const declared = out.docs.find(
+    ({ obj }) =>
+      isFluxKustomization(obj) &&
+      obj.metadata?.name === root.name &&
+      (obj.metadata?.namespace ?? root.namespace) === root.namespace &&
+      normalize(obj.spec?.path) === normalize(root.spec.path),
+  );
+  if (!declared) return first;
+  root.spec = declared.obj.spec ?? root.spec;
+  root.origin = { file: declared.file ?? root.origin?.file ?? '' };
+  return start(root);
+};
+
+const ksObject = (ks: FluxKustomization): KObject => ({
+  apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+  kind: 'Kustomization',
+  metadata: { name: ks.name, namespace: ks.namespace },
+});
 
 export const isKsFile = (file: string): boolean => basename(file) === 'ks.yaml';

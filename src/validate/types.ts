@@ -9,7 +9,7 @@ export interface Finding {
   message: string;
   severity: Severity;
   /** Where to look for the line when it is not known yet (resolved by the report stage). */
-  at?: { obj?: KObject; path?: (string | number)[]; text?: string };
+  at?: { obj?: KObject; path?: (string | number)[]; pattern?: string };
 }
 
 /** A Kubernetes object as plain data. */

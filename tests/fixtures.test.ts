@@ -1,0 +1,82 @@
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { validateRepository } from '../src/validate/pipeline.ts';
+import { findingLine } from '../src/validate/report.ts';
+import { FIXTURES, SCHEMAS, tempDir } from './helpers.ts';
+
+const test = suite('defect fixtures');
+const cacheDir = tempDir();
+
+const cases = readdirSync(FIXTURES).filter((c) => {
+  try {
+    return Boolean(readFileSync(join(FIXTURES, c, 'expect.yaml'), 'utf8'));
+  } catch {
+    return false;
+  }
+});
+
+const run = async (name: string, expected: any) => {
+  const repo = join(FIXTURES, name);
+  const path = expected.completes ? join(repo, 'kubernetes', 'flux', 'cluster') : undefined;
+  const { results } = await validateRepository({ repo, path, schemaDirs: SCHEMAS, cacheDir });
+  return results;
+};
+
+for (const name of cases) {
+  const expected = parse(readFileSync(join(FIXTURES, name, 'expect.yaml'), 'utf8'));
+  test(name, async () => {
+    const results = await run(name, expected);
+    const findings = results.flatMap((r) => r.findings);
+    const errors = findings.filter((f) => f.severity === 'error');
+    if (expected.rule) {
+      assert.equal(
+        errors.map((f) => ({ rule: f.rule, file: f.file, line: f.line })),
+        [{ rule: expected.rule, file: expected.file, line: expected.line }],
+        findings.map(findingLine).join('\n'),
+      );
+    } else {
+      assert.equal(findings.map(findingLine), [], `${name} should be clean`);
+      if (expected.completes) {
+        assert.is(results[0].resources.length, expected.resources);
+        assert.is(results[0].kustomizations.length, expected.kustomizations);
+      }
+    }
+  });
+}
+
+test('spec.ignoreMissingComponents turns a missing component into no finding', async () => {
+  const repo = tempDir();
+  cpSync(join(FIXTURES, 'missing-component'), repo, { recursive: true });
+  const ks = join(repo, 'kubernetes/apps/demo/podinfo/ks.yaml');
+  writeFileSync(ks, readFileSync(ks, 'utf8').replace('  components:\n', '  ignoreMissingComponents: true\n  components:\n'));
+  const { results } = await validateRepository({ repo, schemaDirs: SCHEMAS, cacheDir });
+  assert.equal(results.flatMap((r) => r.findings).map(findingLine), []);
+});
+
+test('an unset variable is located at its use, not at a defaulted look-alike', async () => {
+  const repo = tempDir();
+  cpSync(join(FIXTURES, 'unresolved-variable'), repo, { recursive: true });
+  const hr = join(repo, 'kubernetes/apps/demo/podinfo/app/helmrelease.yaml');
+  const text = readFileSync(hr, 'utf8');
+  const line = text.split('\n').findIndex((l) => l.includes('${CLUSTER_NAEM}')) + 1;
+  writeFileSync(hr, text.replace('spec:\n', 'spec:\n  # ${CLUSTER_NAEM:=x} ${CLUSTER_NAEMS}\n'));
+  const { results } = await validateRepository({ repo, schemaDirs: SCHEMAS, cacheDir });
+  const unresolved = results.flatMap((r) => r.findings).filter((f) => f.rule === 'unresolved-variable');
+  assert.equal(unresolved.map((f) => f.line), [line + 1]);
+});
+
+test('every defect class named by the foundation issue has a fixture', () => {
+  for (const required of [
+    'dangling-depends-on', 'cyclic-depends-on', 'unknown-source', 'unknown-secret-store', 'unknown-gateway',
+    'missing-namespace', 'unknown-storage-class', 'unresolved-variable', 'duplicate-id', 'schema-typo', 'wrong-type',
+    'deprecated-api-version', 'missing-remediation', 'yml-kustomization', 'plaintext-secret', 'unpinned-chart',
+    'missing-network-policy', 'missing-component', 'broken-yaml',
+  ]) {
+    assert.ok(cases.includes(required), `no fixture for ${required}`);
+  }
+});
+
+test.run();
