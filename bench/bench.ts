@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/validate/config.ts';
 import { schemaDirsFrom, TOOLKIT_ROOT, validateRepository } from '../src/validate/pipeline.ts';
 import { table } from '../src/validate/report.ts';
 import { writeSyntheticRepo } from './synthetic.ts';
@@ -11,7 +12,7 @@ import { writeSyntheticRepo } from './synthetic.ts';
 const { values } = parseArgs({ options: { apps: { type: 'string', default: '60' }, clusters: { type: 'string', default: '2' } } });
 const apps = Number(values.apps);
 const clusters = Number(values.clusters);
-const schemaDirs = schemaDirsFrom([]);
+const schemaDirs = schemaDirsFrom([], (await loadConfig(TOOLKIT_ROOT)).schemaDirs, TOOLKIT_ROOT);
 const rows: Record<string, string | number>[] = [];
 
 const time = async (label: string, repo: string, cacheDir: string) => {

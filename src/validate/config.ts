@@ -15,6 +15,8 @@ export interface SchemaSkip {
 
 export interface ValidatorConfig {
   kubernetesVersion: string;
+  /** Repository-relative schema folders, for when neither --schema-dir nor K8S_OPS_SCHEMA_DIR is given. */
+  schemaDirs: string[];
   /** Kinds that may lack a schema, each with the reason. */
   schemaSkips: SchemaSkip[];
   /** `Kind.group` -> the one version to write (STACK.md). */
@@ -40,6 +42,7 @@ export interface ValidatorConfig {
 
 export const defaultConfig = (): ValidatorConfig => ({
   kubernetesVersion: '1.35.0',
+  schemaDirs: [],
   schemaSkips: [],
   apiVersions: {
     'Kustomization.kustomize.toolkit.fluxcd.io': 'v1',

@@ -29,9 +29,12 @@ export interface RunOptions extends DiscoverOptions {
   progress?: (message: string) => void;
 }
 
-export const schemaDirsFrom = (given: string[] = []): string[] => {
-  const dirs = given.length ? given : (process.env.K8S_OPS_SCHEMA_DIR ?? '').split(delimiter).filter(Boolean);
-  for (const d of dirs) if (!isDir(d)) throw new UserError(`schema folder ${d} does not exist (from ${given.length ? '--schema-dir' : 'K8S_OPS_SCHEMA_DIR'})`);
+/** --schema-dir, else K8S_OPS_SCHEMA_DIR, else the config's folders that exist; empty means the public locations. */
+export const schemaDirsFrom = (given: string[] = [], configured: string[] = [], repoRoot = '.'): string[] => {
+  const fromEnv = (process.env.K8S_OPS_SCHEMA_DIR ?? '').split(delimiter).filter(Boolean);
+  const [dirs, origin] = given.length ? [given, '--schema-dir'] : [fromEnv, 'K8S_OPS_SCHEMA_DIR'];
+  if (!dirs.length) return configured.map((d) => resolve(repoRoot, d)).filter(isDir);
+  for (const d of dirs) if (!isDir(d)) throw new UserError(`schema folder ${d} does not exist (from ${origin})`);
   return dirs.map((d) => resolve(d));
 };
 
@@ -67,7 +70,7 @@ export const simulateAll = (p: Prepared, progress?: (m: string) => void): Promis
 export const validateRepository = async (opts: RunOptions): Promise<{ repoRoot: string; results: ClusterResult[] }> => {
   const prepared = await prepare(opts);
   const schemas = new SchemaValidator({
-    dirs: schemaDirsFrom(opts.schemaDirs),
+    dirs: schemaDirsFrom(opts.schemaDirs, prepared.config.schemaDirs, prepared.repoRoot),
     cacheDir: prepared.ctx.cacheDir,
     kubernetesVersion: prepared.config.kubernetesVersion,
   });
