@@ -1,4 +1,15 @@
 import type { NodePlopAPI } from 'plop';
+import { register } from './generators/lib/run.ts';
 
-// Generators (app, component, cluster, runbook) register here; each lives in generators/<name>.ts.
-export default function (_plop: NodePlopAPI): void {}
+// Each generator is generators/<name>.ts + templates/<name>/ + schemas/<name>.schema.json.
+const generators = ['app', 'component', 'cluster', 'runbook'];
+
+export default async function (plop: NodePlopAPI): Promise<void> {
+  for (const name of generators) {
+    const module = await import(`./generators/${name}.ts`).catch((e) => {
+      if (e?.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes(`generators/${name}.ts`)) return undefined;
+      throw e;
+    });
+    if (module) register(plop, module.generator);
+  }
+}

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,3 +33,23 @@ export const runNode = (script: string, args: string[], opts: { cwd?: string; en
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 };
+
+/**
+ * A scratch copy of the repository (a git work tree of its own, so tests can check `git status`), with
+ * tests/fixtures/platform-stubs laid over it until the real platform provides the same names.
+ */
+export const scratchRepo = (): string => {
+  const dir = tempDir('k8s-ops-repo-');
+  for (const entry of ['clusters', 'kubernetes', 'infrastructure', 'docs', 'validator.config.yaml']) {
+    if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
+  }
+  cpSync(join(FIXTURES, 'platform-stubs', 'kubernetes'), join(dir, 'kubernetes'), { recursive: true });
+  // The config's schema folder is relative to the real checkout.
+  writeFileSync(join(dir, 'validator.config.yaml'), readFileSync(join(ROOT, 'validator.config.yaml'), 'utf8').replace('../shared/schemas', SCHEMAS[0]));
+  spawnSync('git', ['init', '-q'], { cwd: dir });
+  spawnSync('git', ['add', '-A'], { cwd: dir });
+  spawnSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', 'commit', '-qm', 'base'], { cwd: dir });
+  return dir;
+};
+
+export const gitStatus = (dir: string): string => spawnSync('git', ['status', '--porcelain'], { cwd: dir, encoding: 'utf8' }).stdout;

@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ErrorObject } from 'ajv';
+import { parse } from 'yaml';
+import { UserError } from '../../src/lib/errors.ts';
+import { isFile } from '../../src/lib/fsutil.ts';
+import { TOOLKIT_ROOT } from '../../src/validate/pipeline.ts';
+
+export type Answers = Record<string, any>;
+
+/** A generator's flags and field bypasses, read from what follows `--` on the plop command line. */
+export interface GeneratorArgs {
+  answersFile?: string;
+  dryRun: boolean;
+  force: boolean;
+  /** `--name foo`, `--chart.version 1.2.3`: single fields given on the command line. */
+  fields: Record<string, string>;
+}
+
+export const parseGeneratorArgs = (argv: string[]): GeneratorArgs => {
+  const dash = argv.indexOf('--');
+  const rest = dash < 0 ? [] : argv.slice(dash + 1);
+  const out: GeneratorArgs = { dryRun: false, force: false, fields: {} };
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i];
+    if (!arg.startsWith('--')) throw new UserError(`unexpected argument "${arg}" (fields are given as --name value)`);
+    const [key, inline] = arg.slice(2).split(/=(.*)/s, 2);
+    if (key === 'dry-run') out.dryRun = true;
+    else if (key === 'force') out.force = true;
+    else {
+      const value = inline ?? rest[++i];
+      if (value === undefined) throw new UserError(`--${key} needs a value`);
+      if (key === 'answers') out.answersFile = value;
+      else out.fields[key] = value;
+    }
+  }
+  return out;
+};
+
+export const loadAnswersFile = (file: string): Answers => {
+  if (!isFile(file)) throw new UserError(`--answers ${file}: no such file`);
+  const text = readFileSync(file, 'utf8');
+  try {
+    const doc = file.endsWith('.json') ? JSON.parse(text) : parse(text);
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('must be a mapping of answers');
+    return doc;
+  } catch (e: any) {
+    const where = e.linePos?.[0]?.line ? `:${e.linePos[0].line}` : '';
+    throw new UserError(`${file}${where}: ${String(e.message).split('\n')[0]}`);
+  }
+};
+
+/** Sets `a.b.c` in answers from a command-line field, typed by the schema (numbers, booleans, lists). */
+export const applyField = (answers: Answers, path: string, raw: string, schema: any): void => {
+  const parts = path.split('.');
+  let node: any = schema;
+  for (const p of parts) node = node?.properties?.[p];
+  if (!node) throw new UserError(`answers.${path}: unknown field`);
+  let value: unknown = raw;
+  const type = [node.type].flat()[0];
+  if (type === 'integer' || type === 'number') value = raw.trim() !== '' && !Number.isNaN(Number(raw)) ? Number(raw) : raw;
+  else if (type === 'boolean') value = /^(true|yes|y)$/i.test(raw) ? true : /^(false|no|n)$/i.test(raw) ? false : raw;
+  else if (type === 'array') value = raw === '' ? [] : node.items?.type === 'string' ? raw.split(',').map((s) => s.trim()) : parse(raw);
+  else if (type === 'object') value = parse(raw);
+  let target = answers;
+  for (const p of parts.slice(0, -1)) target = target[p] ??= {};
+  target[parts.at(-1)!] = value;
+};
+
+export const loadSchema = (generator: string): any =>
+  JSON.parse(readFileSync(join(TOOLKIT_ROOT, 'schemas', `${generator}.schema.json`), 'utf8'));
+
+const show = (v: unknown) => {
+  const s = JSON.stringify(v);
+  return s === undefined ? 'nothing' : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+};
+
+/** `answers.name: must match ^[a-z0-9]...$ (got "My_App")`: the field, the rule, the value. */
+export const formatAnswerError = (e: ErrorObject, prefix = 'answers'): string => {
+  const path = e.instancePath.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join('');
+  const field = `${prefix}${path}`;
+  const got = ` (got ${show((e as any).data)})`;
+  const p: any = e.params;
+  switch (e.keyword) {
+    case 'required':
+      return `${field}.${p.missingProperty}: is required`;
+    case 'additionalProperties':
+      return `${field}.${p.additionalProperty}: unknown field`;
+    case 'pattern':
+      return `${field}: ${e.parentSchema?.errorMessage ?? `must match ${p.pattern}`}${got}`;
+    case 'enum':
+      return `${field}: must be one of ${p.allowedValues.join(', ')}${got}`;
+    case 'maxLength':
+      return `${field}: must be at most ${p.limit} characters${got}`;
+    case 'minLength':
+      return p.limit === 1 ? `${field}: must not be empty` : `${field}: must be at least ${p.limit} characters${got}`;
+    case 'minimum':
+    case 'maximum':
+      return `${field}: must be ${e.keyword === 'minimum' ? '>=' : '<='} ${p.limit}${got}`;
+    case 'type':
+      return `${field}: must be ${p.type}${got}`;
+    case 'minItems':
+      return `${field}: must have at least ${p.limit} item${p.limit === 1 ? '' : 's'}`;
+    case 'uniqueItems':
+      return `${field}: must not repeat items${got}`;
+    default:
+      return `${field}: ${e.message}${got}`;
+  }
+};
+
+let ajv: any;
+const getAjv = async () => {
+  if (!ajv) {
+    const { default: Ajv } = await import('ajv');
+    ajv = new (Ajv as any)({ strict: false, allErrors: true, useDefaults: true, verbose: true, allowUnionTypes: true });
+  }
+  return ajv;
+};
+
+/** Validates (and fills in defaults of) a whole answers document; throws one line per problem. */
+export const validateAnswers = async (schema: any, answers: Answers): Promise<Answers> => {
+  const validate = (await getAjv()).compile(schema);
+  if (validate(answers)) return answers;
+  const lines = [...new Set<string>((validate.errors as ErrorObject[]).filter((e) => !['if', 'anyOf', 'oneOf'].includes(e.keyword)).map((e) => formatAnswerError(e)))];
+  throw new UserError(lines.join('\n'));
+};
+
+/** Checks one typed value against its field's schema, for interactive prompts: true or the message. */
+export const checkField = async (fieldSchema: any, path: string, value: unknown): Promise<true | string> => {
+  const validate = (await getAjv()).compile(fieldSchema);
+  if (validate(value)) return true;
+  return formatAnswerError(validate.errors[0], `answers.${path}`).replace(/^answers\.\S+: /, '');
+};

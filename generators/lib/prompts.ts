@@ -1,0 +1,58 @@
+import { parse } from 'yaml';
+import { checkField, type Answers } from './answers.ts';
+
+/** One inquirer question per field the operator has not given yet, from the schema's words. */
+const questionsFor = (schema: any, given: Answers, prefix = ''): any[] => {
+  const questions: any[] = [];
+  const required = new Set<string>(schema.required ?? []);
+  for (const [key, field] of Object.entries<any>(schema.properties ?? {})) {
+    const path = `${prefix}${key}`;
+    if (given?.[key] !== undefined && (field.type !== 'object' || !field.properties)) continue;
+    const type = [field.type].flat()[0];
+    const message = `${field.title ?? path}${field.description ? ` (${field.description})` : ''}${required.has(key) ? '' : ' [optional]'}`;
+    if (type === 'object' && field.properties) {
+      if (!required.has(key)) {
+        questions.push({ type: 'confirm', name: `__want.${path}`, message: `Configure ${field.title ?? path}?`, default: false });
+      }
+      questions.push(...questionsFor(field, given?.[key] ?? {}, `${path}.`).map((q) => ({ ...q, when: required.has(key) ? q.when : (a: any) => a.__want?.[path] !== false && (!q.when || q.when(a)) })));
+      continue;
+    }
+    const base = { name: path, message, default: field.default };
+    const check = async (value: unknown) => (value === undefined && !required.has(key) ? true : checkField(field, path, value));
+    if (field.enum) questions.push({ ...base, type: 'list', choices: field.enum });
+    else if (type === 'boolean') questions.push({ ...base, type: 'confirm' });
+    else if (type === 'integer' || type === 'number') {
+      questions.push({ ...base, type: 'input', filter: (v: string) => (v === '' ? undefined : Number(v)), validate: check });
+    } else if (type === 'array') {
+      const scalar = field.items?.type === 'string';
+      questions.push({
+        ...base,
+        type: 'input',
+        message: `${message} ${scalar ? '(comma-separated)' : '(YAML flow list, e.g. [{a: 1}])'}`,
+        default: Array.isArray(field.default) ? field.default.join(',') : undefined,
+        filter: (v: string) => (v.trim() === '' ? undefined : scalar ? v.split(',').map((s) => s.trim()) : parse(v)),
+        validate: check,
+      });
+    } else questions.push({ ...base, type: 'input', filter: (v: string) => (v === '' ? undefined : v), validate: check });
+  }
+  return questions;
+};
+
+/** Asks for every field not given, checking each answer against its schema as it is typed. */
+export const askMissing = async (inquirer: any, schema: any, given: Answers): Promise<Answers> => {
+  const raw = await inquirer.prompt(questionsFor(schema, given));
+  const merged = structuredClone(given);
+  for (const [path, value] of flatten(raw)) {
+    if (path.startsWith('__want') || value === undefined) continue;
+    const parts = path.split('.');
+    let node = merged;
+    for (const p of parts.slice(0, -1)) node = node[p] ??= {};
+    node[parts.at(-1)!] = value;
+  }
+  return merged;
+};
+
+const flatten = (obj: any, prefix = ''): [string, unknown][] =>
+  Object.entries(obj ?? {}).flatMap(([k, v]) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? flatten(v, `${prefix}${k}.`) : [[`${prefix}${k}`, v] as [string, unknown]],
+  );
