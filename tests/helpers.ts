@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
 import { isDir } from '../src/lib/fsutil.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,3 +54,21 @@ export const scratchRepo = (): string => {
 };
 
 export const gitStatus = (dir: string): string => spawnSync('git', ['status', '--porcelain'], { cwd: dir, encoding: 'utf8' }).stdout;
+
+const TSX_LOADER = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+
+/** `npx plop <generator> -- <args>` as the operator runs it, in `cwd` (the repository to change). */
+export const plop = (cwd: string, generator: string, args: string[]): Run => {
+  const r = spawnSync(
+    process.execPath,
+    ['--import', TSX_LOADER, join(ROOT, 'node_modules', 'plop', 'bin', 'plop.js'), '--plopfile', join(ROOT, 'plopfile.ts'), generator, '--', ...args],
+    { cwd, env: { ...process.env, K8S_OPS_SCHEMA_DIR: SCHEMAS.join(delimiter) }, encoding: 'utf8', input: '' },
+  );
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+};
+
+export const writeAnswers = (answers: unknown): string => {
+  const file = join(tempDir('k8s-ops-answers-'), 'answers.yaml');
+  writeFileSync(file, stringify(answers));
+  return file;
+};

@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { UserError } from '../../src/lib/errors.ts';
 import { isFile } from '../../src/lib/fsutil.ts';
 import { TOOLKIT_ROOT } from '../../src/validate/pipeline.ts';
+import { fieldAt } from './schema-util.ts';
 
 export type Answers = Record<string, any>;
 
@@ -53,8 +54,7 @@ export const loadAnswersFile = (file: string): Answers => {
 /** Sets `a.b.c` in answers from a command-line field, typed by the schema (numbers, booleans, lists). */
 export const applyField = (answers: Answers, path: string, raw: string, schema: any): void => {
   const parts = path.split('.');
-  let node: any = schema;
-  for (const p of parts) node = node?.properties?.[p];
+  const node = fieldAt(schema, path);
   if (!node) throw new UserError(`answers.${path}: unknown field`);
   let value: unknown = raw;
   const type = [node.type].flat()[0];

@@ -1,11 +1,13 @@
 import { parse } from 'yaml';
 import { checkField, type Answers } from './answers.ts';
+import { resolveField, standalone } from './schema-util.ts';
 
 /** One inquirer question per field the operator has not given yet, from the schema's words. */
-const questionsFor = (schema: any, given: Answers, prefix = ''): any[] => {
+const questionsFor = (root: any, schema: any, given: Answers, prefix = ''): any[] => {
   const questions: any[] = [];
   const required = new Set<string>(schema.required ?? []);
-  for (const [key, field] of Object.entries<any>(schema.properties ?? {})) {
+  for (const [key, raw] of Object.entries<any>(schema.properties ?? {})) {
+    const field = resolveField(root, raw);
     const path = `${prefix}${key}`;
     if (given?.[key] !== undefined && (field.type !== 'object' || !field.properties)) continue;
     const type = [field.type].flat()[0];
@@ -14,11 +16,11 @@ const questionsFor = (schema: any, given: Answers, prefix = ''): any[] => {
       if (!required.has(key)) {
         questions.push({ type: 'confirm', name: `__want.${path}`, message: `Configure ${field.title ?? path}?`, default: false });
       }
-      questions.push(...questionsFor(field, given?.[key] ?? {}, `${path}.`).map((q) => ({ ...q, when: required.has(key) ? q.when : (a: any) => a.__want?.[path] !== false && (!q.when || q.when(a)) })));
+      questions.push(...questionsFor(root, field, given?.[key] ?? {}, `${path}.`).map((q) => ({ ...q, when: required.has(key) ? q.when : (a: any) => a.__want?.[path] !== false && (!q.when || q.when(a)) })));
       continue;
     }
     const base = { name: path, message, default: field.default };
-    const check = async (value: unknown) => (value === undefined && !required.has(key) ? true : checkField(field, path, value));
+    const check = async (value: unknown) => (value === undefined && !required.has(key) ? true : checkField(standalone(root, field), path, value));
     if (field.enum) questions.push({ ...base, type: 'list', choices: field.enum });
     else if (type === 'boolean') questions.push({ ...base, type: 'confirm' });
     else if (type === 'integer' || type === 'number') {
@@ -40,7 +42,7 @@ const questionsFor = (schema: any, given: Answers, prefix = ''): any[] => {
 
 /** Asks for every field not given, checking each answer against its schema as it is typed. */
 export const askMissing = async (inquirer: any, schema: any, given: Answers): Promise<Answers> => {
-  const raw = await inquirer.prompt(questionsFor(schema, given));
+  const raw = await inquirer.prompt(questionsFor(schema, schema, given));
   const merged = structuredClone(given);
   for (const [path, value] of flatten(raw)) {
     if (path.startsWith('__want') || value === undefined) continue;

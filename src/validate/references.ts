@@ -12,8 +12,10 @@ interface Index {
 const buildIndex = (resources: Resource[], config: ValidatorConfig, clusterScoped: Set<string>): { index: Index; findings: Finding[] } => {
   const byId = new Map<string, Resource>();
   const findings: Finding[] = [];
+  // kustomize's namespace transformer also stamps cluster-scoped custom kinds; the API server ignores it.
+  const keyOf = (o: KObject) => (clusterScoped.has(o.kind) ? id({ ...o, metadata: { ...o.metadata, namespace: undefined } }) : id(o));
   for (const r of resources) {
-    const key = id(r.obj);
+    const key = keyOf(r.obj);
     const first = byId.get(key);
     if (first) {
       findings.push(finding(r, 'duplicate-id', `${describe(r.obj)} is also defined in ${first.origin?.file ?? '?'} (applied by ${first.appliedBy}); here applied by ${r.appliedBy}`));

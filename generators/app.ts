@@ -1,0 +1,215 @@
+import { posix } from 'node:path';
+import { stringify } from 'yaml';
+import { UserError } from '../src/lib/errors.ts';
+import type { Answers } from './lib/answers.ts';
+import { readIfExists, settle, type Plan } from './lib/plan.ts';
+import { PLATFORM } from './lib/platform.ts';
+import { render } from './lib/render.ts';
+import { hasObject, type ClusterFacts, type RepoFacts } from './lib/repo.ts';
+import type { Generator } from './lib/run.ts';
+import { addResource } from './lib/yaml-edit.ts';
+
+const G = 'app';
+
+/** Where the app lives: kubernetes/apps for every cluster, clusters/<c>/apps for one. */
+const baseDir = (a: Answers, repo: RepoFacts): string =>
+  a.clusters.length === repo.clusters.length && repo.clusters.length > 1 ? 'kubernetes/apps' : `clusters/${a.clusters[0]}/apps`;
+
+const targets = (a: Answers, repo: RepoFacts): ClusterFacts[] => repo.clusters.filter((c) => a.clusters.includes(c.name));
+const ksExists = (c: ClusterFacts, name: string) => hasObject(c, 'Kustomization', name, 'flux-system');
+
+const deepMerge = (a: any, b: any): any => {
+  if (!a || typeof a !== 'object' || Array.isArray(a) || !b || typeof b !== 'object' || Array.isArray(b)) return b;
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = k in a ? deepMerge(a[k], v) : v;
+  return out;
+};
+
+const check = (a: Answers, repo: RepoFacts): void => {
+  const known = repo.clusters.map((c) => c.name);
+  for (const c of a.clusters) {
+    if (!known.includes(c)) throw new UserError(`answers.clusters: unknown cluster "${c}" (known: ${known.join(', ')})`);
+  }
+  if (a.clusters.length > 1 && a.clusters.length < known.length) {
+    throw new UserError(`answers.clusters: list one cluster or all of them (${known.join(', ')}), got ${a.clusters.join(', ')}`);
+  }
+  if ((a.route || a.health === 'internal' || a.networkPolicy?.ingress?.some((r: Answers) => !r.port)) && !a.port) {
+    throw new UserError(`answers.port: is required with ${a.route ? 'route' : a.health === 'internal' ? 'an internal health check' : 'an ingress rule without port'}`);
+  }
+  if (a.clusterValues) {
+    if (baseDir(a, repo) !== 'kubernetes/apps') throw new UserError('answers.clusterValues: only for an app on every cluster (one cluster takes values)');
+    for (const c of Object.keys(a.clusterValues)) {
+      if (!a.clusters.includes(c)) throw new UserError(`answers.clusterValues.${c}: not one of the app's clusters`);
+    }
+  }
+  for (const c of targets(a, repo)) {
+    const inCluster = ` in cluster ${c.name}`;
+    // An app's Kustomization is named after the app; another one by that name is another app.
+    const existing = c.objects.find((o) => o.kind === 'Kustomization' && o.metadata?.name === a.name && o.metadata?.namespace === 'flux-system');
+    if (existing && existing.spec?.targetNamespace !== a.namespace) {
+      throw new UserError(`answers.name: a Kustomization ${a.name} already exists${inCluster} for namespace ${existing.spec?.targetNamespace ?? '?'}`);
+    }
+    for (const d of a.dependsOn ?? []) {
+      if (!ksExists(c, d)) throw new UserError(`answers.dependsOn: no Kustomization "${d}"${inCluster}`);
+    }
+    if (a.route) {
+      const domain = c.vars.CLUSTER_DOMAIN;
+      const host: string | undefined = a.route.host;
+      if (host && !host.endsWith('.${CLUSTER_DOMAIN}') && !(domain && host.endsWith(`.${domain}`))) {
+        throw new UserError(`answers.route.host: must be under the cluster domain ${domain ?? '${CLUSTER_DOMAIN}'} (got "${host}")`);
+      }
+      if (!hasObject(c, 'Gateway', a.route.gateway, PLATFORM.gateways.namespace)) {
+        throw new UserError(`answers.route.gateway: no Gateway ${PLATFORM.gateways.namespace}/${a.route.gateway}${inCluster}`);
+      }
+    }
+    if (a.secrets?.length && !ksExists(c, PLATFORM.secretStore.kustomization)) {
+      throw new UserError(`answers.secrets: the ${PLATFORM.secretStore.kind} ${PLATFORM.secretStore.name} (Kustomization ${PLATFORM.secretStore.kustomization}) is not${inCluster}`);
+    }
+    if (a.database && !ksExists(c, PLATFORM.database.kustomization)) {
+      throw new UserError(`answers.database: the shared postgres cluster (Kustomization ${PLATFORM.database.kustomization}) is not${inCluster}`);
+    }
+    if (!/^oci:\/\//.test(a.chart.repository) && !hasObject(c, 'HelmRepository', a.chart.repository)) {
+      const repos = c.objects.filter((o) => o.kind === 'HelmRepository').map((o) => o.metadata?.name);
+      throw new UserError(`answers.chart.repository: no HelmRepository "${a.chart.repository}"${inCluster} (known: ${repos.join(', ') || 'none'}; or give an oci:// URL)`);
+    }
+  }
+};
+
+/** The chart values the answers imply, then the operator's own on top. */
+const valuesOf = (a: Answers): Record<string, unknown> => {
+  const v: Record<string, any> = {};
+  if (a.image) v.image = { repository: a.image.repository, tag: a.image.tag };
+  if (a.resources) v.resources = a.resources;
+  if (a.priorityClass) v.priorityClassName = a.priorityClass;
+  return deepMerge(v, a.values ?? {});
+};
+
+const yamlBlock = (v: unknown): string => stringify(v, { lineWidth: 0 }).trimEnd();
+
+const networkRules = (a: Answers) => {
+  const ingress: { labels: Record<string, string>; port: number }[] = [];
+  if (a.route) {
+    ingress.push({
+      labels: { 'io.kubernetes.pod.namespace': PLATFORM.gateways.namespace, 'gateway.envoyproxy.io/owning-gateway-name': a.route.gateway },
+      port: a.port,
+    });
+  }
+  for (const r of a.networkPolicy?.ingress ?? []) {
+    ingress.push({ labels: { 'io.kubernetes.pod.namespace': r.namespace, ...(r.app ? { 'app.kubernetes.io/name': r.app } : {}) }, port: r.port ?? a.port });
+  }
+  const egress: Answers[] = [];
+  if (a.database) {
+    egress.push({ labels: { 'io.kubernetes.pod.namespace': PLATFORM.database.namespace, 'cnpg.io/cluster': PLATFORM.database.cluster }, port: PLATFORM.database.port, protocol: 'TCP' });
+  }
+  for (const r of a.networkPolicy?.egress ?? []) {
+    const labels = r.namespace || r.app ? { ...(r.namespace ? { 'io.kubernetes.pod.namespace': r.namespace } : {}), ...(r.app ? { 'app.kubernetes.io/name': r.app } : {}) } : undefined;
+    if (!r.fqdn && !r.cidr && !labels) throw new UserError('answers.networkPolicy.egress: each rule needs fqdn, cidr, namespace or app');
+    egress.push({ ...r, labels, protocol: r.protocol ?? 'TCP' });
+  }
+  return { ingress, egress };
+};
+
+const plan = (a: Answers, repo: RepoFacts): Plan => {
+  const base = baseDir(a, repo);
+  const nsDir = `${base}/${a.namespace}`;
+  const appDir = `${nsDir}/${a.name}`;
+  const overlays = Boolean(a.clusterValues);
+  const path = overlays ? `${appDir}/overlays/\${CLUSTER_NAME}` : `${appDir}/app`;
+  const fromPath = (target: string) => posix.relative(overlays ? `${appDir}/overlays/x` : `${appDir}/app`, target);
+  const oci = a.chart.repository.startsWith('oci://');
+  const host = a.route ? (a.route.host ?? `${a.name}.\${CLUSTER_DOMAIN}`) : undefined;
+
+  const components: string[] = [];
+  const dependsOn = new Set<string>();
+  const substitute: Record<string, string> = {};
+  const clusters = targets(a, repo);
+  const everywhere = (ks: string) => clusters.every((c) => ksExists(c, ks));
+  if (a.database) {
+    components.push(fromPath(`${PLATFORM.components}/cnpg`));
+    dependsOn.add(PLATFORM.database.kustomization);
+    substitute.CNPG_DATABASE = a.database.name ?? a.name.replace(/-/g, '_');
+  }
+  if (a.backup) {
+    components.push(fromPath(`${PLATFORM.components}/volsync/${a.backup.target}`));
+    if (everywhere(PLATFORM.volsync.kustomization)) dependsOn.add(PLATFORM.volsync.kustomization);
+    substitute.VOLSYNC_CAPACITY = a.backup.capacity;
+    substitute.VOLSYNC_SCHEDULE = a.backup.schedule;
+  }
+  if (a.health) {
+    components.push(fromPath(`${PLATFORM.components}/gatus/${a.health}`));
+    if (a.health === 'internal') substitute.GATUS_PORT = String(a.port);
+  }
+  if (a.secrets?.length) dependsOn.add(PLATFORM.secretStore.kustomization);
+  for (const d of a.dependsOn ?? []) dependsOn.add(d);
+
+  const files = [
+    ...(oci ? ['ocirepository.yaml'] : []),
+    'helmrelease.yaml',
+    ...(a.secrets?.length ? ['externalsecret.yaml'] : []),
+    ...(a.route ? ['httproute.yaml'] : []),
+    'ciliumnetworkpolicy.yaml',
+  ];
+  const values = valuesOf(a);
+  const ociUrl = a.chart.repository.endsWith(`/${a.chart.name}`) ? a.chart.repository : `${a.chart.repository}/${a.chart.name}`;
+  const ctx = {
+    ...a,
+    oci,
+    ociUrl,
+    path,
+    route: a.route ? { ...a.route, host } : undefined,
+    components,
+    dependsOn: [...dependsOn].sort(),
+    substitute,
+    files: files.sort(),
+    values: Object.keys(values).length ? yamlBlock(values) : '',
+    store: PLATFORM.secretStore,
+    gatewayNamespace: PLATFORM.gateways.namespace,
+    gatewayListener: PLATFORM.gateways.listener,
+    ...networkRules(a),
+  };
+
+  const owned = (file: string, text: string) => ({ path: `${appDir}/${file}`, after: text, owned: true });
+  const changes = [
+    owned('ks.yaml', render(G, 'ks.yaml', ctx)),
+    owned('app/kustomization.yaml', render(G, 'app/kustomization.yaml', ctx)),
+    ...files.map((f) => owned(`app/${f}`, render(G, `app/${f}`, ctx))),
+  ];
+  if (overlays) {
+    for (const c of a.clusters) {
+      const v = a.clusterValues?.[c];
+      const octx = { name: a.name, cluster: c, values: v && Object.keys(v).length ? yamlBlock(v) : '' };
+      changes.push(owned(`overlays/${c}/kustomization.yaml`, render(G, 'overlay/kustomization.yaml', octx)));
+      if (octx.values) changes.push(owned(`overlays/${c}/helmrelease.yaml`, render(G, 'overlay/helmrelease.yaml', octx)));
+    }
+  }
+  const answersPath = `${appDir}/.answers.yaml`;
+  changes.push(owned('.answers.yaml', render(G, 'answers.yaml', { path: answersPath, answers: yamlBlock(a) })));
+
+  // The namespace folder: created when new, else the app is registered in it.
+  const nsKustomization = `${nsDir}/kustomization.yaml`;
+  const existingNs = readIfExists(repo.root, nsKustomization);
+  if (existingNs !== undefined) {
+    changes.push({ path: nsKustomization, after: addResource(nsKustomization, existingNs, `./${a.name}/ks.yaml`), owned: false });
+  } else {
+    const declared = clusters.filter((c) => hasObject(c, 'Namespace', a.namespace));
+    if (declared.length && declared.length < clusters.length) {
+      throw new UserError(`answers.namespace: ${a.namespace} exists in ${declared.map((c) => c.name).join(', ')} but not in every cluster of the app`);
+    }
+    const createNamespace = declared.length === 0;
+    changes.push({ path: nsKustomization, after: render(G, 'namespace/kustomization.yaml', { name: a.name, createNamespace }), owned: true });
+    if (createNamespace) changes.push({ path: `${nsDir}/namespace.yaml`, after: render(G, 'namespace/namespace.yaml', a), owned: true });
+    const parent = `${base}/kustomization.yaml`;
+    const parentText = readIfExists(repo.root, parent);
+    if (parentText === undefined) throw new UserError(`${parent}: missing; the cluster layout is incomplete`);
+    changes.push({ path: parent, after: addResource(parent, parentText, `./${a.namespace}`), owned: false });
+  }
+
+  return { target: `app ${a.namespace}/${a.name}`, changes: settle(repo.root, changes), clusters: a.clusters };
+};
+
+export const generator: Generator = {
+  name: G,
+  description: 'a HelmRelease app with its Flux Kustomization, network policy, route, secrets, database and backups',
+  check,
+  plan,
+};

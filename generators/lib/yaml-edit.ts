@@ -1,0 +1,36 @@
+import { isSeq, parseDocument, type Document } from 'yaml';
+import { UserError } from '../../src/lib/errors.ts';
+
+const load = (path: string, text: string): Document.Parsed => {
+  const doc = parseDocument(text);
+  if (doc.errors.length) throw new UserError(`${path}:${doc.errors[0].linePos?.[0].line ?? 1}: cannot edit, invalid YAML: ${doc.errors[0].message.split('\n')[0]}`);
+  return doc;
+};
+
+/**
+ * Adds `entry` to a kustomization's `resources`, once, through the yaml Document API so comments and
+ * order survive. Kept sorted after the entries that are not of the same kind (namespace.yaml first).
+ */
+export const addResource = (path: string, text: string, entry: string): string => {
+  const doc = load(path, text);
+  let seq = doc.get('resources', true);
+  if (!seq) {
+    doc.set('resources', doc.createNode([]));
+    seq = doc.get('resources', true);
+  }
+  if (!isSeq(seq)) throw new UserError(`${path}: resources is not a list`);
+  const items = seq.items.map((i: any) => String(i?.value ?? i));
+  const norm = (s: string) => s.replace(/^\.\//, '');
+  if (items.some((i) => norm(i) === norm(entry))) return text;
+  seq.flow = false;
+  const sameKind = (s: string) => norm(s).endsWith('ks.yaml') === norm(entry).endsWith('ks.yaml') && !norm(s).endsWith('namespace.yaml');
+  let at = items.length;
+  for (let i = 0; i < items.length; i++) {
+    if (sameKind(items[i]) && norm(items[i]).localeCompare(norm(entry)) > 0) {
+      at = i;
+      break;
+    }
+  }
+  seq.items.splice(at, 0, doc.createNode(entry) as any);
+  return doc.toString({ lineWidth: 0 });
+};

@@ -1,0 +1,176 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { generator as app } from '../generators/app.ts';
+import { loadSchema } from '../generators/lib/answers.ts';
+import { readRepo } from '../generators/lib/repo.ts';
+import { validateRepository } from '../src/validate/pipeline.ts';
+import { findingLine } from '../src/validate/report.ts';
+import { walkFiles } from '../src/lib/fsutil.ts';
+import { gitStatus, plop, ROOT, SCHEMAS, scratchRepo, writeAnswers } from './helpers.ts';
+
+const test = suite('generator: app');
+
+const echo = {
+  name: 'echo',
+  namespace: 'demo',
+  clusters: ['infra', 'apps'],
+  chart: { repository: 'oci://ghcr.io/bjw-s-labs/helm', name: 'app-template', version: '4.5.0' },
+  image: { repository: 'ghcr.io/mendhak/http-https-echo', tag: '37' },
+  port: 8080,
+  route: { gateway: 'internal' },
+  secrets: ['echo'],
+  networkPolicy: { egress: [{ fqdn: 'api.github.com', port: 443 }] },
+};
+
+const validates = async (repo: string) => {
+  const { results } = await validateRepository({ repo, schemaDirs: SCHEMAS });
+  assert.equal(results.flatMap((r) => r.findings).map(findingLine), [], 'the repository must still validate');
+  return results;
+};
+
+const commitAll = (dir: string) => {
+  spawnSync('git', ['add', '-A'], { cwd: dir });
+  spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@e', 'commit', '-qm', 'gen'], { cwd: dir });
+};
+
+test('a shared app: every file, registered, and the repository validates', async () => {
+  const repo = scratchRepo();
+  const r = plop(repo, 'app', ['--answers', writeAnswers(echo)]);
+  assert.is(r.code, 0, r.stderr + r.stdout);
+  for (const f of ['ks.yaml', '.answers.yaml', 'app/kustomization.yaml', 'app/helmrelease.yaml', 'app/ocirepository.yaml', 'app/externalsecret.yaml', 'app/httproute.yaml', 'app/ciliumnetworkpolicy.yaml']) {
+    assert.ok(existsSync(join(repo, 'kubernetes/apps/demo/echo', f)), `missing ${f}`);
+  }
+  assert.match(readFileSync(join(repo, 'kubernetes/apps/kustomization.yaml'), 'utf8'), /- \.\/demo\n/);
+  const ks = parse(readFileSync(join(repo, 'kubernetes/apps/demo/echo/ks.yaml'), 'utf8'));
+  assert.equal(ks.spec.dependsOn, [{ name: 'onepassword-store' }]);
+  assert.equal(ks.spec.postBuild.substituteFrom, [{ kind: 'ConfigMap', name: 'cluster-vars' }]);
+  const hr = parse(readFileSync(join(repo, 'kubernetes/apps/demo/echo/app/helmrelease.yaml'), 'utf8'));
+  assert.is(hr.spec.install.remediation.retries, 3);
+  assert.is(hr.spec.upgrade.remediation.strategy, 'rollback');
+  const results = await validates(repo);
+  for (const r of results) {
+    const route = r.resources.find((x) => x.obj.kind === 'HTTPRoute' && x.obj.metadata.name === 'echo');
+    assert.equal(route?.obj.spec.hostnames, [`echo.${r.cluster.name === 'infra' ? 'monosense.dev' : 'monosense.io'}`]);
+  }
+});
+
+test('dry run prints the plan with diffs and writes nothing', () => {
+  const repo = scratchRepo();
+  const r = plop(repo, 'app', ['--answers', writeAnswers(echo), '--dry-run']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout + r.stderr, /create kubernetes\/apps\/demo\/echo\/app\/helmrelease\.yaml/);
+  assert.match(r.stdout + r.stderr, /\+\+\+ b\/kubernetes\/apps\/demo\/echo\/ks\.yaml/);
+  assert.match(r.stdout + r.stderr, /update kubernetes\/apps\/kustomization\.yaml/);
+  assert.is(gitStatus(repo), '');
+});
+
+test('the same answers again change nothing; other answers need --force', () => {
+  const repo = scratchRepo();
+  assert.is(plop(repo, 'app', ['--answers', writeAnswers(echo)]).code, 0);
+  commitAll(repo);
+  const again = plop(repo, 'app', ['--answers', writeAnswers(echo)]);
+  assert.is(again.code, 0);
+  assert.match(again.stdout + again.stderr, /up to date/);
+  assert.is(gitStatus(repo), '');
+  const changed = writeAnswers({ ...echo, port: 9090 });
+  const refused = plop(repo, 'app', ['--answers', changed]);
+  assert.is.not(refused.code, 0);
+  assert.match(refused.stderr, /answers\.name: app demo\/echo already exists with other content/);
+  assert.is(gitStatus(repo), '');
+  const forced = plop(repo, 'app', ['--answers', changed, '--force']);
+  assert.is(forced.code, 0, forced.stderr);
+  assert.match(forced.stdout + forced.stderr, /-\s+port: 8080\n\+\s+port: 9090/);
+  assert.match(readFileSync(join(repo, 'kubernetes/apps/demo/echo/app/httproute.yaml'), 'utf8'), /port: 9090/);
+});
+
+test('a one-cluster app from a HelmRepository goes to clusters/<c>/apps', async () => {
+  const repo = scratchRepo();
+  const answers = { name: 'gatus', namespace: 'observability', clusters: ['infra'], chart: { repository: 'gatus', name: 'gatus', version: '1.4.4' }, port: 8080, route: { host: 'status.monosense.dev', gateway: 'external' } };
+  const r = plop(repo, 'app', ['--answers', writeAnswers(answers)]);
+  assert.is(r.code, 0, r.stderr);
+  const hr = parse(readFileSync(join(repo, 'clusters/infra/apps/observability/gatus/app/helmrelease.yaml'), 'utf8'));
+  assert.equal(hr.spec.chart.spec, { chart: 'gatus', version: '1.4.4', sourceRef: { kind: 'HelmRepository', name: 'gatus', namespace: 'flux-system' } });
+  assert.not.ok(existsSync(join(repo, 'clusters/infra/apps/observability/gatus/app/ocirepository.yaml')));
+  assert.match(readFileSync(join(repo, 'clusters/infra/apps/kustomization.yaml'), 'utf8'), /\.\/observability/);
+  const results = await validates(repo);
+  assert.ok(results.find((x) => x.cluster.name === 'infra')!.resources.some((x) => x.obj.kind === 'HelmRelease' && x.obj.metadata.name === 'gatus'));
+  assert.not.ok(results.find((x) => x.cluster.name === 'apps')!.resources.some((x) => x.obj.kind === 'HelmRelease' && x.obj.metadata.name === 'gatus'));
+});
+
+test('per-cluster values become overlays chosen by ${CLUSTER_NAME}', async () => {
+  const repo = scratchRepo();
+  const answers = { ...echo, secrets: undefined, clusterValues: { infra: { replicas: 1 }, apps: { replicas: 3 } } };
+  delete (answers as any).secrets;
+  const r = plop(repo, 'app', ['--answers', writeAnswers(answers)]);
+  assert.is(r.code, 0, r.stderr);
+  const results = await validates(repo);
+  const replicas = Object.fromEntries(results.map((x) => [x.cluster.name, x.resources.find((y) => y.obj.kind === 'HelmRelease' && y.obj.metadata.name === 'echo')?.obj.spec.values.replicas]));
+  assert.equal(replicas, { infra: 1, apps: 3 });
+});
+
+const bad: [string, Record<string, unknown>, RegExp][] = [
+  ['upper case', { name: 'My_App' }, /answers\.name: must match/],
+  ['../ in a name', { name: '../evil' }, /answers\.name: must match/],
+  ['64 characters', { name: 'a'.repeat(64) }, /answers\.name: must be at most 63 characters/],
+  ['empty', { name: '' }, /answers\.name: must not be empty/],
+  ['a newline in a value', { namespace: 'demo\nkind: Secret' }, /answers\.namespace: must match/],
+  ['YAML inside a value', { chart: { ...echo.chart, name: 'x: {y: 1}' } }, /answers\.chart\.name: must match/],
+  ['unknown cluster', { clusters: ['prod'] }, /answers\.clusters: unknown cluster "prod"/],
+  ['latest as version', { chart: { ...echo.chart, version: 'latest' } }, /answers\.chart\.version: must be an exact version/],
+  ['a range as version', { chart: { ...echo.chart, version: '^4.5.0' } }, /answers\.chart\.version: must be an exact version/],
+  ['latest as image tag', { image: { repository: 'ghcr.io/x/y', tag: 'latest' } }, /answers\.image\.tag: must be a pinned tag/],
+  ['port out of range', { port: 70000 }, /answers\.port: must be <= 65535/],
+  ['host outside the cluster domain', { route: { host: 'echo.example.com', gateway: 'internal' } }, /answers\.route\.host: must be under the cluster domain/],
+  ['unknown dependsOn', { dependsOn: ['nope'] }, /answers\.dependsOn: no Kustomization "nope"/],
+  ['missing required field', { chart: undefined }, /answers\.chart: is required/],
+  ['unknown field', { colour: 'blue' }, /answers\.colour: unknown field/],
+  ['unknown HelmRepository', { chart: { repository: 'nope', name: 'x', version: '1.0.0' } }, /answers\.chart\.repository: no HelmRepository "nope"/],
+  ['route without port', { port: undefined }, /answers\.port: is required with route/],
+  ['unknown gateway', { route: { gateway: 'public' } }, /answers\.route\.gateway: must be one of internal, external/],
+];
+
+for (const [label, change, message] of bad) {
+  test(`refused: ${label}`, () => {
+    const repo = scratchRepo();
+    const answers: Record<string, unknown> = { ...echo, ...change };
+    for (const [k, v] of Object.entries(change)) if (v === undefined) delete answers[k];
+    const r = plop(repo, 'app', ['--answers', writeAnswers(answers)]);
+    assert.is.not(r.code, 0, `${label} should fail`);
+    assert.match(r.stderr, message);
+    assert.not.match(r.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace for a user mistake');
+    assert.is(gitStatus(repo), '');
+  });
+}
+
+test('refused: an existing app of another namespace', () => {
+  const repo = scratchRepo();
+  assert.is(plop(repo, 'app', ['--answers', writeAnswers(echo)]).code, 0);
+  commitAll(repo);
+  const r = plop(repo, 'app', ['--answers', writeAnswers({ ...echo, namespace: 'other' })]);
+  assert.is.not(r.code, 0);
+  assert.match(r.stderr, /answers\.name: a Kustomization echo already exists in cluster \w+ for namespace demo/);
+  assert.is(gitStatus(repo), '');
+});
+
+test('the schema example is a complete, valid answers document', async () => {
+  const schema = loadSchema('app');
+  assert.ok(Array.isArray(schema.examples) && schema.examples.length > 0);
+  const { validateAnswers } = await import('../generators/lib/answers.ts');
+  await validateAnswers(schema, structuredClone(schema.examples[0]));
+});
+
+test('every committed generated app re-renders from its answers without drift', async () => {
+  const repo = await readRepo(ROOT);
+  const answerFiles = walkFiles(ROOT).filter((f) => f.endsWith('/.answers.yaml') && !f.includes('/tests/'));
+  for (const file of answerFiles) {
+    const answers = parse(readFileSync(file, 'utf8'));
+    const plan = await app.plan(answers, repo);
+    assert.equal(plan.changes.map((c) => c.path), [], `${file} drifted from its answers`);
+  }
+});
+
+test.run();
