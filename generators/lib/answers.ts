@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { UserError } from '../../src/lib/errors.ts';
 import { isFile } from '../../src/lib/fsutil.ts';
 import { TOOLKIT_ROOT } from '../../src/validate/pipeline.ts';
-import { fieldAt } from './schema-util.ts';
+import { fieldAt, resolveField } from './schema-util.ts';
 
 export type Answers = Record<string, any>;
 
@@ -60,7 +60,7 @@ export const applyField = (answers: Answers, path: string, raw: string, schema: 
   const type = [node.type].flat()[0];
   if (type === 'integer' || type === 'number') value = raw.trim() !== '' && !Number.isNaN(Number(raw)) ? Number(raw) : raw;
   else if (type === 'boolean') value = /^(true|yes|y)$/i.test(raw) ? true : /^(false|no|n)$/i.test(raw) ? false : raw;
-  else if (type === 'array') value = raw === '' ? [] : node.items?.type === 'string' ? raw.split(',').map((s) => s.trim()) : parse(raw);
+  else if (type === 'array') value = raw === '' ? [] : resolveField(schema, node.items)?.type === 'string' ? raw.split(',').map((s) => s.trim()) : parse(raw);
   else if (type === 'object') value = parse(raw);
   let target = answers;
   for (const p of parts.slice(0, -1)) target = target[p] ??= {};

@@ -3,7 +3,7 @@ import { checkField, type Answers } from './answers.ts';
 import { resolveField, standalone } from './schema-util.ts';
 
 /** One inquirer question per field the operator has not given yet, from the schema's words. */
-const questionsFor = (root: any, schema: any, given: Answers, prefix = ''): any[] => {
+export const questionsFor = (root: any, schema: any, given: Answers, prefix = ''): any[] => {
   const questions: any[] = [];
   const required = new Set<string>(schema.required ?? []);
   for (const [key, raw] of Object.entries<any>(schema.properties ?? {})) {
@@ -26,7 +26,7 @@ const questionsFor = (root: any, schema: any, given: Answers, prefix = ''): any[
     else if (type === 'integer' || type === 'number') {
       questions.push({ ...base, type: 'input', filter: (v: string) => (v === '' ? undefined : Number(v)), validate: check });
     } else if (type === 'array') {
-      const scalar = field.items?.type === 'string';
+      const scalar = resolveField(root, field.items)?.type === 'string';
       questions.push({
         ...base,
         type: 'input',

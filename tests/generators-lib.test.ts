@@ -1,0 +1,77 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { applyField, formatAnswerError, loadSchema, parseGeneratorArgs, validateAnswers } from '../generators/lib/answers.ts';
+import { questionsFor } from '../generators/lib/prompts.ts';
+import { addResource } from '../generators/lib/yaml-edit.ts';
+import { render } from '../generators/lib/render.ts';
+
+const test = suite('generator machinery');
+const schema = loadSchema('app');
+
+test('prompts come from the schema: title, description, default, enum', () => {
+  const questions = questionsFor(schema, schema, {});
+  const byName = Object.fromEntries(questions.map((q) => [q.name, q]));
+  assert.match(byName.name.message, /^App name \(DNS-1123 label/);
+  assert.equal(byName['route.gateway'].choices, ['internal', 'external']);
+  assert.is(byName['route.gateway'].default, 'internal');
+  assert.is(byName['backup.schedule'].default, '0 */8 * * *');
+  assert.is(byName.port.type, 'input');
+});
+
+test('each typed answer is checked with the same schema', async () => {
+  const questions = questionsFor(schema, schema, {});
+  const byName = Object.fromEntries(questions.map((q) => [q.name, q]));
+  assert.is(await byName.name.validate('gatus'), true);
+  assert.match(await byName.name.validate('My_App'), /^must match/);
+  assert.match(await byName['chart.version'].validate('latest'), /exact version/);
+  assert.match(await byName.port.validate(70000), /<= 65535/);
+});
+
+test('fields already given are not asked again', () => {
+  const names = questionsFor(schema, schema, { name: 'x', chart: { version: '1.0.0' } }).map((q) => q.name);
+  assert.not.ok(names.includes('name'));
+  assert.not.ok(names.includes('chart.version'));
+  assert.ok(names.includes('chart.name'));
+});
+
+test('command-line fields are typed by the schema', () => {
+  const answers: any = {};
+  applyField(answers, 'port', '8080', schema);
+  applyField(answers, 'clusters', 'infra,apps', schema);
+  applyField(answers, 'chart.version', '1.2.3', schema);
+  assert.equal(answers, { port: 8080, clusters: ['infra', 'apps'], chart: { version: '1.2.3' } });
+  assert.throws(() => applyField({}, 'colour', 'x', schema), /answers\.colour: unknown field/);
+});
+
+test('generator arguments after --', () => {
+  const args = parseGeneratorArgs(['node', 'plop', 'app', '--', '--answers', 'a.yaml', '--dry-run', '--name=x', '--force']);
+  assert.equal(args, { answersFile: 'a.yaml', dryRun: true, force: true, fields: { name: 'x' } });
+});
+
+test('errors name the field and the rule', async () => {
+  await validateAnswers(schema, { name: 'My_App', namespace: 'x', clusters: ['infra'], chart: { repository: 'x', name: 'x', version: '1.0.0' } }).then(
+    () => assert.unreachable(),
+    (e) => assert.is(e.message, 'answers.name: must match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ (got "My_App")'),
+  );
+  assert.is(formatAnswerError({ keyword: 'required', instancePath: '/chart', params: { missingProperty: 'version' } } as any), 'answers.chart.version: is required');
+});
+
+test('defaults are filled in', async () => {
+  const a = await validateAnswers(schema, { name: 'x', namespace: 'x', clusters: ['infra'], chart: { repository: 'x', name: 'x', version: '1.0.0' }, backup: { target: 'r2' } });
+  assert.equal(a.backup, { target: 'r2', capacity: '5Gi', schedule: '0 */8 * * *' });
+});
+
+test('registering in a kustomization keeps comments and order, once', () => {
+  const text = '# apps of the namespace\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ./namespace.yaml # first\n  - ./alpha/ks.yaml\n  - ./gamma/ks.yaml\n';
+  const once = addResource('k.yaml', text, './beta/ks.yaml');
+  assert.is(once, '# apps of the namespace\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ./namespace.yaml # first\n  - ./alpha/ks.yaml\n  - ./beta/ks.yaml\n  - ./gamma/ks.yaml\n');
+  assert.is(addResource('k.yaml', once, './beta/ks.yaml'), once);
+  assert.is(addResource('k.yaml', 'resources: []\n', './x'), 'resources:\n  - ./x\n');
+});
+
+test('templates leave Helm and ExternalSecret {{ }} alone', () => {
+  const out = render('app', 'app/helmrelease.yaml', { name: 'x', oci: true, values: 'command: "{{ .Values.x }}"' });
+  assert.match(out, /command: "\{\{ \.Values\.x \}\}"/);
+});
+
+test.run();
