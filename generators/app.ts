@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { UserError } from '../src/lib/errors.ts';
 import type { Answers } from './lib/answers.ts';
 import { readIfExists, settle, type Plan } from './lib/plan.ts';
@@ -87,7 +87,7 @@ const valuesOf = (a: Answers): Record<string, unknown> => {
 const yamlBlock = (v: unknown): string => stringify(v, { lineWidth: 0 }).trimEnd();
 
 const networkRules = (a: Answers) => {
-  const ingress: { labels: Record<string, string>; port: number }[] = [];
+  const ingress: { entity?: string; labels?: Record<string, string>; port: number }[] = [];
   if (a.route) {
     ingress.push({
       labels: { 'io.kubernetes.pod.namespace': PLATFORM.gateways.namespace, 'gateway.envoyproxy.io/owning-gateway-name': a.route.gateway },
@@ -95,7 +95,9 @@ const networkRules = (a: Answers) => {
     });
   }
   for (const r of a.networkPolicy?.ingress ?? []) {
-    ingress.push({ labels: { 'io.kubernetes.pod.namespace': r.namespace, ...(r.app ? { 'app.kubernetes.io/name': r.app } : {}) }, port: r.port ?? a.port });
+    if (!r.namespace === !r.entity) throw new UserError('answers.networkPolicy.ingress: each rule needs either namespace or entity');
+    const labels = r.namespace ? { 'io.kubernetes.pod.namespace': r.namespace, ...(r.app ? { 'app.kubernetes.io/name': r.app } : {}) } : undefined;
+    ingress.push({ entity: r.entity, labels, port: r.port ?? a.port });
   }
   const egress: Answers[] = [];
   if (a.database) {
@@ -103,7 +105,9 @@ const networkRules = (a: Answers) => {
   }
   for (const r of a.networkPolicy?.egress ?? []) {
     const labels = r.namespace || r.app ? { ...(r.namespace ? { 'io.kubernetes.pod.namespace': r.namespace } : {}), ...(r.app ? { 'app.kubernetes.io/name': r.app } : {}) } : undefined;
-    if (!r.fqdn && !r.cidr && !labels) throw new UserError('answers.networkPolicy.egress: each rule needs fqdn, cidr, namespace or app');
+    if ([r.fqdn, r.cidr, r.entity, labels].filter(Boolean).length !== 1) {
+      throw new UserError('answers.networkPolicy.egress: each rule needs exactly one of fqdn, cidr, entity, or namespace/app');
+    }
     egress.push({ ...r, labels, protocol: r.protocol ?? 'TCP' });
   }
   return { ingress, egress };
@@ -166,11 +170,13 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
     gatewayNamespace: PLATFORM.gateways.namespace,
     gatewayListener: PLATFORM.gateways.listener,
     ...networkRules(a),
+    selectNamespace: a.networkPolicy?.selector === 'namespace',
+    crds: a.crds,
   };
 
   const owned = (file: string, text: string) => ({ path: `${appDir}/${file}`, after: text, owned: true });
   const changes = [
-    owned('ks.yaml', render(G, 'ks.yaml', ctx)),
+    owned('ks.yaml', keepOtherKustomizations(readIfExists(repo.root, `${appDir}/ks.yaml`), a.name, render(G, 'ks.yaml', ctx))),
     owned('app/kustomization.yaml', render(G, 'app/kustomization.yaml', ctx)),
     ...files.map((f) => owned(`app/${f}`, render(G, `app/${f}`, ctx))),
   ];
@@ -197,7 +203,7 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
     }
     const createNamespace = declared.length === 0;
     changes.push({ path: nsKustomization, after: render(G, 'namespace/kustomization.yaml', { name: a.name, createNamespace }), owned: true });
-    if (createNamespace) changes.push({ path: `${nsDir}/namespace.yaml`, after: render(G, 'namespace/namespace.yaml', a), owned: true });
+    if (createNamespace) changes.push({ path: `${nsDir}/namespace.yaml`, after: render(G, 'namespace/namespace.yaml', { ...a, tier: a.tier ?? 2 }), owned: true });
     const parent = `${base}/kustomization.yaml`;
     const parentText = readIfExists(repo.root, parent);
     if (parentText === undefined) throw new UserError(`${parent}: missing; the cluster layout is incomplete`);
@@ -205,6 +211,19 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
   }
 
   return { target: `app ${a.namespace}/${a.name}`, changes: settle(repo.root, changes), clusters: a.clusters };
+};
+
+/**
+ * A ks.yaml may hold more Flux Kustomizations than the app's own (cloudnative-pg and its cluster/):
+ * the generator rewrites its document and keeps the others as they are.
+ */
+const keepOtherKustomizations = (existing: string | undefined, name: string, rendered: string): string => {
+  if (!existing) return rendered;
+  const docs = parseAllDocuments(existing);
+  const others = docs.filter((d) => d.getIn(['metadata', 'name']) !== name);
+  if (others.length === docs.length || others.length === 0) return rendered;
+  const text = (d: (typeof docs)[number]) => d.toString({ lineWidth: 0 }).replace(/^---\n/, '').trimEnd();
+  return [rendered.trimEnd(), ...others.map(text)].join('\n---\n') + '\n';
 };
 
 export const generator: Generator = {

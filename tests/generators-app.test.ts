@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { suite } from 'uvu';
@@ -110,6 +110,45 @@ test('per-cluster values become overlays chosen by ${CLUSTER_NAME}', async () =>
   const results = await validates(repo);
   const replicas = Object.fromEntries(results.map((x) => [x.cluster.name, x.resources.find((y) => y.obj.kind === 'HelmRelease' && y.obj.metadata.name === 'echo')?.obj.spec.values.replicas]));
   assert.equal(replicas, { infra: 1, apps: 3 });
+});
+
+test('an operator: tier-1 namespace, namespace-wide policy with entities, CRDs replaced on upgrade', async () => {
+  const repo = scratchRepo();
+  const answers = {
+    name: 'widget-operator',
+    namespace: 'widget-system',
+    tier: 1,
+    clusters: ['infra', 'apps'],
+    chart: { repository: 'oci://ghcr.io/example/charts', name: 'widget-operator', version: '1.2.3' },
+    crds: 'CreateReplace',
+    networkPolicy: { selector: 'namespace', ingress: [{ entity: 'kube-apiserver', port: 9443 }], egress: [{ entity: 'kube-apiserver', port: 6443 }] },
+  };
+  const r = plop(repo, 'app', ['--answers', writeAnswers(answers)]);
+  assert.is(r.code, 0, r.stderr);
+  const dir = join(repo, 'kubernetes/apps/widget-system');
+  assert.equal(parse(readFileSync(join(dir, 'namespace.yaml'), 'utf8')).metadata.labels, { 'monosense.dev/tier': '1' });
+  const cnp = parse(readFileSync(join(dir, 'widget-operator/app/ciliumnetworkpolicy.yaml'), 'utf8'));
+  assert.equal(cnp.spec.endpointSelector, {});
+  assert.equal(cnp.spec.ingress, [{ fromEntities: ['kube-apiserver'], toPorts: [{ ports: [{ port: '9443', protocol: 'TCP' }] }] }]);
+  assert.equal(cnp.spec.egress[1], { toEntities: ['kube-apiserver'], toPorts: [{ ports: [{ port: '6443', protocol: 'TCP' }] }] });
+  const hr = parse(readFileSync(join(dir, 'widget-operator/app/helmrelease.yaml'), 'utf8'));
+  assert.is(hr.spec.install.crds, 'CreateReplace');
+  assert.is(hr.spec.upgrade.crds, 'CreateReplace');
+  await validates(repo);
+});
+
+test('other Kustomizations in the ks.yaml survive a re-render', () => {
+  const repo = scratchRepo();
+  const file = writeAnswers(echo);
+  assert.is(plop(repo, 'app', ['--answers', file]).code, 0);
+  const ks = join(repo, 'kubernetes/apps/demo/echo/ks.yaml');
+  const extra = '---\n# the echo config, written by hand\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: echo-config\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./kubernetes/apps/demo/echo/app\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n';
+  writeFileSync(ks, readFileSync(ks, 'utf8') + extra);
+  commitAll(repo);
+  const again = plop(repo, 'app', ['--answers', file]);
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stdout + again.stderr, /up to date/);
+  assert.is(gitStatus(repo), '');
 });
 
 const bad: [string, Record<string, unknown>, RegExp][] = [
