@@ -38,7 +38,7 @@ const commitAll = (dir: string) => {
 };
 
 test('a shared app: every file, registered, and the repository validates', async () => {
-  const repo = scratchRepo();
+  const repo = await scratchRepo();
   const r = plop(repo, 'app', ['--answers', writeAnswers(echo)]);
   assert.is(r.code, 0, r.stderr + r.stdout);
   for (const f of ['ks.yaml', '.answers.yaml', 'app/kustomization.yaml', 'app/helmrelease.yaml', 'app/ocirepository.yaml', 'app/externalsecret.yaml', 'app/httproute.yaml', 'app/ciliumnetworkpolicy.yaml']) {
@@ -58,8 +58,8 @@ test('a shared app: every file, registered, and the repository validates', async
   }
 });
 
-test('dry run prints the plan with diffs and writes nothing', () => {
-  const repo = scratchRepo();
+test('dry run prints the plan with diffs and writes nothing', async () => {
+  const repo = await scratchRepo();
   const r = plop(repo, 'app', ['--answers', writeAnswers(echo), '--dry-run']);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout + r.stderr, /create kubernetes\/apps\/demo\/echo\/app\/helmrelease\.yaml/);
@@ -68,8 +68,8 @@ test('dry run prints the plan with diffs and writes nothing', () => {
   assert.is(gitStatus(repo), '');
 });
 
-test('the same answers again change nothing; other answers need --force', () => {
-  const repo = scratchRepo();
+test('the same answers again change nothing; other answers need --force', async () => {
+  const repo = await scratchRepo();
   assert.is(plop(repo, 'app', ['--answers', writeAnswers(echo)]).code, 0);
   commitAll(repo);
   const again = plop(repo, 'app', ['--answers', writeAnswers(echo)]);
@@ -88,7 +88,7 @@ test('the same answers again change nothing; other answers need --force', () => 
 });
 
 test('a one-cluster app from a HelmRepository goes to clusters/<c>/apps', async () => {
-  const repo = scratchRepo();
+  const repo = await scratchRepo();
   const answers = { name: 'gatus', namespace: 'observability', clusters: ['infra'], chart: { repository: 'gatus', name: 'gatus', version: '1.4.4' }, port: 8080, route: { host: 'status.monosense.dev', gateway: 'external' } };
   const r = plop(repo, 'app', ['--answers', writeAnswers(answers)]);
   assert.is(r.code, 0, r.stderr);
@@ -102,7 +102,7 @@ test('a one-cluster app from a HelmRepository goes to clusters/<c>/apps', async 
 });
 
 test('per-cluster values become overlays chosen by ${CLUSTER_NAME}', async () => {
-  const repo = scratchRepo();
+  const repo = await scratchRepo();
   const answers = { ...echo, secrets: undefined, clusterValues: { infra: { replicas: 1 }, apps: { replicas: 3 } } };
   delete (answers as any).secrets;
   const r = plop(repo, 'app', ['--answers', writeAnswers(answers)]);
@@ -113,7 +113,7 @@ test('per-cluster values become overlays chosen by ${CLUSTER_NAME}', async () =>
 });
 
 test('an operator: tier-1 namespace, namespace-wide policy with entities, CRDs replaced on upgrade', async () => {
-  const repo = scratchRepo();
+  const repo = await scratchRepo();
   const answers = {
     name: 'widget-operator',
     namespace: 'widget-system',
@@ -137,8 +137,8 @@ test('an operator: tier-1 namespace, namespace-wide policy with entities, CRDs r
   await validates(repo);
 });
 
-test('other Kustomizations in the ks.yaml survive a re-render', () => {
-  const repo = scratchRepo();
+test('other Kustomizations in the ks.yaml survive a re-render', async () => {
+  const repo = await scratchRepo();
   const file = writeAnswers(echo);
   assert.is(plop(repo, 'app', ['--answers', file]).code, 0);
   const ks = join(repo, 'kubernetes/apps/demo/echo/ks.yaml');
@@ -172,9 +172,15 @@ const bad: [string, Record<string, unknown>, RegExp][] = [
   ['unknown gateway', { route: { gateway: 'public' } }, /answers\.route\.gateway: must be one of internal, external/],
 ];
 
+// Every refusal must leave the tree as it was, so one scratch repository serves them all.
+let refusals: string;
+test.before(async () => {
+  refusals = await scratchRepo();
+});
+
 for (const [label, change, message] of bad) {
-  test(`refused: ${label}`, () => {
-    const repo = scratchRepo();
+  test(`refused: ${label}`, async () => {
+    const repo = refusals;
     const answers: Record<string, unknown> = { ...echo, ...change };
     for (const [k, v] of Object.entries(change)) if (v === undefined) delete answers[k];
     const r = plop(repo, 'app', ['--answers', writeAnswers(answers)]);
@@ -185,8 +191,8 @@ for (const [label, change, message] of bad) {
   });
 }
 
-test('refused: an existing app of another namespace', () => {
-  const repo = scratchRepo();
+test('refused: an existing app of another namespace', async () => {
+  const repo = await scratchRepo();
   assert.is(plop(repo, 'app', ['--answers', writeAnswers(echo)]).code, 0);
   commitAll(repo);
   const r = plop(repo, 'app', ['--answers', writeAnswers({ ...echo, namespace: 'other' })]);

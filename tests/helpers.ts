@@ -5,6 +5,8 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { isDir } from '../src/lib/fsutil.ts';
+import { addResource } from '../generators/lib/yaml-edit.ts';
+import { validateRepository } from '../src/validate/pipeline.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(ROOT, 'tests', 'fixtures');
@@ -35,18 +37,40 @@ export const runNode = (script: string, args: string[], opts: { cwd?: string; en
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 };
 
+/** The stand-ins of tests/fixtures/platform-stubs: the Kustomization each provides and its namespace. */
+const STUBS = [
+  { folder: 'stub-networking', kustomization: 'gateway', namespace: 'networking' },
+  { folder: 'stub-external-secrets', kustomization: 'onepassword-store', namespace: 'external-secrets' },
+  { folder: 'stub-databases', kustomization: 'cloudnative-pg-cluster', namespace: 'databases' },
+  { folder: 'stub-storage', kustomization: 'classes', namespace: 'storage' },
+];
+
 /**
  * A scratch copy of the repository (a git work tree of its own, so tests can check `git status`), with
- * tests/fixtures/platform-stubs laid over it until the real platform provides the same names.
+ * the platform stand-ins of tests/fixtures/platform-stubs added where the real platform does not yet
+ * provide the same names (the Gateways, the ClusterSecretStore, postgres, the storage classes).
  */
-export const scratchRepo = (): string => {
+export const scratchRepo = async (): Promise<string> => {
   const dir = tempDir('k8s-ops-repo-');
   for (const entry of ['clusters', 'kubernetes', 'infrastructure', 'docs', 'validator.config.yaml']) {
     if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
   }
-  cpSync(join(FIXTURES, 'platform-stubs', 'kubernetes'), join(dir, 'kubernetes'), { recursive: true });
   // The config's schema folder is relative to the real checkout.
   writeFileSync(join(dir, 'validator.config.yaml'), readFileSync(join(ROOT, 'validator.config.yaml'), 'utf8').replace('../shared/schemas', SCHEMAS[0]));
+  const { results } = await validateRepository({ repo: dir, schemaDirs: SCHEMAS });
+  const objects = results.flatMap((r) => r.resources.map((x) => x.obj));
+  const has = (kind: string, name: string) => objects.some((o) => o.kind === kind && o.metadata?.name === name);
+  const appsKustomization = join(dir, 'kubernetes', 'apps', 'kustomization.yaml');
+  for (const stub of STUBS) {
+    if (has('Kustomization', stub.kustomization)) continue;
+    const target = join(dir, 'kubernetes', 'apps', stub.folder);
+    cpSync(join(FIXTURES, 'platform-stubs', 'kubernetes', 'apps', stub.folder), target, { recursive: true });
+    if (has('Namespace', stub.namespace)) {
+      const k = join(target, 'kustomization.yaml');
+      writeFileSync(k, readFileSync(k, 'utf8').replace('  - ./namespace.yaml\n', ''));
+    }
+    writeFileSync(appsKustomization, addResource(appsKustomization, readFileSync(appsKustomization, 'utf8'), `./${stub.folder}`));
+  }
   spawnSync('git', ['init', '-q'], { cwd: dir });
   spawnSync('git', ['add', '-A'], { cwd: dir });
   spawnSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', 'commit', '-qm', 'base'], { cwd: dir });
