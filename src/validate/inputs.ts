@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { isDir, isFile, walkFiles } from '../lib/fsutil.ts';
 
@@ -51,7 +51,7 @@ export const collectInputs = (dir: string): Inputs => {
       return;
     }
     kustomizations.add(kfile);
-    walkFiles(d).filter((f) => dirname(f) === d).forEach((f) => files.add(f));
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isFile()) files.add(join(d, e.name));
     let k: any;
     try {
       k = parse(readFileSync(kfile, 'utf8'));

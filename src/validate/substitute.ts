@@ -96,18 +96,43 @@ const evaluate = (expr: string, vars: Record<string, string>, missing: string[])
 export const substitutionDisabled = (obj: KObject): boolean =>
   obj.metadata?.annotations?.[DISABLE_KEY] === 'disabled' || obj.metadata?.labels?.[DISABLE_KEY] === 'disabled';
 
-/** Stage 3 for one object: serialise, substitute, parse back, as kustomize-controller does. */
+/**
+ * Stage 3 for one object. kustomize-controller substitutes the object's YAML text and parses it again;
+ * walking the values gives the same result faster: a value YAML would write as a plain scalar is
+ * re-typed after substitution (`replicas: ${N}` becomes a number), a quoted or multi-line one stays text.
+ */
 export const substituteObject = (
   obj: KObject,
   vars: Record<string, string>,
 ): { obj: KObject; missing: string[]; error?: string } => {
   if (substitutionDisabled(obj)) return { obj, missing: [] };
-  const text = stringify(obj, { lineWidth: 0 });
-  if (!text.includes('$')) return { obj, missing: [] };
-  const { output, missing } = envsubst(text, vars);
+  const missing = new Set<string>();
+  const visit = (value: unknown): unknown => {
+    if (typeof value === 'string') return value.includes('$') ? substituteScalar(value, vars, missing) : value;
+    if (Array.isArray(value)) return value.map(visit);
+    if (value && typeof value === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) {
+        const key = k.includes('$') ? String(substituteScalar(k, vars, missing)) : k;
+        out[key] = visit(v);
+      }
+      return out;
+    }
+    return value;
+  };
+  return { obj: visit(obj) as KObject, missing: [...missing] };
+};
+
+const substituteScalar = (value: string, vars: Record<string, string>, missing: Set<string>): unknown => {
+  const result = envsubst(value, vars);
+  result.missing.forEach((m) => missing.add(m));
+  if (result.output === value || value.includes('\n')) return result.output;
+  const written = stringify(value, { lineWidth: 0 }).trimEnd();
+  if (/^['"|>]/.test(written)) return result.output;
   try {
-    return { obj: parse(output), missing };
-  } catch (e: any) {
-    return { obj, missing, error: `substitution produced invalid YAML: ${String(e.message).split('\n')[0]}` };
+    const typed = parse(result.output);
+    return typed !== null && typeof typed === 'object' ? result.output : (typed ?? result.output);
+  } catch {
+    return result.output;
   }
 };
