@@ -11,9 +11,11 @@ import { addResource } from './lib/yaml-edit.ts';
 
 const G = 'app';
 
-/** Where the app lives: kubernetes/apps for every cluster, clusters/<c>/apps for one. */
+const everyCluster = (a: Answers, repo: RepoFacts): boolean => a.clusters.length === repo.clusters.length && repo.clusters.length > 1;
+
+/** Where the app lives: infrastructure/base or kubernetes/apps for every cluster, clusters/<c>/apps for one. */
 const baseDir = (a: Answers, repo: RepoFacts): string =>
-  a.clusters.length === repo.clusters.length && repo.clusters.length > 1 ? 'kubernetes/apps' : `clusters/${a.clusters[0]}/apps`;
+  a.layer === 'infrastructure' ? 'infrastructure/base' : everyCluster(a, repo) ? 'kubernetes/apps' : `clusters/${a.clusters[0]}/apps`;
 
 const targets = (a: Answers, repo: RepoFacts): ClusterFacts[] => repo.clusters.filter((c) => a.clusters.includes(c.name));
 const ksExists = (c: ClusterFacts, name: string) => hasObject(c, 'Kustomization', name, 'flux-system');
@@ -33,11 +35,14 @@ const check = (a: Answers, repo: RepoFacts): void => {
   if (a.clusters.length > 1 && a.clusters.length < known.length) {
     throw new UserError(`answers.clusters: list one cluster or all of them (${known.join(', ')}), got ${a.clusters.join(', ')}`);
   }
+  if (a.layer === 'infrastructure' && !everyCluster(a, repo)) {
+    throw new UserError(`answers.layer: infrastructure is shared by every cluster; list all of them (${known.join(', ')})`);
+  }
   if ((a.route || a.health === 'internal' || a.networkPolicy?.ingress?.some((r: Answers) => !r.port)) && !a.port) {
     throw new UserError(`answers.port: is required with ${a.route ? 'route' : a.health === 'internal' ? 'an internal health check' : 'an ingress rule without port'}`);
   }
   if (a.clusterValues) {
-    if (baseDir(a, repo) !== 'kubernetes/apps') throw new UserError('answers.clusterValues: only for an app on every cluster (one cluster takes values)');
+    if (!everyCluster(a, repo)) throw new UserError('answers.clusterValues: only for an app on every cluster (one cluster takes values)');
     for (const c of Object.keys(a.clusterValues)) {
       if (!a.clusters.includes(c)) throw new UserError(`answers.clusterValues.${c}: not one of the app's clusters`);
     }

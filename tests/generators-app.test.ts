@@ -137,6 +137,19 @@ test('an operator: tier-1 namespace, namespace-wide policy with entities, CRDs r
   await validates(repo);
 });
 
+test('the infrastructure layer goes to infrastructure/base, applied by cluster-infrastructure', async () => {
+  const repo = await scratchRepo();
+  const answers = { name: 'widget', namespace: 'widget-system', layer: 'infrastructure', clusters: ['infra', 'apps'], chart: { repository: 'oci://ghcr.io/example/charts', name: 'widget', version: '1.0.0' } };
+  const r = plop(repo, 'app', ['--answers', writeAnswers(answers)]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(readFileSync(join(repo, 'infrastructure/base/kustomization.yaml'), 'utf8'), /- \.\/widget-system\n/);
+  const results = await validates(repo);
+  for (const x of results) assert.is(x.resources.find((y) => y.obj.kind === 'Kustomization' && y.obj.metadata.name === 'widget')?.appliedBy, 'flux-system/cluster-infrastructure');
+  const one = plop(repo, 'app', ['--answers', writeAnswers({ ...answers, name: 'widget-two', clusters: ['infra'] })]);
+  assert.is.not(one.code, 0);
+  assert.match(one.stderr, /answers\.layer: infrastructure is shared by every cluster/);
+});
+
 test('other Kustomizations in the ks.yaml survive a re-render', async () => {
   const repo = await scratchRepo();
   const file = writeAnswers(echo);
