@@ -1,4 +1,5 @@
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
+import { isFile } from '../src/lib/fsutil.ts';
 import { parseAllDocuments, stringify } from 'yaml';
 import { UserError } from '../src/lib/errors.ts';
 import type { Answers } from './lib/answers.ts';
@@ -41,6 +42,7 @@ const check = (a: Answers, repo: RepoFacts): void => {
   if ((a.route || a.health === 'internal' || a.networkPolicy?.ingress?.some((r: Answers) => !r.port)) && !a.port) {
     throw new UserError(`answers.port: is required with ${a.route ? 'route' : a.health === 'internal' ? 'an internal health check' : 'an ingress rule without port'}`);
   }
+  if (a.valuesFile && !isFile(join(repo.root, a.valuesFile))) throw new UserError(`answers.valuesFile: ${a.valuesFile} does not exist`);
   if (a.clusterValues) {
     if (!everyCluster(a, repo)) throw new UserError('answers.clusterValues: only for an app on every cluster (one cluster takes values)');
     for (const c of Object.keys(a.clusterValues)) {
@@ -176,6 +178,7 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
     gatewayListener: PLATFORM.gateways.listener,
     ...networkRules(a),
     selectNamespace: a.networkPolicy?.selector === 'namespace',
+    valuesFile: a.valuesFile ? posix.relative(`${appDir}/app`, a.valuesFile) : '',
     crds: a.crds,
   };
 

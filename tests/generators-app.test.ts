@@ -150,6 +150,23 @@ test('the infrastructure layer goes to infrastructure/base, applied by cluster-i
   assert.match(one.stderr, /answers\.layer: infrastructure is shared by every cluster/);
 });
 
+test('a values file shared with the bootstrap reaches the HelmRelease through a ConfigMap', async () => {
+  const repo = await scratchRepo();
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(repo, 'bootstrap/values'), { recursive: true });
+  writeFileSync(join(repo, 'bootstrap/values/widget.yaml'), 'cluster:\n  name: ${CLUSTER_NAME}\n');
+  const answers = { name: 'widget', namespace: 'kube-system', clusters: ['infra', 'apps'], chart: { repository: 'oci://ghcr.io/example/charts', name: 'widget', version: '1.0.0' }, valuesFile: 'bootstrap/values/widget.yaml' };
+  const r = plop(repo, 'app', ['--answers', writeAnswers(answers)]);
+  assert.is(r.code, 0, r.stderr);
+  const results = await validates(repo);
+  for (const x of results) {
+    const cm = x.resources.find((y) => y.obj.kind === 'ConfigMap' && y.obj.metadata.name === 'widget-values');
+    assert.is(cm?.obj.data['values.yaml'], `cluster:\n  name: ${x.cluster.name}\n`);
+    const hr = x.resources.find((y) => y.obj.kind === 'HelmRelease' && y.obj.metadata.name === 'widget');
+    assert.equal(hr?.obj.spec.valuesFrom, [{ kind: 'ConfigMap', name: 'widget-values' }]);
+  }
+});
+
 test('other Kustomizations in the ks.yaml survive a re-render', async () => {
   const repo = await scratchRepo();
   const file = writeAnswers(echo);

@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
+import slugify from '@sindresorhus/slugify';
+import { parse } from 'yaml';
+import { UserError } from '../src/lib/errors.ts';
+import { isDir, isFile } from '../src/lib/fsutil.ts';
+import type { Answers } from './lib/answers.ts';
+import { readIfExists, settle, type Plan } from './lib/plan.ts';
+import { render } from './lib/render.ts';
+import type { RepoFacts } from './lib/repo.ts';
+import type { Generator } from './lib/run.ts';
+
+const G = 'runbook';
+export const INDEX = 'docs/index.md';
+export const RUNBOOKS = 'docs/runbooks';
+
+/** The file name of a runbook: `CloudNativePG: restore a database` -> `cloudnativepg-restore-a-database`. */
+export const slugOf = (title: string): string => slugify(title, { decamelize: false });
+
+// ---------------------------------------------------------------- the task names the repository has
+
+/** Every task name `task --list-all` would accept, from Taskfile.yaml and its includes. */
+export const taskNames = (root: string): Set<string> => {
+  const names = new Set<string>();
+  const visit = (file: string, prefix: string, seen: Set<string>) => {
+    if (seen.has(file) || !isFile(file)) return;
+    seen.add(file);
+    const doc = parse(readFileSync(file, 'utf8')) ?? {};
+    for (const [name, task] of Object.entries<any>(doc.tasks ?? {})) {
+      for (const n of [name, ...(Array.isArray(task?.aliases) ? task.aliases : [])]) names.add(`${prefix}${n}`);
+    }
+    for (const [ns, inc] of Object.entries<any>(doc.includes ?? {})) {
+      const spec = typeof inc === 'string' ? { taskfile: inc } : (inc ?? {});
+      let target = join(dirname(file), String(spec.taskfile ?? ''));
+      if (isDir(target)) target = [join(target, 'Taskfile.yaml'), join(target, 'Taskfile.yml')].find(isFile) ?? target;
+      visit(target, spec.flatten ? prefix : `${prefix}${ns}:`, seen);
+    }
+  };
+  visit(join(root, 'Taskfile.yaml'), '', new Set());
+  return names;
+};
+
+// ---------------------------------------------------------------- docs/index.md
+
+const LINK = /^- \[(.+?)\]\((runbooks\/[^)\s]+)\)/;
+const HEADING = /^#{1,2} /;
+
+/**
+ * docs/index.md with a link to the runbook in its `## Runbooks` list, in alphabetical order of the
+ * titles, exactly once; the rest of the file as it was. The section is added at the end when missing.
+ */
+export const withRunbookLink = (text: string | undefined, title: string, file: string): string => {
+  const entry = `- [${title}](${file})`;
+  const lines = (text ?? '# Documentation\n').replace(/\n+$/, '').split('\n');
+  const start = lines.findIndex((l) => /^## Runbooks\s*$/i.test(l));
+  if (start < 0) {
+    // Already linked elsewhere in the file (by hand): once is enough.
+    if (lines.some((l) => l.includes(`](${file})`))) return `${lines.join('\n')}\n`;
+    return `${[...lines, '', '## Runbooks', '', entry].join('\n')}\n`;
+  }
+  let end = lines.findIndex((l, i) => i > start && HEADING.test(l));
+  if (end < 0) end = lines.length;
+  const items = [];
+  for (let i = start + 1; i < end; i++) {
+    const m = LINK.exec(lines[i]);
+    if (m) items.push({ i, title: m[1], file: m[2] });
+  }
+  const same = items.find((it) => it.file === file);
+  if (same) {
+    if (lines[same.i] === entry) return `${lines.join('\n')}\n`;
+    lines.splice(same.i, 1);
+    return withRunbookLink(`${lines.join('\n')}\n`, title, file);
+  }
+  const byTitle = (a: string, b: string) => a.localeCompare(b, 'en', { sensitivity: 'base' });
+  const after = items.find((it) => byTitle(it.title, title) > 0);
+  if (after) lines.splice(after.i, 0, entry);
+  else if (items.length) lines.splice(items[items.length - 1].i + 1, 0, entry);
+  else {
+    // An empty section (or one with prose only): the list goes after what is there.
+    let at = end;
+    while (at > start + 1 && lines[at - 1].trim() === '') at--;
+    lines.splice(at, 0, '', entry, ...(at < lines.length && lines[at].trim() !== '' ? [''] : []));
+  }
+  return `${lines.join('\n')}\n`;
+};
+
+// ---------------------------------------------------------------- the generator
+
+/** A list answer becomes Markdown list items; text stays text. */
+const section = (value: string | string[], ordered: boolean): string =>
+  Array.isArray(value) ? value.map((v, i) => `${ordered ? `${i + 1}.` : '-'} ${v.trim()}`).join('\n') : value.trim();
+
+const check = (a: Answers, repo: RepoFacts): void => {
+  if (!slugOf(a.title)) throw new UserError(`answers.title: gives an empty file name (got ${JSON.stringify(a.title)})`);
+  if (!a.tasks.length) return;
+  const known = taskNames(repo.root);
+  if (!known.size) throw new UserError(`answers.tasks: no Taskfile.yaml in ${repo.root} to check the task names against`);
+  for (const [i, t] of (a.tasks as string[]).entries()) {
+    const name = t.split(/\s+/)[1];
+    if (!known.has(name)) {
+      const near = [...known].filter((k) => k.split(':')[0] === name.split(':')[0]).sort();
+      throw new UserError(`answers.tasks[${i}]: no task "${name}" in Taskfile.yaml${near.length ? ` (${name.split(':')[0]} has ${near.join(', ')})` : ''} (got ${JSON.stringify(t)})`);
+    }
+  }
+};
+
+const plan = (a: Answers, repo: RepoFacts): Plan => {
+  const slug = slugOf(a.title);
+  const path = `${RUNBOOKS}/${slug}.md`;
+  const ctx = {
+    ...a,
+    summary: a.summary?.trim(),
+    symptoms: section(a.symptoms, false),
+    diagnosis: section(a.diagnosis, true),
+    resolution: section(a.resolution, true),
+  };
+  const link = posix.relative(posix.dirname(INDEX), path);
+  return {
+    target: `runbook ${slug}`,
+    changes: settle(repo.root, [
+      { path, after: render(G, 'runbook.md', ctx), owned: true },
+      { path: INDEX, after: withRunbookLink(readIfExists(repo.root, INDEX), a.title.trim(), link), owned: false },
+    ]),
+    clusters: [],
+  };
+};
+
+export const generator: Generator = {
+  name: G,
+  description: 'an operational runbook in docs/runbooks/, linked from docs/index.md',
+  check,
+  plan,
+  // Markdown: nothing the validator reads.
+  verify: false,
+};
