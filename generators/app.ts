@@ -7,6 +7,7 @@ import { readIfExists, settle, type Plan } from './lib/plan.ts';
 import { PLATFORM } from './lib/platform.ts';
 import { render } from './lib/render.ts';
 import { hasObject, type ClusterFacts, type RepoFacts } from './lib/repo.ts';
+import type { KObject } from '../src/validate/types.ts';
 import type { Generator } from './lib/run.ts';
 import { addResource } from './lib/yaml-edit.ts';
 
@@ -20,6 +21,26 @@ const baseDir = (a: Answers, repo: RepoFacts): string =>
 
 const targets = (a: Answers, repo: RepoFacts): ClusterFacts[] => repo.clusters.filter((c) => a.clusters.includes(c.name));
 const ksExists = (c: ClusterFacts, name: string) => hasObject(c, 'Kustomization', name, 'flux-system');
+
+const isSystem = (a: Answers): boolean => PLATFORM.systemNamespaces.includes(a.namespace);
+const tierOf = (a: Answers): number => a.tier ?? (isSystem(a) ? 0 : 2);
+
+const ociUrlOf = (a: Answers): string => (a.chart.repository.endsWith(`/${a.chart.name}`) ? a.chart.repository : `${a.chart.repository}/${a.chart.name}`);
+
+/**
+ * The shared OCIRepository of the chart (infrastructure/base/repositories/oci, in flux-system) when every
+ * target cluster has one with the chart's URL: the HelmRelease references it, so a chart version lives
+ * in one place (with the bootstrap helmfiles that read the same versions).
+ */
+const sharedSource = (a: Answers, repo: RepoFacts): KObject | undefined => {
+  if (!a.chart.repository.startsWith('oci://')) return undefined;
+  const url = ociUrlOf(a);
+  const found = targets(a, repo).map((c) =>
+    c.objects.find((o) => o.kind === 'OCIRepository' && o.metadata?.namespace === PLATFORM.sourcesNamespace && o.spec?.url === url),
+  );
+  if (!found.length || found.some((o) => !o) || new Set(found.map((o) => o!.metadata?.name)).size > 1) return undefined;
+  return found[0];
+};
 
 const deepMerge = (a: any, b: any): any => {
   if (!a || typeof a !== 'object' || Array.isArray(a) || !b || typeof b !== 'object' || Array.isArray(b)) return b;
@@ -41,6 +62,19 @@ const check = (a: Answers, repo: RepoFacts): void => {
   }
   if ((a.route || a.health === 'internal' || a.networkPolicy?.ingress?.some((r: Answers) => !r.port)) && !a.port) {
     throw new UserError(`answers.port: is required with ${a.route ? 'route' : a.health === 'internal' ? 'an internal health check' : 'an ingress rule without port'}`);
+  }
+  if (a.tier === 0 && !isSystem(a)) {
+    throw new UserError(`answers.tier: 0 is for the system namespaces (${PLATFORM.systemNamespaces.join(', ')}), not ${a.namespace}`);
+  }
+  if (isSystem(a) && tierOf(a) !== 0) throw new UserError(`answers.tier: ${a.namespace} is a system namespace, tier 0 (got ${a.tier})`);
+  if (tierOf(a) === 0 && a.networkPolicy) {
+    throw new UserError(`answers.networkPolicy: ${a.namespace} is tier 0, outside the default deny; no CiliumNetworkPolicy is written (one would put its pods into default deny)`);
+  }
+  const shared = sharedSource(a, repo);
+  if (shared && shared.spec?.ref?.tag !== a.chart.version) {
+    throw new UserError(
+      `answers.chart.version: the shared source ${PLATFORM.sourcesNamespace}/${shared.metadata?.name} of ${ociUrlOf(a)} pins ${shared.spec?.ref?.tag ?? 'no tag'} (got ${a.chart.version}); change the version there, in infrastructure/base/repositories/oci/, or give that one`,
+    );
   }
   if (a.valuesFile && !isFile(join(repo.root, a.valuesFile))) throw new UserError(`answers.valuesFile: ${a.valuesFile} does not exist`);
   if (a.clusterValues) {
@@ -128,6 +162,8 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
   const path = overlays ? `${appDir}/overlays/\${CLUSTER_NAME}` : `${appDir}/app`;
   const fromPath = (target: string) => posix.relative(overlays ? `${appDir}/overlays/x` : `${appDir}/app`, target);
   const oci = a.chart.repository.startsWith('oci://');
+  const shared = sharedSource(a, repo);
+  const tier = tierOf(a);
   const host = a.route ? (a.route.host ?? `${a.name}.\${CLUSTER_DOMAIN}`) : undefined;
 
   const components: string[] = [];
@@ -154,18 +190,18 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
   for (const d of a.dependsOn ?? []) dependsOn.add(d);
 
   const files = [
-    ...(oci ? ['ocirepository.yaml'] : []),
+    ...(oci && !shared ? ['ocirepository.yaml'] : []),
     'helmrelease.yaml',
     ...(a.secrets?.length ? ['externalsecret.yaml'] : []),
     ...(a.route ? ['httproute.yaml'] : []),
-    'ciliumnetworkpolicy.yaml',
+    ...(tier === 0 ? [] : ['ciliumnetworkpolicy.yaml']),
   ];
   const values = valuesOf(a);
-  const ociUrl = a.chart.repository.endsWith(`/${a.chart.name}`) ? a.chart.repository : `${a.chart.repository}/${a.chart.name}`;
   const ctx = {
     ...a,
     oci,
-    ociUrl,
+    ociUrl: ociUrlOf(a),
+    ociSource: shared ? { name: shared.metadata?.name, namespace: PLATFORM.sourcesNamespace } : { name: a.name },
     path,
     route: a.route ? { ...a.route, host } : undefined,
     components,
@@ -205,13 +241,14 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
   if (existingNs !== undefined) {
     changes.push({ path: nsKustomization, after: addResource(nsKustomization, existingNs, `./${a.name}/ks.yaml`), owned: false });
   } else {
-    const declared = clusters.filter((c) => hasObject(c, 'Namespace', a.namespace));
+    // A system namespace exists before Flux; Git never declares (nor could prune) it.
+    const declared = tier === 0 ? clusters : clusters.filter((c) => hasObject(c, 'Namespace', a.namespace));
     if (declared.length && declared.length < clusters.length) {
       throw new UserError(`answers.namespace: ${a.namespace} exists in ${declared.map((c) => c.name).join(', ')} but not in every cluster of the app`);
     }
     const createNamespace = declared.length === 0;
     changes.push({ path: nsKustomization, after: render(G, 'namespace/kustomization.yaml', { name: a.name, createNamespace }), owned: true });
-    if (createNamespace) changes.push({ path: `${nsDir}/namespace.yaml`, after: render(G, 'namespace/namespace.yaml', { ...a, tier: a.tier ?? 2 }), owned: true });
+    if (createNamespace) changes.push({ path: `${nsDir}/namespace.yaml`, after: render(G, 'namespace/namespace.yaml', { ...a, tier }), owned: true });
     const parent = `${base}/kustomization.yaml`;
     const parentText = readIfExists(repo.root, parent);
     if (parentText === undefined) throw new UserError(`${parent}: missing; the cluster layout is incomplete`);

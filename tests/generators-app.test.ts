@@ -41,14 +41,17 @@ test('a shared app: every file, registered, and the repository validates', async
   const repo = await scratchRepo();
   const r = plop(repo, 'app', ['--answers', writeAnswers(echo)]);
   assert.is(r.code, 0, r.stderr + r.stdout);
-  for (const f of ['ks.yaml', '.answers.yaml', 'app/kustomization.yaml', 'app/helmrelease.yaml', 'app/ocirepository.yaml', 'app/externalsecret.yaml', 'app/httproute.yaml', 'app/ciliumnetworkpolicy.yaml']) {
+  for (const f of ['ks.yaml', '.answers.yaml', 'app/kustomization.yaml', 'app/helmrelease.yaml', 'app/externalsecret.yaml', 'app/httproute.yaml', 'app/ciliumnetworkpolicy.yaml']) {
     assert.ok(existsSync(join(repo, 'kubernetes/apps/demo/echo', f)), `missing ${f}`);
   }
+  // app-template has its shared source in infrastructure/base/repositories/oci: no copy beside the app.
+  assert.not.ok(existsSync(join(repo, 'kubernetes/apps/demo/echo/app/ocirepository.yaml')));
   assert.match(readFileSync(join(repo, 'kubernetes/apps/kustomization.yaml'), 'utf8'), /- \.\/demo\n/);
   const ks = parse(readFileSync(join(repo, 'kubernetes/apps/demo/echo/ks.yaml'), 'utf8'));
   assert.equal(ks.spec.dependsOn, [{ name: 'onepassword-store' }]);
   assert.equal(ks.spec.postBuild.substituteFrom, [{ kind: 'ConfigMap', name: 'cluster-vars' }]);
   const hr = parse(readFileSync(join(repo, 'kubernetes/apps/demo/echo/app/helmrelease.yaml'), 'utf8'));
+  assert.equal(hr.spec.chartRef, { kind: 'OCIRepository', name: 'app-template', namespace: 'flux-system' });
   assert.is(hr.spec.install.remediation.retries, 3);
   assert.is(hr.spec.upgrade.remediation.strategy, 'rollback');
   const results = await validates(repo);
@@ -143,6 +146,10 @@ test('the infrastructure layer goes to infrastructure/base, applied by cluster-i
   const r = plop(repo, 'app', ['--answers', writeAnswers(answers)]);
   assert.is(r.code, 0, r.stderr);
   assert.match(readFileSync(join(repo, 'infrastructure/base/kustomization.yaml'), 'utf8'), /- \.\/widget-system\n/);
+  // No shared source has this chart's URL: the app brings its own OCIRepository.
+  const own = parse(readFileSync(join(repo, 'infrastructure/base/widget-system/widget/app/ocirepository.yaml'), 'utf8'));
+  assert.equal([own.spec.url, own.spec.ref.tag], ['oci://ghcr.io/example/charts/widget', '1.0.0']);
+  assert.equal(parse(readFileSync(join(repo, 'infrastructure/base/widget-system/widget/app/helmrelease.yaml'), 'utf8')).spec.chartRef, { kind: 'OCIRepository', name: 'widget' });
   const results = await validates(repo);
   for (const x of results) assert.is(x.resources.find((y) => y.obj.kind === 'Kustomization' && y.obj.metadata.name === 'widget')?.appliedBy, 'flux-system/cluster-infrastructure');
   const one = plop(repo, 'app', ['--answers', writeAnswers({ ...answers, name: 'widget-two', clusters: ['infra'] })]);
@@ -165,6 +172,42 @@ test('a values file shared with the bootstrap reaches the HelmRelease through a 
     const hr = x.resources.find((y) => y.obj.kind === 'HelmRelease' && y.obj.metadata.name === 'widget');
     assert.equal(hr?.obj.spec.valuesFrom, [{ kind: 'ConfigMap', name: 'widget-values' }]);
   }
+});
+
+test('a system namespace is tier 0: not declared in Git, no CiliumNetworkPolicy', async () => {
+  const repo = await scratchRepo();
+  const answers = { name: 'widget', namespace: 'kube-system', clusters: ['infra', 'apps'], layer: 'infrastructure', chart: { repository: 'oci://ghcr.io/example/charts', name: 'widget', version: '1.0.0' } };
+  const r = plop(repo, 'app', ['--answers', writeAnswers(answers)]);
+  assert.is(r.code, 0, r.stderr);
+  const dir = join(repo, 'infrastructure/base/kube-system');
+  assert.not.ok(existsSync(join(dir, 'namespace.yaml')));
+  assert.equal(parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')).resources, ['./widget/ks.yaml']);
+  assert.not.ok(existsSync(join(dir, 'widget/app/ciliumnetworkpolicy.yaml')));
+  const results = await validates(repo);
+  for (const x of results) assert.not.ok(x.resources.some((y) => y.obj.kind === 'Namespace' && y.obj.metadata.name === 'kube-system'));
+  for (const [change, message] of [
+    [{ tier: 2 }, /answers\.tier: kube-system is a system namespace, tier 0 \(got 2\)/],
+    [{ name: 'other', networkPolicy: { egress: [{ entity: 'world', port: 443 }] } }, /answers\.networkPolicy: kube-system is tier 0/],
+    [{ name: 'other', namespace: 'widget-system', tier: 0 }, /answers\.tier: 0 is for the system namespaces \(kube-system, flux-system\), not widget-system/],
+  ] as const) {
+    const refused = plop(repo, 'app', ['--answers', writeAnswers({ ...answers, ...change })]);
+    assert.is.not(refused.code, 0);
+    assert.match(refused.stderr, message);
+  }
+});
+
+test('a chart with a shared source in infrastructure/base/repositories is referenced there, at its version', async () => {
+  const repo = await scratchRepo();
+  const answers = { name: 'widget', namespace: 'widget-system', tier: 1, clusters: ['infra', 'apps'], chart: { repository: 'oci://quay.io/jetstack/charts', name: 'cert-manager', version: 'v1.19.2' } };
+  const r = plop(repo, 'app', ['--answers', writeAnswers(answers)]);
+  assert.is(r.code, 0, r.stderr);
+  const dir = join(repo, 'kubernetes/apps/widget-system/widget/app');
+  assert.not.ok(existsSync(join(dir, 'ocirepository.yaml')));
+  assert.equal(parse(readFileSync(join(dir, 'helmrelease.yaml'), 'utf8')).spec.chartRef, { kind: 'OCIRepository', name: 'cert-manager', namespace: 'flux-system' });
+  await validates(repo);
+  const other = plop(repo, 'app', ['--answers', writeAnswers({ ...answers, name: 'widget-two', chart: { ...answers.chart, version: 'v1.18.0' } })]);
+  assert.is.not(other.code, 0);
+  assert.match(other.stderr, /answers\.chart\.version: the shared source flux-system\/cert-manager of oci:\/\/quay\.io\/jetstack\/charts\/cert-manager pins v1\.19\.2 \(got v1\.18\.0\)/);
 });
 
 test('other Kustomizations in the ks.yaml survive a re-render', async () => {
