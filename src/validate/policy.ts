@@ -8,6 +8,12 @@ const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*$/;
 const EXACT_VERSION = /^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$/;
 const WORKLOADS = new Set(['HelmRelease', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Pod', 'ReplicaSet']);
 
+/** The namespace a workload runs pods in (a HelmRelease's release namespace), or undefined for anything else. */
+export const workloadNamespace = (obj: KObject): string | undefined => {
+  if (!WORKLOADS.has(obj.kind)) return undefined;
+  return obj.kind === 'HelmRelease' ? (obj.spec?.targetNamespace ?? obj.metadata?.namespace) : obj.metadata?.namespace;
+};
+
 const finding = (r: Resource, rule: string, message: string, path?: (string | number)[]): Finding => ({
   file: r.origin?.file ?? '?',
   rule,
@@ -160,8 +166,8 @@ export const networkPolicyCoverage = (resources: Resource[], config: ValidatorCo
   const running = new Set<string>();
   const covered = new Set<string>();
   for (const { obj } of resources) {
-    const where = obj.kind === 'HelmRelease' ? (obj.spec?.targetNamespace ?? obj.metadata?.namespace) : obj.metadata?.namespace;
-    if (WORKLOADS.has(obj.kind) && where) running.add(where);
+    const where = workloadNamespace(obj);
+    if (where) running.add(where);
     if (obj.kind === 'CiliumNetworkPolicy' && obj.metadata?.namespace) covered.add(obj.metadata.namespace);
   }
   const findings: Finding[] = [];

@@ -1,0 +1,125 @@
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { auditCluster } from '../src/audit/netpol.ts';
+import { matchNamespace, namespaceLabels } from '../src/audit/selector.ts';
+import { defaultConfig } from '../src/validate/config.ts';
+import type { KObject, Resource } from '../src/validate/types.ts';
+import { FIXTURES, runNode, tempDir } from './helpers.ts';
+
+const test = suite('netpol-audit');
+const CLI = 'src/audit/netpol-cli.ts';
+
+const res = (obj: KObject): Resource => ({ obj, appliedBy: 'flux-system/test', sops: false });
+const ns = (name: string, labels?: Record<string, string>) => res({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...(labels ? { labels } : {}) } });
+const deployment = (namespace: string) => res({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace } });
+const cnp = (namespace: string, spec: KObject) => res({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'web', namespace }, spec });
+const ccnp = (name: string, spec: KObject) => res({ apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', metadata: { name }, spec });
+const denyAllBut = (...excluded: string[]) =>
+  ccnp('default-deny-all', {
+    endpointSelector: { matchExpressions: [{ key: 'io.kubernetes.pod.namespace', operator: 'NotIn', values: excluded }] },
+    ingress: [{}],
+    egress: [{}],
+  });
+
+test('selectors are evaluated against a namespace: decided by namespace keys, "some" for pod labels', () => {
+  const demo = namespaceLabels('demo', { 'monosense.dev/tier': '1' });
+  assert.is(matchNamespace({}, demo), 'all');
+  assert.is(matchNamespace({ matchLabels: { 'io.cilium.k8s.namespace.labels.monosense.dev/tier': '1' } }, demo), 'all');
+  assert.is(matchNamespace({ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'other' } }, demo), 'none');
+  assert.is(matchNamespace({ matchExpressions: [{ key: 'io.kubernetes.pod.namespace', operator: 'NotIn', values: ['kube-system'] }] }, demo), 'all');
+  assert.is(matchNamespace({ matchExpressions: [{ key: 'io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name', operator: 'In', values: ['demo'] }] }, demo), 'all');
+  assert.is(matchNamespace({ matchLabels: { app: 'web' } }, demo), 'some');
+});
+
+test('a tier-2 namespace with workloads: covered with a policy is clean; each gap is one finding', () => {
+  const config = defaultConfig();
+  const allow = cnp('demo', { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }] });
+  const clean = auditCluster('test', [ns('demo'), deployment('demo'), allow, denyAllBut('kube-system', 'flux-system')], config);
+  assert.equal(clean.findings, []);
+  const demo = clean.namespaces.find((n) => n.name === 'demo')!;
+  assert.equal(demo, { name: 'demo', tier: 2, workloads: ['Deployment web'], defaultDeny: { ingress: 'all', egress: 'all', by: ['default-deny-all'] }, policies: ['web'] });
+  assert.equal(clean.namespaces.find((n) => n.name === 'kube-system')?.defaultDeny, { ingress: 'none', egress: 'none', by: [] });
+  // An L4-only rule takes any peer; the default-deny idiom allows nothing.
+  assert.equal(clean.policies[0].ingress, [{ peers: ['any'], ports: ['80/TCP'], l7: [] }]);
+  assert.equal(clean.clusterwide[0].ingress, [{ peers: [], ports: [], l7: [] }]);
+
+  const excluded = auditCluster('test', [ns('demo'), deployment('demo'), allow, denyAllBut('kube-system', 'demo')], config);
+  assert.equal(excluded.findings, [
+    { cluster: 'test', namespace: 'demo', rule: 'default-deny', message: 'namespace demo is tier 2 and runs workloads, but the cluster-wide default deny does not cover all its pods (ingress: none, egress: none)' },
+  ]);
+
+  const noPolicy = auditCluster('test', [ns('demo'), deployment('demo'), denyAllBut('kube-system')], config);
+  assert.equal(noPolicy.findings.map((f) => f.rule), ['network-policy']);
+  assert.match(noPolicy.findings[0].message, 'namespace demo is tier 2 and runs workloads (Deployment web), but has no CiliumNetworkPolicy');
+
+  // Tier 1 (by label) is not held to either rule.
+  assert.equal(auditCluster('test', [ns('demo', { 'monosense.dev/tier': '1' }), deployment('demo')], config).findings, []);
+});
+
+test('only policies that turn default deny on count; a pod-label selector covers some pods', () => {
+  const config = defaultConfig();
+  const allowOnly = ccnp('allow-dns', { endpointSelector: {}, enableDefaultDeny: { ingress: false, egress: false }, egress: [{ toEntities: ['cluster'] }] });
+  const partial = ccnp('partial', { endpointSelector: { matchLabels: { app: 'web' } }, ingress: [{}] });
+  const policy = cnp('demo', { endpointSelector: {}, egress: [{ toEndpoints: [{ matchLabels: { app: 'db' } }], toFQDNs: [{ matchName: 'example.com' }] }] });
+  const a = auditCluster('test', [ns('demo'), deployment('demo'), policy, allowOnly, partial], config);
+  assert.equal(a.namespaces.find((n) => n.name === 'demo')!.defaultDeny, { ingress: 'some', egress: 'none', by: ['partial'] });
+  assert.equal(a.findings.map((f) => f.message), ['namespace demo is tier 2 and runs workloads, but the cluster-wide default deny does not cover all its pods (ingress: some, egress: none)']);
+  // A namespaced policy's endpoint peers are in its own namespace unless the selector names one.
+  assert.equal(a.policies[0].egress, [{ peers: ['endpoints namespace=demo, app=db', 'fqdn example.com'], ports: [], l7: [] }]);
+});
+
+test('the repository: every namespace listed with its tier, the baseline policies, no findings', () => {
+  const r = runNode(CLI, ['--format', 'json']);
+  assert.is(r.code, 0, r.stderr + r.stdout);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.clusters.map((c: KObject) => c.cluster), ['apps', 'infra']);
+  assert.equal(report.findings, []);
+  for (const c of report.clusters) {
+    const byName = Object.fromEntries(c.namespaces.map((n: KObject) => [n.name, n]));
+    for (const system of ['kube-system', 'flux-system']) {
+      assert.is(byName[system].tier, 0);
+      assert.equal(byName[system].defaultDeny, { ingress: 'none', egress: 'none', by: [] }, `${c.cluster}: ${system} is outside default deny`);
+    }
+    assert.is(byName.security.tier, 1);
+    assert.equal(byName.security.defaultDeny, { ingress: 'all', egress: 'all', by: ['default-deny-all'] });
+    const names = c.clusterwide.map((p: KObject) => p.name).sort();
+    for (const p of ['allow-dns', 'allow-kube-apiserver', 'allow-metrics-scraping', 'debug-bypass', 'default-deny-all']) assert.ok(names.includes(p), `${c.cluster}: ${p}`);
+    const deny = c.clusterwide.find((p: KObject) => p.name === 'default-deny-all');
+    assert.equal(deny.defaultDeny, { ingress: true, egress: true });
+    for (const p of c.clusterwide.filter((x: KObject) => x.name !== 'default-deny-all')) assert.equal(p.defaultDeny, { ingress: false, egress: false }, p.name);
+  }
+  const one = runNode(CLI, ['--cluster', 'infra']);
+  assert.is(one.code, 0, one.stderr);
+  assert.match(one.stdout, /^cluster infra\n/);
+  assert.not.match(one.stdout, /cluster apps/);
+  assert.match(one.stdout, /\nno findings\n$/);
+});
+
+test('a fixture whose tier-2 namespace is not under default deny fails, with the namespace named', () => {
+  const repo = tempDir();
+  cpSync(join(FIXTURES, 'clean'), repo, { recursive: true });
+  const uncovered = runNode(CLI, ['--repo', repo]);
+  assert.is(uncovered.code, 1, uncovered.stdout);
+  assert.match(uncovered.stdout, 'test: default-deny: namespace demo is tier 2 and runs workloads, but the cluster-wide default deny does not cover all its pods (ingress: none, egress: none)');
+  // The same tree with a cluster-wide default deny: clean.
+  const policy = join(repo, 'kubernetes/apps/network/default-deny-all.yaml');
+  writeFileSync(
+    policy,
+    'apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata:\n  name: default-deny-all\nspec:\n  endpointSelector:\n    matchExpressions:\n      - key: io.kubernetes.pod.namespace\n        operator: NotIn\n        values: [kube-system]\n  ingress:\n    - {}\n  egress:\n    - {}\n',
+  );
+  const k = join(repo, 'kubernetes/apps/network/kustomization.yaml');
+  writeFileSync(k, `${readFileSync(k, 'utf8')}  - ./default-deny-all.yaml\n`);
+  const covered = runNode(CLI, ['--repo', repo, '--format', 'json']);
+  assert.is(covered.code, 0, covered.stdout + covered.stderr);
+  assert.equal(JSON.parse(covered.stdout).findings, []);
+});
+
+test('usage errors exit 2', () => {
+  const r = runNode(CLI, ['--format', 'xml']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, 'error: --format xml: must be text or json');
+});
+
+test.run();
