@@ -20,6 +20,7 @@ export const FILE_RULES: FileRule[] = [
   { matches: (p) => p === '.github/dependabot.yaml', schema: 'dependabot-2.0.json' },
   { matches: (p) => /^\.github\/workflows\/[^/]+\.ya?ml$/.test(p), schema: 'github-workflow.json' },
   { matches: (p) => /^clusters\/[^/]+\/talos\/talconfig\.yaml$/.test(p), schema: 'talhelper.json', draft2020: true },
+  { matches: (p) => /^bootstrap\/[^/]+\/helmfile\.d\/[^/]+\.ya?ml$/.test(p), schema: 'helmfile.json' },
 ];
 
 const readDoc = (file: string): unknown => {
