@@ -37,12 +37,16 @@ export const runNode = (script: string, args: string[], opts: { cwd?: string; en
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 };
 
-/** The stand-ins of tests/fixtures/platform-stubs: the Kustomization each provides and its namespace. */
-const STUBS = [
-  { folder: 'stub-networking', kustomization: 'gateway', namespace: 'networking' },
+/**
+ * The stand-ins of tests/fixtures/platform-stubs: the Kustomization each provides, its namespace, and the
+ * cluster-wide names it defines that the real platform may define under a Kustomization of another name
+ * (a stub beside them would be a duplicate).
+ */
+const STUBS: { folder: string; kustomization: string; namespace: string; objects?: [kind: string, name: string][] }[] = [
+  { folder: 'stub-networking', kustomization: 'gateway', namespace: 'networking', objects: [['Gateway', 'internal'], ['Gateway', 'external']] },
   { folder: 'stub-external-secrets', kustomization: 'onepassword-store', namespace: 'external-secrets' },
   { folder: 'stub-databases', kustomization: 'cloudnative-pg-cluster', namespace: 'databases' },
-  { folder: 'stub-storage', kustomization: 'classes', namespace: 'storage' },
+  { folder: 'stub-storage', kustomization: 'classes', namespace: 'storage', objects: [['StorageClass', 'ceph-block'], ['StorageClass', 'openebs-hostpath']] },
 ];
 
 /**
@@ -62,7 +66,7 @@ export const scratchRepo = async (): Promise<string> => {
   const has = (kind: string, name: string) => objects.some((o) => o.kind === kind && o.metadata?.name === name);
   const appsKustomization = join(dir, 'kubernetes', 'apps', 'kustomization.yaml');
   for (const stub of STUBS) {
-    if (has('Kustomization', stub.kustomization)) continue;
+    if (has('Kustomization', stub.kustomization) || stub.objects?.some(([kind, name]) => has(kind, name))) continue;
     const target = join(dir, 'kubernetes', 'apps', stub.folder);
     cpSync(join(FIXTURES, 'platform-stubs', 'kubernetes', 'apps', stub.folder), target, { recursive: true });
     if (has('Namespace', stub.namespace)) {
