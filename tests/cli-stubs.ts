@@ -1,0 +1,105 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, tempDir, type Run } from './helpers.ts';
+
+export const STUB_TOOLS = ['talosctl', 'talhelper', 'kubectl', 'helmfile', 'flux', 'sops', 'op'] as const;
+const STUB_PROGRAM = join(ROOT, 'tests', 'stubs', 'cli-stub.mjs');
+
+export interface Call {
+  tool: string;
+  args: string[];
+  stdin?: string;
+}
+
+/**
+ * A scratch PATH: stub CLIs that record their calls, then a folder with only node, bash and sh, so
+ * that no real kubectl (or anything else installed) can be reached by mistake.
+ */
+export const createStubs = (tools: readonly string[] = STUB_TOOLS) => {
+  const dir = tempDir('k8s-ops-stubs-');
+  const bin = join(dir, 'bin');
+  const toolbox = join(dir, 'toolbox');
+  const state = join(dir, 'state');
+  const log = join(dir, 'calls.log');
+  // The scripts act on a copy of the repository's cluster and bootstrap files (K8S_OPS_ROOT), with
+  // the encrypted Talos secrets that only the operator has replaced by a placeholder.
+  const repo = join(dir, 'repo');
+  for (const d of [bin, toolbox, state, repo]) mkdirSync(d);
+  for (const d of ['clusters', 'bootstrap']) cpSync(join(ROOT, d), join(repo, d), { recursive: true });
+  for (const c of ['infra', 'apps']) {
+    rmSync(join(repo, 'clusters', c, 'talos', 'clusterconfig'), { recursive: true, force: true });
+    writeFileSync(join(repo, 'clusters', c, 'talos', 'talsecret.sops.yaml'), 'cluster: {}\nsops: {}\n');
+  }
+  writeFileSync(log, '');
+  for (const t of tools) {
+    writeFileSync(join(bin, t), `#!/bin/sh\nexec "${process.execPath}" "${STUB_PROGRAM}" ${t} "$@"\n`);
+    chmodSync(join(bin, t), 0o755);
+  }
+  symlinkSync(process.execPath, join(toolbox, 'node'));
+  for (const sh of ['bash', 'sh']) {
+    const real = ['/usr/bin', '/bin'].map((d) => join(d, sh)).find(existsSync);
+    if (real) symlinkSync(real, join(toolbox, sh));
+  }
+
+  const calls = (): Call[] =>
+    readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+
+  /** Runs a script under the stubs; `env` adds or overrides variables (STUB_*, KUBECONFIG, ...). */
+  const runScript = (script: string, args: string[], env: Record<string, string> = {}, input = ''): Run => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+      cwd: ROOT,
+      input,
+      encoding: 'utf8',
+      env: {
+        HOME: dir,
+        PATH: `${bin}:${toolbox}`,
+        STUB_LOG: log,
+        STUB_STATE_DIR: state,
+        K8S_OPS_POLL_SECONDS: '0',
+        K8S_OPS_TIMEOUT_SECONDS: '5',
+        K8S_OPS_ROOT: repo,
+        KUBECONFIG: join(repo, 'kubeconfig'),
+        SOPS_AGE_KEY: 'AGE-SECRET-KEY-TEST',
+        ...env,
+      },
+    });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  const removeTool = (tool: string) => rmSync(join(bin, tool));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+
+  return {
+    dir,
+    repo,
+    state,
+    log,
+    calls,
+    runScript,
+    removeTool,
+    cleanup,
+    clusterconfig: (cluster: string) => join(repo, 'clusters', cluster, 'talos', 'clusterconfig'),
+    kubeconfig: join(repo, 'kubeconfig'),
+    talconfig: (cluster: string) => join(repo, 'clusters', cluster, 'talos', 'talconfig.yaml'),
+  };
+};
+
+/** A call as one readable string: `kubectl --context infra apply ...`. */
+export const show = (c: Call): string => [c.tool, ...c.args].join(' ');
+
+/** The calls that change something, as opposed to the questions the scripts ask before acting. */
+export const actions = (calls: Call[]): string[] =>
+  calls
+    .filter((c) => {
+      const a = c.args;
+      if (c.tool === 'kubectl') return a.includes('apply') || a.includes('use-context') || a.includes('wait');
+      if (c.tool === 'talosctl') return ['apply-config', 'bootstrap', 'kubeconfig', 'upgrade', 'upgrade-k8s', 'reset'].some((w) => a.includes(w));
+      if (c.tool === 'helmfile') return a.includes('sync') || a.includes('template');
+      if (c.tool === 'op') return a.includes('inject') || a.includes('read');
+      return true;
+    })
+    .map(show);
