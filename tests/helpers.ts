@@ -44,8 +44,8 @@ export const runNode = (script: string, args: string[], opts: { cwd?: string; en
  */
 const STUBS: { folder: string; kustomization: string; namespace: string; objects?: [kind: string, name: string][] }[] = [
   { folder: 'stub-networking', kustomization: 'gateway', namespace: 'networking', objects: [['Gateway', 'internal'], ['Gateway', 'external']] },
-  { folder: 'stub-external-secrets', kustomization: 'onepassword-store', namespace: 'external-secrets' },
-  { folder: 'stub-databases', kustomization: 'cloudnative-pg-cluster', namespace: 'databases' },
+  { folder: 'stub-external-secrets', kustomization: 'onepassword-store', namespace: 'external-secrets', objects: [['ClusterSecretStore', 'onepassword']] },
+  { folder: 'stub-databases', kustomization: 'cloudnative-pg-cluster', namespace: 'databases', objects: [['Cluster', 'postgres']] },
   { folder: 'stub-storage', kustomization: 'classes', namespace: 'storage', objects: [['StorageClass', 'ceph-block'], ['StorageClass', 'openebs-hostpath']] },
 ];
 
