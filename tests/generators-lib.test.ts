@@ -70,7 +70,7 @@ test('registering in a kustomization keeps comments and order, once', () => {
 });
 
 test('templates leave Helm and ExternalSecret {{ }} alone', () => {
-  const out = render('app', 'app/helmrelease.yaml', { name: 'x', oci: true, values: 'command: "{{ .Values.x }}"' });
+  const out = render('app', 'app/helmrelease.yaml', { name: 'x', oci: true, ociSource: { name: 'x' }, values: 'command: "{{ .Values.x }}"' });
   assert.match(out, /command: "\{\{ \.Values\.x \}\}"/);
 });
 

@@ -119,7 +119,9 @@ const getAjv = async () => {
 
 /** Validates (and fills in defaults of) a whole answers document; throws one line per problem. */
 export const validateAnswers = async (schema: any, answers: Answers): Promise<Answers> => {
-  const validate = (await getAjv()).compile(schema);
+  // One ajv for the process: a schema with an $id is compiled once (a second compile of the same $id throws).
+  const ajv = await getAjv();
+  const validate = (schema.$id && ajv.getSchema(schema.$id)) || ajv.compile(schema);
   if (validate(answers)) return answers;
   const lines = [...new Set<string>((validate.errors as ErrorObject[]).filter((e) => !['if', 'anyOf', 'oneOf'].includes(e.keyword)).map((e) => formatAnswerError(e)))];
   throw new UserError(lines.join('\n'));

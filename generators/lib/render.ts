@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
+import { stringify } from 'yaml';
 import { TOOLKIT_ROOT } from '../../src/validate/pipeline.ts';
 
 /**
@@ -13,6 +14,9 @@ const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(join(TOOLKIT_
   throwOnUndefined: true,
   tags: { blockStart: '#%', blockEnd: '%#', variableStart: '#{', variableEnd: '}#', commentStart: '#!', commentEnd: '!#' },
 });
+
+// A value written as YAML writes it: quoted when YAML would read it as another type.
+env.addFilter('yamlScalar', (value: unknown) => stringify(value, { lineWidth: 0 }).trimEnd());
 
 /** Renders templates/<generator>/<file>; output ends with exactly one newline. */
 export const render = (generator: string, file: string, context: Record<string, unknown>): string =>

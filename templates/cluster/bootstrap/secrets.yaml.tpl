@@ -1,0 +1,65 @@
+# Secrets the #{ name }# cluster needs before External Secrets can fetch anything, as 1Password references.
+# Step secrets of scripts/bootstrap.ts runs
+#   op inject --in-file bootstrap/#{ name }#/secrets.yaml.tpl | kubectl --context #{ name }# apply --server-side --filename -
+# so the values exist only in 1Password and in the cluster, never on disk or in Git.
+# `op inject` pastes a value verbatim, which would break YAML for a multi-line value: multi-line
+# secrets (private keys, known_hosts, keys.txt) are kept base64-encoded in fields named *-base64 and go
+# under `data`; single-line ones go under `stringData`. docs/runbooks/bootstrap.md lists the items.
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: flux-system
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: external-secrets
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: cert-manager
+---
+# Flux decrypts *.sops.yaml with this AGE key (decryption.secretRef of every Kustomization).
+apiVersion: v1
+kind: Secret
+metadata:
+  name: sops-age
+  namespace: flux-system
+type: Opaque
+data:
+  age.agekey: op://k8s-ops/sops-age/keys.txt-base64
+---
+# Read-only deploy key of github.com/monosense/k8s-ops (GitRepository flux-system, secretRef).
+apiVersion: v1
+kind: Secret
+metadata:
+  name: github-deploy-key
+  namespace: flux-system
+type: Opaque
+data:
+  identity: op://k8s-ops/flux-deploy-key-#{ name }#/identity-base64
+  known_hosts: op://k8s-ops/flux-deploy-key-#{ name }#/known_hosts-base64
+stringData:
+  identity.pub: op://k8s-ops/flux-deploy-key-#{ name }#/identity.pub
+---
+# 1Password Connect server credentials and the token External Secrets presents to it.
+apiVersion: v1
+kind: Secret
+metadata:
+  name: onepassword-connect-secret
+  namespace: external-secrets
+type: Opaque
+stringData:
+  1password-credentials.json: op://k8s-ops/onepassword-connect-#{ name }#/credentials-base64
+  token: op://k8s-ops/onepassword-connect-#{ name }#/token
+---
+# Cloudflare API token (Zone:DNS:Edit on the cluster's zone) for cert-manager's DNS-01 solver.
+apiVersion: v1
+kind: Secret
+metadata:
+  name: cloudflare-api-token
+  namespace: cert-manager
+type: Opaque
+stringData:
+  api-token: op://k8s-ops/cloudflare/api-token
