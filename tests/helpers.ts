@@ -85,12 +85,21 @@ export const gitStatus = (dir: string): string => spawnSync('git', ['status', '-
 
 const TSX_LOADER = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 
+/**
+ * The environment without NODE_OPTIONS: under `npm test`, .npmrc's node-options put `--import tsx`
+ * there, which a child started in a scratch repository (no node_modules) cannot resolve.
+ */
+export const withoutNodeOptions = (): NodeJS.ProcessEnv => {
+  const { NODE_OPTIONS: _, ...env } = process.env;
+  return env;
+};
+
 /** `npx plop <generator> -- <args>` as the operator runs it, in `cwd` (the repository to change). */
 export const plop = (cwd: string, generator: string, args: string[]): Run => {
   const r = spawnSync(
     process.execPath,
     ['--import', TSX_LOADER, join(ROOT, 'node_modules', 'plop', 'bin', 'plop.js'), '--plopfile', join(ROOT, 'plopfile.ts'), generator, '--', ...args],
-    { cwd, env: { ...process.env, K8S_OPS_SCHEMA_DIR: SCHEMAS.join(delimiter) }, encoding: 'utf8', input: '' },
+    { cwd, env: { ...withoutNodeOptions(), K8S_OPS_SCHEMA_DIR: SCHEMAS.join(delimiter) }, encoding: 'utf8', input: '' },
   );
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 };
