@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { isSeq, parseDocument, stringify } from 'yaml';
 import { UserError } from '../../src/lib/errors.ts';
 import { isDir, isFile } from '../../src/lib/fsutil.ts';
-import { CONFIG_FILE, loadConfig } from '../../src/validate/config.ts';
+import { loadConfig } from '../../src/validate/config.ts';
 import { schemaDirsFrom, validateRepository } from '../../src/validate/pipeline.ts';
 import { findingLine, uniqueFindings } from '../../src/validate/report.ts';
 import type { Finding, KObject } from '../../src/validate/types.ts';
 import { readIfExists, writePlan, type FileChange } from './plan.ts';
+import { TREE } from './verify.ts';
 
 /**
  * A component is only ever built through an app's Flux Kustomization, so it is checked the same way:
@@ -92,9 +93,6 @@ export const sampleAppFiles = (root: string, app: SampleApp): FileChange[] => {
 /** Writes the sample app into `root` (which must be a scratch copy, never the operator's tree). */
 export const addSampleApp = (root: string, app: SampleApp): void =>
   writePlan(root, { target: `sample app ${app.name}`, changes: sampleAppFiles(root, app), clusters: [] });
-
-/** What Flux and the validator read; everything else stays behind. */
-const TREE = ['clusters', 'kubernetes', 'infrastructure', CONFIG_FILE];
 
 /**
  * Validates `changes` (a new component) as an app would use it, in a scratch copy of the tree: the

@@ -9,7 +9,7 @@ import { findingLine, uniqueFindings } from '../../src/validate/report.ts';
 import { writePlan, type Plan } from './plan.ts';
 
 /** What Flux and the validator read: everything else (node_modules, docs, .git) stays behind. */
-const TREE = ['clusters', 'kubernetes', 'infrastructure', 'bootstrap', CONFIG_FILE];
+export const TREE = ['clusters', 'kubernetes', 'infrastructure', 'bootstrap', CONFIG_FILE];
 
 /**
  * Validates the tree as it would be after the plan, in a scratch copy: the real tree is not touched
