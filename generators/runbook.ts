@@ -42,46 +42,69 @@ export const taskNames = (root: string): Set<string> => {
 
 // ---------------------------------------------------------------- docs/index.md
 
-const LINK = /^- \[(.+?)\]\((runbooks\/[^)\s]+)\)/;
+const ITEM = /^(\s*)- \[(.+?)\]\((runbooks\/[^)\s]+\.md)\)/;
 const HEADING = /^#{1,2} /;
 
+interface Item {
+  /** First line of the item and the line after its last (continuation lines are indented deeper). */
+  start: number;
+  end: number;
+  indent: string;
+  title: string;
+  file: string;
+}
+
+const itemsOf = (lines: string[]): Item[] => {
+  const items: Item[] = [];
+  lines.forEach((line, i) => {
+    const m = ITEM.exec(line);
+    if (!m) return;
+    let end = i + 1;
+    while (end < lines.length && lines[end].trim() !== '' && lines[end].match(/^\s*/)![0].length > m[1].length) end++;
+    items.push({ start: i, end, indent: m[1], title: m[2], file: m[3] });
+  });
+  return items;
+};
+
+const byTitle = (a: string, b: string) => a.localeCompare(b, 'en', { sensitivity: 'base' });
+
 /**
- * docs/index.md with a link to the runbook in its `## Runbooks` list, in alphabetical order of the
- * titles, exactly once; the rest of the file as it was. The section is added at the end when missing.
+ * docs/index.md with a link to the runbook, exactly once, the rest of the file as it was. The link
+ * joins the list that already links runbooks (wherever it is, at its indentation), in alphabetical
+ * order of the titles; without one, it goes to a `## Runbooks` section, created at the end if need be.
+ * A runbook already linked keeps its place and its description; only a new title is written in.
  */
 export const withRunbookLink = (text: string | undefined, title: string, file: string): string => {
-  const entry = `- [${title}](${file})`;
   const lines = (text ?? '# Documentation\n').replace(/\n+$/, '').split('\n');
-  const start = lines.findIndex((l) => /^## Runbooks\s*$/i.test(l));
-  if (start < 0) {
-    // Already linked elsewhere in the file (by hand): once is enough.
-    if (lines.some((l) => l.includes(`](${file})`))) return `${lines.join('\n')}\n`;
-    return `${[...lines, '', '## Runbooks', '', entry].join('\n')}\n`;
-  }
-  let end = lines.findIndex((l, i) => i > start && HEADING.test(l));
-  if (end < 0) end = lines.length;
-  const items = [];
-  for (let i = start + 1; i < end; i++) {
-    const m = LINK.exec(lines[i]);
-    if (m) items.push({ i, title: m[1], file: m[2] });
-  }
+  const done = () => `${lines.join('\n')}\n`;
+  const items = itemsOf(lines);
   const same = items.find((it) => it.file === file);
   if (same) {
-    if (lines[same.i] === entry) return `${lines.join('\n')}\n`;
-    lines.splice(same.i, 1);
-    return withRunbookLink(`${lines.join('\n')}\n`, title, file);
+    lines[same.start] = lines[same.start].replace(`[${same.title}](${file})`, `[${title}](${file})`);
+    return done();
   }
-  const byTitle = (a: string, b: string) => a.localeCompare(b, 'en', { sensitivity: 'base' });
-  const after = items.find((it) => byTitle(it.title, title) > 0);
-  if (after) lines.splice(after.i, 0, entry);
-  else if (items.length) lines.splice(items[items.length - 1].i + 1, 0, entry);
-  else {
-    // An empty section (or one with prose only): the list goes after what is there.
-    let at = end;
-    while (at > start + 1 && lines[at - 1].trim() === '') at--;
-    lines.splice(at, 0, '', entry, ...(at < lines.length && lines[at].trim() !== '' ? [''] : []));
+  if (lines.some((l) => l.includes(`](${file})`))) return done();
+  if (items.length) {
+    // The list the first runbook link belongs to: the items at its indentation that follow each other.
+    const list: Item[] = [items[0]];
+    for (const it of items.slice(1)) if (it.indent === list[0].indent && it.start === list[list.length - 1].end) list.push(it);
+    const after = list.find((it) => byTitle(it.title, title) > 0);
+    lines.splice(after ? after.start : list[list.length - 1].end, 0, `${list[0].indent}- [${title}](${file})`);
+    return done();
   }
-  return `${lines.join('\n')}\n`;
+  const entry = `- [${title}](${file})`;
+  const start = lines.findIndex((l) => /^## Runbooks\s*$/i.test(l));
+  if (start < 0) {
+    lines.push('', '## Runbooks', '', entry);
+    return done();
+  }
+  // A section with prose only: the list goes after what is there.
+  let end = lines.findIndex((l, i) => i > start && HEADING.test(l));
+  if (end < 0) end = lines.length;
+  let at = end;
+  while (at > start + 1 && lines[at - 1].trim() === '') at--;
+  lines.splice(at, 0, '', entry, ...(at < lines.length && lines[at].trim() !== '' ? [''] : []));
+  return done();
 };
 
 // ---------------------------------------------------------------- the generator
