@@ -1,14 +1,20 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { UserError } from './errors.ts';
 
-export const CLUSTERS = ['infra', 'apps'] as const;
-export type ClusterName = (typeof CLUSTERS)[number];
-
 /** The repository to act on: K8S_OPS_ROOT, or the checkout these scripts belong to. */
 export const REPO_ROOT = process.env.K8S_OPS_ROOT ? resolve(process.env.K8S_OPS_ROOT) : resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The repository's clusters: every clusters/<name>/ with a flux/ entry point (npx plop cluster adds one). */
+export const listClusters = (root = REPO_ROOT): string[] => {
+  const dir = join(root, 'clusters');
+  return existsSync(dir) ? readdirSync(dir).filter((c) => existsSync(join(dir, c, 'flux'))).sort() : [];
+};
+
+export const CLUSTERS: readonly string[] = listClusters();
+export type ClusterName = string;
 
 export interface TalosNode {
   hostname: string;

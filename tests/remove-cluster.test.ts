@@ -1,0 +1,55 @@
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadSchema } from '../generators/lib/answers.ts';
+import { findReferences } from '../scripts/lib/references.ts';
+import { validateRepository } from '../src/validate/pipeline.ts';
+import { findingLine } from '../src/validate/report.ts';
+import { plop, ROOT, runNode, SCHEMAS, scratchRepo, writeAnswers } from './helpers.ts';
+
+const test = suite('remove cluster');
+const remove = (repo: string, args: string[]) => runNode('scripts/remove-cluster.ts', args, { env: { K8S_OPS_ROOT: repo } });
+
+test('a cluster nothing refers to is removed after --yes, and the rest still validates', async () => {
+  const repo = await scratchRepo();
+  assert.is(plop(repo, 'cluster', ['--answers', writeAnswers(loadSchema('cluster').examples[0])]).code, 0);
+  assert.equal(findReferences(repo, 'lab'), []);
+  const dry = remove(repo, ['--cluster', 'lab', '--dry-run']);
+  assert.is(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /would delete: clusters\/lab, bootstrap\/lab/);
+  assert.ok(existsSync(join(repo, 'clusters/lab')));
+  const unconfirmed = remove(repo, ['--cluster', 'lab']);
+  assert.is.not(unconfirmed.code, 0);
+  assert.match(unconfirmed.stderr, /not confirmed/);
+  assert.ok(existsSync(join(repo, 'clusters/lab')));
+  const r = remove(repo, ['--cluster', 'lab', '--yes']);
+  assert.is(r.code, 0, r.stderr);
+  assert.not.ok(existsSync(join(repo, 'clusters/lab')));
+  assert.not.ok(existsSync(join(repo, 'bootstrap/lab')));
+  const { results } = await validateRepository({ repo, schemaDirs: SCHEMAS });
+  assert.equal(results.map((x) => x.cluster.name), ['apps', 'infra']);
+  assert.equal(results.flatMap((x) => x.findings).map(findingLine), []);
+});
+
+test('a cluster still referred to is refused with each reference, nothing deleted', async () => {
+  const repo = await scratchRepo();
+  assert.is(plop(repo, 'cluster', ['--answers', writeAnswers(loadSchema('cluster').examples[0])]).code, 0);
+  const index = join(repo, 'docs', 'index.md');
+  const lines = readFileSync(index, 'utf8').split('\n').length;
+  appendFileSync(index, 'The lab cluster: see clusters/lab/talos/README.md.\n');
+  const r = remove(repo, ['--cluster', 'lab', '--yes']);
+  assert.is.not(r.code, 0);
+  assert.match(r.stderr, /lab is still referred to; change these first, nothing was deleted/);
+  assert.match(r.stderr, new RegExp(`docs/index\\.md:${lines}: The lab cluster`));
+  assert.ok(existsSync(join(repo, 'clusters/lab')));
+  assert.ok(findReferences(ROOT, 'apps').some((x) => x.file === '.github/workflows/kubeconform.yaml'), 'a workflow matrix counts as a reference');
+});
+
+test('an unknown cluster is a usage error', () => {
+  const r = runNode('scripts/remove-cluster.ts', ['--cluster', 'nope', '--dry-run']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /--cluster nope: no such cluster/);
+});
+
+test.run();
