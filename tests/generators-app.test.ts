@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { generator as app } from '../generators/app.ts';
 import { loadSchema } from '../generators/lib/answers.ts';
 import { readRepo } from '../generators/lib/repo.ts';
@@ -283,10 +283,20 @@ test('the schema example is a complete, valid answers document', async () => {
   await validateAnswers(schema, structuredClone(schema.examples[0]));
 });
 
+test('the README shows the app and cluster examples', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  for (const g of ['app', 'cluster']) {
+    assert.ok(readme.includes(`\`\`\`yaml\n${stringify(loadSchema(g).examples[0], { lineWidth: 0 })}\`\`\``), `README.md shows the ${g} example verbatim`);
+  }
+});
+
 test('every committed generated app re-renders from its answers without drift', async () => {
   const repo = await readRepo(ROOT);
-  const answerFiles = walkFiles(ROOT).filter((f) => f.endsWith('/.answers.yaml') && !f.includes('/tests/'));
-  for (const file of answerFiles) {
+  // Other generators (cluster, component) keep their answers in .answers.yaml too; each file says whose.
+  const answerFiles = walkFiles(ROOT).filter((f) => f.endsWith('/.answers.yaml') && !f.includes('/tests/') && !f.includes('/node_modules/'));
+  const appAnswers = answerFiles.filter((f) => readFileSync(f, 'utf8').startsWith('# Answers `npx plop app`'));
+  assert.ok(appAnswers.length > 0, 'no generated app found');
+  for (const file of appAnswers) {
     const answers = parse(readFileSync(file, 'utf8'));
     const plan = await app.plan(answers, repo);
     assert.equal(plan.changes.map((c) => c.path), [], `${file} drifted from its answers`);
