@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { generator as app } from '../generators/app.ts';
 import { loadSchema } from '../generators/lib/answers.ts';
 import { readRepo } from '../generators/lib/repo.ts';
@@ -281,6 +281,13 @@ test('the schema example is a complete, valid answers document', async () => {
   assert.ok(Array.isArray(schema.examples) && schema.examples.length > 0);
   const { validateAnswers } = await import('../generators/lib/answers.ts');
   await validateAnswers(schema, structuredClone(schema.examples[0]));
+});
+
+test('the README shows the app and cluster examples', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  for (const g of ['app', 'cluster']) {
+    assert.ok(readme.includes(`\`\`\`yaml\n${stringify(loadSchema(g).examples[0], { lineWidth: 0 })}\`\`\``), `README.md shows the ${g} example verbatim`);
+  }
 });
 
 test('every committed generated app re-renders from its answers without drift', async () => {
