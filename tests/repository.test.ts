@@ -34,4 +34,19 @@ test('each cluster tracks its own branch and identity', async () => {
   }
 });
 
+test('every HelmRelease takes its chart from a source in infrastructure/base/repositories', async () => {
+  const { results } = await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: tempDir() });
+  for (const r of results) {
+    const releases = r.resources.filter((x) => x.obj.kind === 'HelmRelease');
+    assert.ok(releases.length > 0);
+    for (const hr of releases) {
+      const ref = hr.obj.spec.chartRef ?? hr.obj.spec.chart?.spec?.sourceRef;
+      const source = r.resources.find(
+        (x) => x.obj.kind === ref.kind && x.obj.metadata.name === ref.name && x.obj.metadata.namespace === (ref.namespace ?? hr.obj.metadata.namespace),
+      );
+      assert.ok(source?.origin?.file.startsWith('infrastructure/base/repositories/'), `${r.cluster.name}: HelmRelease ${hr.obj.metadata.name} takes its chart from ${source?.origin?.file}`);
+    }
+  }
+});
+
 test.run();
