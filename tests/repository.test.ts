@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { suite } from 'uvu';
+import { parse } from 'yaml';
 import * as assert from 'uvu/assert';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine } from '../src/validate/report.ts';
@@ -46,6 +49,17 @@ test('every HelmRelease takes its chart from a source in infrastructure/base/rep
       );
       assert.ok(source?.origin?.file.startsWith('infrastructure/base/repositories/'), `${r.cluster.name}: HelmRelease ${hr.obj.metadata.name} takes its chart from ${source?.origin?.file}`);
     }
+  }
+});
+
+test('the deploy-key SOPS templates hold placeholders only, with how to encrypt them', () => {
+  for (const cluster of ['infra', 'apps']) {
+    const file = join(ROOT, 'bootstrap', cluster, 'github-deploy-key.sops.yaml');
+    const text = readFileSync(file, 'utf8');
+    assert.match(text, new RegExp(`sops --encrypt --in-place bootstrap/${cluster}/github-deploy-key\\.sops\\.yaml`));
+    const secret = parse(text);
+    assert.is(secret.kind, 'Secret');
+    for (const [key, value] of Object.entries<string>(secret.stringData)) assert.match(value, /^<[^>]+>$/, `${cluster}: ${key} must be a placeholder`);
   }
 });
 
