@@ -9,24 +9,26 @@ import { findingLine } from '../src/validate/report.ts';
 import { plop, ROOT, runNode, SCHEMAS, scratchRepo, writeAnswers } from './helpers.ts';
 
 const test = suite('remove cluster');
+// Named so that no doc example (they use lab) refers to it.
+const edge = { ...loadSchema('cluster').examples[0], name: 'edge' };
 const remove = (repo: string, args: string[]) => runNode('scripts/remove-cluster.ts', args, { env: { K8S_OPS_ROOT: repo } });
 
 test('a cluster nothing refers to is removed after --yes, and the rest still validates', async () => {
   const repo = await scratchRepo();
-  assert.is(plop(repo, 'cluster', ['--answers', writeAnswers(loadSchema('cluster').examples[0])]).code, 0);
-  assert.equal(findReferences(repo, 'lab'), []);
-  const dry = remove(repo, ['--cluster', 'lab', '--dry-run']);
+  assert.is(plop(repo, 'cluster', ['--answers', writeAnswers(edge)]).code, 0);
+  assert.equal(findReferences(repo, 'edge'), []);
+  const dry = remove(repo, ['--cluster', 'edge', '--dry-run']);
   assert.is(dry.code, 0, dry.stderr);
-  assert.match(dry.stdout, /would delete: clusters\/lab, bootstrap\/lab/);
-  assert.ok(existsSync(join(repo, 'clusters/lab')));
-  const unconfirmed = remove(repo, ['--cluster', 'lab']);
+  assert.match(dry.stdout, /would delete: clusters\/edge, bootstrap\/edge/);
+  assert.ok(existsSync(join(repo, 'clusters/edge')));
+  const unconfirmed = remove(repo, ['--cluster', 'edge']);
   assert.is.not(unconfirmed.code, 0);
   assert.match(unconfirmed.stderr, /not confirmed/);
-  assert.ok(existsSync(join(repo, 'clusters/lab')));
-  const r = remove(repo, ['--cluster', 'lab', '--yes']);
+  assert.ok(existsSync(join(repo, 'clusters/edge')));
+  const r = remove(repo, ['--cluster', 'edge', '--yes']);
   assert.is(r.code, 0, r.stderr);
-  assert.not.ok(existsSync(join(repo, 'clusters/lab')));
-  assert.not.ok(existsSync(join(repo, 'bootstrap/lab')));
+  assert.not.ok(existsSync(join(repo, 'clusters/edge')));
+  assert.not.ok(existsSync(join(repo, 'bootstrap/edge')));
   const { results } = await validateRepository({ repo, schemaDirs: SCHEMAS });
   assert.equal(results.map((x) => x.cluster.name), ['apps', 'infra']);
   assert.equal(results.flatMap((x) => x.findings).map(findingLine), []);
@@ -34,15 +36,15 @@ test('a cluster nothing refers to is removed after --yes, and the rest still val
 
 test('a cluster still referred to is refused with each reference, nothing deleted', async () => {
   const repo = await scratchRepo();
-  assert.is(plop(repo, 'cluster', ['--answers', writeAnswers(loadSchema('cluster').examples[0])]).code, 0);
+  assert.is(plop(repo, 'cluster', ['--answers', writeAnswers(edge)]).code, 0);
   const index = join(repo, 'docs', 'index.md');
   const lines = readFileSync(index, 'utf8').split('\n').length;
-  appendFileSync(index, 'The lab cluster: see clusters/lab/talos/README.md.\n');
-  const r = remove(repo, ['--cluster', 'lab', '--yes']);
+  appendFileSync(index, 'The edge cluster: see clusters/edge/talos/README.md.\n');
+  const r = remove(repo, ['--cluster', 'edge', '--yes']);
   assert.is.not(r.code, 0);
-  assert.match(r.stderr, /lab is still referred to; change these first, nothing was deleted/);
-  assert.match(r.stderr, new RegExp(`docs/index\\.md:${lines}: The lab cluster`));
-  assert.ok(existsSync(join(repo, 'clusters/lab')));
+  assert.match(r.stderr, /edge is still referred to; change these first, nothing was deleted/);
+  assert.match(r.stderr, new RegExp(`docs/index\\.md:${lines}: The edge cluster`));
+  assert.ok(existsSync(join(repo, 'clusters/edge')));
   assert.ok(findReferences(ROOT, 'apps').some((x) => x.file === '.github/workflows/kubeconform.yaml'), 'a workflow matrix counts as a reference');
 });
 
