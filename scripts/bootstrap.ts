@@ -11,6 +11,7 @@ import { crdsOnly, helmfileReleases, secretsIn } from './lib/manifests.ts';
 import { waitFor } from './lib/poll.ts';
 import { checkKubeContext, missingClis, requireClis, requireFile } from './lib/preflight.ts';
 import { createRunner } from './lib/steps.ts';
+import { genconfig } from './lib/talhelper.ts';
 
 const USAGE = `Usage: node --import tsx scripts/bootstrap.ts --cluster infra|apps [--dry-run] [--from STEP] [--yes]
        task bootstrap:infra -- [--dry-run] [--from STEP] [--yes]
@@ -68,16 +69,7 @@ await runMain('bootstrap', async () => {
   runner.step(
     'genconfig',
     async () => {
-      let sopsKey: NodeJS.ProcessEnv = {};
-      if (!process.env.SOPS_AGE_KEY && !process.env.SOPS_AGE_KEY_FILE && !process.env.SOPS_AGE_KEY_CMD) {
-        // talhelper decrypts talsecret.sops.yaml; the key stays in this process's memory only.
-        sopsKey = { SOPS_AGE_KEY: (await run('op', ['read', 'op://k8s-ops/sops-age/keys.txt'])).trim() };
-      }
-      await run('talhelper', ['genconfig', '--config-file', paths.talconfig, '--secret-file', paths.talsecret, '--out-dir', paths.configDir], {
-        cwd: paths.talosDir,
-        env: { ...env, ...sopsKey },
-        stream: true,
-      });
+      await genconfig(paths, env);
       for (const f of [paths.talosconfig, ...machineConfigs]) requireFile(f, 'talhelper genconfig did not write it', paths.root);
     },
     {

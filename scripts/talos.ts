@@ -10,6 +10,7 @@ import { query, run } from './lib/exec.ts';
 import { parseFlags } from './lib/flags.ts';
 import { checkKubeContext, requireClis, requireFile } from './lib/preflight.ts';
 import { createRunner } from './lib/steps.ts';
+import { genconfig } from './lib/talhelper.ts';
 
 const COMMANDS = ['apply-node', 'upgrade-node', 'upgrade-k8s', 'reset-cluster', 'generate-iso'] as const;
 type Command = (typeof COMMANDS)[number];
@@ -64,17 +65,7 @@ await runMain('talos', async () => {
   /** The cluster is healthy as Talos sees it: etcd, control plane, nodes Ready (talosctl health). */
   const health = () => run('talosctl', [...at(cp1), 'health', '--wait-timeout', '10m'], { env, stream: true });
 
-  const genconfig = async () => {
-    let sopsKey: NodeJS.ProcessEnv = {};
-    if (!process.env.SOPS_AGE_KEY && !process.env.SOPS_AGE_KEY_FILE && !process.env.SOPS_AGE_KEY_CMD) {
-      sopsKey = { SOPS_AGE_KEY: (await run('op', ['read', 'op://k8s-ops/sops-age/keys.txt'])).trim() };
-    }
-    await run('talhelper', ['genconfig', '--config-file', paths.talconfig, '--secret-file', paths.talsecret, '--out-dir', paths.configDir], {
-      cwd: paths.talosDir,
-      env: { ...env, ...sopsKey },
-      stream: true,
-    });
-  };
+  const regenerate = () => genconfig(paths, env);
 
   /** The installer image talhelper wrote into a node's machine config (schematic and talosVersion). */
   const installerImage = (node: TalosNode): string => {
@@ -114,7 +105,7 @@ await runMain('talos', async () => {
       if (!flags.node) throw new UserError('apply-node needs --node IP (NODE=<ip> with task)', 2);
       const [node] = pick(flags.node);
       needsContext = false;
-      runner.step('genconfig', genconfig, { describe: `talhelper genconfig into ${rel(paths.configDir)}` });
+      runner.step('genconfig', regenerate, { describe: `talhelper genconfig into ${rel(paths.configDir)}` });
       runner.step(
         'apply',
         async () => {

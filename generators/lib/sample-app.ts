@@ -1,15 +1,10 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSeq, parseDocument, stringify } from 'yaml';
 import { UserError } from '../../src/lib/errors.ts';
-import { isDir, isFile } from '../../src/lib/fsutil.ts';
-import { loadConfig } from '../../src/validate/config.ts';
-import { schemaDirsFrom, validateRepository } from '../../src/validate/pipeline.ts';
 import { findingLine, uniqueFindings } from '../../src/validate/report.ts';
 import type { Finding, KObject } from '../../src/validate/types.ts';
 import { readIfExists, writePlan, type FileChange } from './plan.ts';
-import { TREE } from './verify.ts';
+import { validateScratch } from './verify.ts';
 
 /**
  * A component is only ever built through an app's Flux Kustomization, so it is checked the same way:
@@ -99,20 +94,11 @@ export const addSampleApp = (root: string, app: SampleApp): void =>
  * real tree is never touched. Returns the error findings, empty when the component is clean.
  */
 export const validateThroughSampleApp = async (root: string, changes: FileChange[], app: SampleApp): Promise<Finding[]> => {
-  const schemaDirs = schemaDirsFrom([], (await loadConfig(root)).schemaDirs, root);
-  const scratch = mkdtempSync(join(tmpdir(), 'k8s-ops-component-'));
-  try {
-    for (const entry of TREE) {
-      const from = join(root, entry);
-      if (isDir(from) || isFile(from)) cpSync(from, join(scratch, entry), { recursive: true });
-    }
+  const results = await validateScratch(root, (scratch) => {
     writePlan(scratch, { target: 'component', changes, clusters: [] });
     addSampleApp(scratch, app);
-    const { results } = await validateRepository({ repo: scratch, schemaDirs });
-    return uniqueFindings(results).filter((f) => f.severity === 'error');
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  });
+  return uniqueFindings(results).filter((f) => f.severity === 'error');
 };
 
 export const describeFindings = (findings: Finding[]): string => findings.map((f) => `  ${findingLine(f)}`).join('\n');
