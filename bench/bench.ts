@@ -1,8 +1,8 @@
 // Times cold and warm validations of this repository and of a synthetic one: `npm run bench -- --apps N --clusters M`.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/validate/config.ts';
 import { schemaDirsFrom, TOOLKIT_ROOT, validateRepository } from '../src/validate/pipeline.ts';
@@ -38,6 +38,30 @@ const timeCli = (label: string, repo: string, cacheDir: string) => {
   rows.push({ run: label, clusters: '', kustomizations: '', resources: '', errors: r.status === 0 ? 0 : 'exit ' + r.status, seconds: ((performance.now() - started) / 1000).toFixed(3) });
 };
 
+/**
+ * `npx plop app -- --answers FILE` as an operator runs it, in a copy of this repository after `npm run validate`:
+ * each run adds a new app, so its renders and schema verdicts are not cached yet. The target is two seconds.
+ */
+const timeAppGenerator = (runs: number) => {
+  const copy = mkdtempSync(join(tmpdir(), 'k8s-ops-bench-repo-'));
+  const tracked = spawnSync('git', ['ls-files', '-z'], { cwd: TOOLKIT_ROOT, encoding: 'utf8' }).stdout.split('\0').filter(Boolean);
+  for (const file of tracked) if (existsSync(join(TOOLKIT_ROOT, file))) cpSync(join(TOOLKIT_ROOT, file), join(copy, file), { recursive: true });
+  symlinkSync(join(TOOLKIT_ROOT, 'node_modules'), join(copy, 'node_modules'));
+  const env = { ...process.env, K8S_OPS_SCHEMA_DIR: schemaDirs.join(delimiter), K8S_OPS_CACHE_DIR: join(copy, '.cache', 'k8s-ops') };
+  spawnSync('npm', ['run', 'validate', '--', '--quiet'], { cwd: copy, env, encoding: 'utf8' });
+  const example = JSON.parse(readFileSync(join(TOOLKIT_ROOT, 'schemas', 'app.schema.json'), 'utf8')).examples[0];
+  for (let i = 1; i <= runs; i++) {
+    const name = `bench${i}`;
+    const answers = { ...example, name, route: { ...example.route, host: `${name}.\${CLUSTER_DOMAIN}` }, database: { name }, secrets: [name] };
+    const file = join(copy, `${name}.answers.json`);
+    writeFileSync(file, JSON.stringify(answers));
+    const started = performance.now();
+    const r = spawnSync('npx', ['plop', 'app', '--', '--answers', file], { cwd: copy, env, encoding: 'utf8' });
+    rows.push({ run: `npx plop app (new app ${i}), target < 2 s`, clusters: answers.clusters.length, kustomizations: '', resources: '', errors: r.status === 0 ? 0 : `exit ${r.status}`, seconds: ((performance.now() - started) / 1000).toFixed(3) });
+  }
+  rmSync(copy, { recursive: true, force: true });
+};
+
 const repoCache = mkdtempSync(join(tmpdir(), 'k8s-ops-bench-'));
 await time('this repository, cold', TOOLKIT_ROOT, repoCache);
 await time('this repository, warm', TOOLKIT_ROOT, repoCache);
@@ -49,6 +73,8 @@ writeSyntheticRepo(synthetic, apps, clusters);
 await time(`synthetic ${apps} apps x ${clusters} clusters, cold`, synthetic, syntheticCache);
 await time(`synthetic ${apps} apps x ${clusters} clusters, warm`, synthetic, syntheticCache);
 timeCli(`synthetic ${apps} apps x ${clusters} clusters, warm, CLI process`, synthetic, syntheticCache);
+
+timeAppGenerator(3);
 
 console.log(table(rows));
 for (const d of [repoCache, synthetic, syntheticCache]) rmSync(d, { recursive: true, force: true });

@@ -273,7 +273,6 @@ const keepOtherKustomizations = (existing: string | undefined, name: string, ren
 
 export const generator: Generator = {
   name: G,
-  description: 'a HelmRelease app with its Flux Kustomization, network policy, route, secrets, database and backups',
   check,
   plan,
 };

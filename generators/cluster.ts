@@ -155,7 +155,6 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
 
 export const generator: Generator = {
   name: G,
-  description: 'a Talos cluster run by Flux: flux entry point, cluster-vars, talconfig and patches, bootstrap helmfiles',
   check,
   plan,
 };

@@ -126,7 +126,6 @@ const plan = async (a: Answers, repo: RepoFacts): Promise<Plan> => {
 
 export const generator: Generator = {
   name: G,
-  description: 'a reusable Kustomize component in kubernetes/components/<name>/, checked through a sample app',
   check,
   plan,
   // The component is validated in plan(), through a sample app: no cluster builds it as it is.

@@ -150,7 +150,6 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
 
 export const generator: Generator = {
   name: G,
-  description: 'an operational runbook in docs/runbooks/, linked from docs/index.md',
   check,
   plan,
   // Markdown: nothing the validator reads.

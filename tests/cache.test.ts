@@ -1,11 +1,12 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeSyntheticRepo } from '../bench/synthetic.ts';
-import type { BuildContext } from '../src/validate/build.ts';
+import { prewarmBuilds, type BuildContext } from '../src/validate/build.ts';
 import { findKustomize } from '../src/validate/kustomize.ts';
 import { simulateCluster } from '../src/validate/simulate.ts';
+import { loadSnapshot, saveSnapshot, treeKey } from '../src/validate/snapshot.ts';
 import { tempDir } from './helpers.ts';
 
 const test = suite('render cache');
@@ -62,6 +63,37 @@ test('clusters sharing an app build it once', async () => {
   // The roots differ (one entry folder each); cluster-apps and the two apps render the same overlay.
   assert.is(sims[0].kustomizations.length, 4);
   assert.is(runs.count, 2 + 1 + 2);
+});
+
+
+test('a Flux Kustomization built ahead of the simulation is not built again', async () => {
+  const repo = tempDir();
+  writeSyntheticRepo(repo, 2, 1);
+  const cold = context(repo, tempDir());
+  const expected = await simulateCluster(cold.ctx, cluster);
+  const warm = context(repo, tempDir());
+  prewarmBuilds(warm.ctx, 'kubernetes/apps/ns0/app0/ks.yaml');
+  assert.is(warm.runs.count, 1, 'the prewarmed build started before the simulation');
+  const sim = await simulateCluster(warm.ctx, cluster);
+  assert.is(warm.runs.count, cold.runs.count, 'and the simulation reused it');
+  assert.equal(sim.resources.map((r) => r.obj), expected.resources.map((r) => r.obj));
+});
+
+test('a simulated tree is remembered by content, wherever the copy is', async () => {
+  const repo = tempDir();
+  writeSyntheticRepo(repo, 2, 1);
+  const copy = tempDir();
+  cpSync(repo, copy, { recursive: true });
+  const kustomize = findKustomize();
+  const key = treeKey(repo, kustomize);
+  assert.is(treeKey(copy, kustomize), key);
+  const cacheDir = tempDir();
+  const objects = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }];
+  saveSnapshot(cacheDir, key, 'c1', objects);
+  assert.equal(loadSnapshot(cacheDir, key, 'c1'), objects);
+  assert.is(loadSnapshot(cacheDir, key, 'c2'), undefined);
+  appendFileSync(join(copy, 'kubernetes/apps/ns0/app1/app/helmrelease.yaml'), '  timeout: 10m\n');
+  assert.is.not(treeKey(copy, kustomize), key, 'a changed file is another tree');
 });
 
 test.run();

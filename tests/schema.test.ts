@@ -1,5 +1,8 @@
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { compileCached } from '../src/lib/compiled-schemas.ts';
 import { goRegExp, schemaPaths, SchemaValidator } from '../src/validate/schema.ts';
 import { SCHEMAS, tempDir } from './helpers.ts';
 
@@ -75,6 +78,34 @@ test('results are cached by content across runs', async () => {
   const b = await second.check(obj);
   assert.equal(a, b);
   assert.is((second as any).ajv, undefined, 'a cached verdict needs no compiled schema');
+});
+
+test('compiled validators are cached as code and give the same verdicts from the cache', async () => {
+  const cacheDir = tempDir();
+  const bad = { apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name: 'x', namespace: 'y' }, spec: { interval: 5 } };
+  const fresh = await new SchemaValidator({ dirs: SCHEMAS, cacheDir, kubernetesVersion: '1.35.0' }).check(bad);
+  const files = readdirSync(join(cacheDir, 'validators'));
+  assert.ok(files.some((f) => f.endsWith('.cjs')), 'the compiled code is kept');
+  // A new validator with the same cache, as a new process has: no ajv compile, the same issues.
+  rmSync(join(cacheDir, 'schema-results.json'), { force: true });
+  const cached = await new SchemaValidator({ dirs: SCHEMAS, cacheDir, kubernetesVersion: '1.35.0' }).check(bad);
+  assert.equal(cached, fresh);
+  assert.is(cached.kind, 'invalid');
+});
+
+test('a damaged compiled validator is compiled again', async () => {
+  const cacheDir = tempDir();
+  const schema = { type: 'object', properties: { name: { type: 'string', pattern: '(?i)^[a-z]+$' } } };
+  const options = { allErrors: true, code: { regExp: goRegExp } };
+  const first = await compileCached({ key: 'k', schema: () => schema, options, cacheDir });
+  assert.ok(first({ name: 'ABC' }), 'the Go pattern engine is used');
+  const [file] = readdirSync(join(cacheDir, 'validators')).filter((f) => f.endsWith('.cjs'));
+  writeFileSync(join(cacheDir, 'validators', file), 'this is not javascript {');
+  // Another spelling of the same folder, so this process's own memo does not answer.
+  const again = await compileCached({ key: 'k', schema: () => schema, options, cacheDir: `${cacheDir}/` });
+  assert.ok(again({ name: 'ABC' }));
+  assert.not.ok(again({ name: 'a1' }));
+  assert.not.match(readFileSync(join(cacheDir, 'validators', file), 'utf8'), 'not javascript', 'the entry was replaced');
 });
 
 test.run();

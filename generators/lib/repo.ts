@@ -2,7 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { isDir, isFile } from '../../src/lib/fsutil.ts';
+import { defaultCacheDir } from '../../src/lib/cache-dir.ts';
+import { findKustomize } from '../../src/validate/kustomize.ts';
 import { prepare, simulateAll } from '../../src/validate/pipeline.ts';
+import { loadSnapshot, saveSnapshot, treeKey } from '../../src/validate/snapshot.ts';
 import type { KObject } from '../../src/validate/types.ts';
 
 export interface ClusterFacts {
@@ -25,20 +28,24 @@ const clusterVars = (root: string, cluster: string): Record<string, string> => {
 export const clusterNames = (root: string): string[] =>
   isDir(join(root, 'clusters')) ? readdirSync(join(root, 'clusters')).filter((c) => isDir(join(root, 'clusters', c, 'flux'))).sort() : [];
 
-/** What the repository holds now, per cluster, from the validator's own simulation (cached renders). */
+/**
+ * What the repository holds now, per cluster, from the validator's own simulation: the snapshot the last
+ * validation of this very tree left (`npm run validate`, or the previous generator's check), else simulated.
+ */
 export const readRepo = async (root: string): Promise<RepoFacts> => {
   const names = clusterNames(root);
   if (names.length === 0) return { root, clusters: [] };
-  const prepared = await prepare({ repo: root });
-  const sims = await simulateAll(prepared);
-  return {
-    root,
-    clusters: sims.map(({ cluster, sim }) => ({
-      name: cluster.name,
-      vars: clusterVars(root, cluster.name),
-      objects: sim.resources.map((r) => r.obj),
-    })),
-  };
+  const cacheDir = defaultCacheDir();
+  const key = treeKey(root, findKustomize());
+  const objects = new Map(names.map((name) => [name, loadSnapshot(cacheDir, key, name)]));
+  if ([...objects.values()].some((o) => o === undefined)) {
+    const sims = await simulateAll(await prepare({ repo: root, cacheDir }));
+    for (const { cluster, sim } of sims) {
+      objects.set(cluster.name, sim.resources.map((r) => r.obj));
+      saveSnapshot(cacheDir, key, cluster.name, objects.get(cluster.name)!);
+    }
+  }
+  return { root, clusters: names.map((name) => ({ name, vars: clusterVars(root, name), objects: objects.get(name)! })) };
 };
 
 export const hasObject = (c: ClusterFacts, kind: string, name: string, namespace?: string): boolean =>

@@ -9,7 +9,6 @@ import { verifyPlan } from './verify.ts';
 /** A generator: answers checked by its schema and against the repository, then a plan of files. */
 export interface Generator {
   name: string;
-  description: string;
   /** Checks that need the repository (unknown cluster, duplicate id, ...): throw a UserError naming the field. */
   check?: (answers: Answers, repo: RepoFacts) => void | Promise<void>;
   plan: (answers: Answers, repo: RepoFacts) => Plan | Promise<Plan>;
@@ -59,13 +58,13 @@ export const collectAnswers = async (gen: Generator, args: GeneratorArgs, inquir
  * `--answers FILE`, `--dry-run`, `--force` and `--<field> value` for single fields. A failure exits 1
  * with one line per problem and nothing written.
  */
-export const register = (plop: NodePlopAPI, gen: Generator): void => {
+export const register = (plop: NodePlopAPI, name: string, description: string, load: () => Promise<Generator>): void => {
   const args = () => parseGeneratorArgs(process.argv);
-  plop.setGenerator(gen.name, {
-    description: gen.description,
+  plop.setGenerator(name, {
+    description,
     prompts: async (inquirer: any) => {
       try {
-        return await collectAnswers(gen, args(), inquirer);
+        return await collectAnswers(await load(), args(), inquirer);
       } catch (e) {
         return fail(e);
       }
@@ -73,7 +72,7 @@ export const register = (plop: NodePlopAPI, gen: Generator): void => {
     actions: [
       async (answers: any) => {
         try {
-          const { message } = await generate(gen, answers, args(), process.cwd());
+          const { message } = await generate(await load(), answers, args(), process.cwd());
           return message;
         } catch (e) {
           return fail(e);

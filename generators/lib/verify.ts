@@ -4,30 +4,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../../src/lib/errors.ts';
 import { isDir, isFile } from '../../src/lib/fsutil.ts';
-import { CONFIG_FILE, loadConfig } from '../../src/validate/config.ts';
+import { loadConfig } from '../../src/validate/config.ts';
 import { schemaDirsFrom, validateRepository } from '../../src/validate/pipeline.ts';
 import { findingLine, uniqueFindings } from '../../src/validate/report.ts';
+import { FLUX_TREE } from '../../src/validate/snapshot.ts';
 import type { ClusterResult } from '../../src/validate/types.ts';
 import { writePlan, type Plan } from './plan.ts';
-
-/** What Flux and the validator read: everything else (node_modules, docs, .git) stays behind. */
-export const TREE = ['clusters', 'kubernetes', 'infrastructure', 'bootstrap', CONFIG_FILE];
 
 /**
  * Validates a scratch copy of what the validator reads, after `change` has written into it: the real tree
  * is never touched. Renders of unchanged folders come from the cache. `cluster` limits the run to one.
  */
-export const validateScratch = async (root: string, change: (scratch: string) => void, cluster?: string): Promise<ClusterResult[]> => {
+export const validateScratch = async (root: string, change: (scratch: string) => void, cluster?: string, prewarm: string[] = []): Promise<ClusterResult[]> => {
   // The config's schema folders are relative to the real checkout, not to the scratch copy.
   const schemaDirs = schemaDirsFrom([], (await loadConfig(root)).schemaDirs, root);
   const scratch = mkdtempSync(join(tmpdir(), 'k8s-ops-scratch-'));
   try {
-    for (const entry of TREE) {
+    for (const entry of FLUX_TREE) {
       const from = join(root, entry);
       if (isDir(from) || isFile(from)) cpSync(from, join(scratch, entry), { recursive: true });
     }
     change(scratch);
-    return (await validateRepository({ repo: scratch, cluster, schemaDirs })).results;
+    return (await validateRepository({ repo: scratch, cluster, schemaDirs, prewarm })).results;
   } finally {
     // Removing hundreds of files takes longer than the check; a detached rm does it after we exit.
     spawn('rm', ['-rf', scratch], { detached: true, stdio: 'ignore' }).unref();
@@ -37,7 +35,8 @@ export const validateScratch = async (root: string, change: (scratch: string) =>
 /** Refuses a plan that would leave any affected cluster with an error; one validator run for all of them. */
 export const verifyPlan = async (repoRoot: string, plan: Plan): Promise<void> => {
   const one = plan.clusters.length === 1 ? plan.clusters[0] : undefined;
-  const results = await validateScratch(repoRoot, (scratch) => writePlan(scratch, plan), one);
+  const fluxFiles = plan.changes.filter((c) => /(^|\/)ks\.ya?ml$/.test(c.path)).map((c) => c.path);
+  const results = await validateScratch(repoRoot, (scratch) => writePlan(scratch, plan), one, fluxFiles);
   for (const result of results.filter((r) => plan.clusters.includes(r.cluster.name))) {
     const errors = uniqueFindings([result]).filter((f) => f.severity === 'error');
     if (errors.length) {

@@ -125,6 +125,23 @@ export const buildFluxKustomization = async (
   return { docs: structuredClone(rendered.docs), kustomizations, findings, cached };
 };
 
+/**
+ * Starts, ahead of the simulation, the builds of the Flux Kustomizations in a file it will reach later (a
+ * generator knows the ones it adds): the simulation then finds them under way instead of waiting for its
+ * parent's build first. A spec that still holds `${VAR}` is left alone, since substitution would change it.
+ */
+export const prewarmBuilds = (ctx: BuildContext, file: string): void => {
+  const path = resolve(ctx.repoRoot, file);
+  if (!isFile(path)) return;
+  for (const doc of parseAllDocuments(readFileSync(path, 'utf8'))) {
+    const obj = doc.toJS?.();
+    if (!obj || obj.kind !== 'Kustomization' || !String(obj.apiVersion ?? '').startsWith('kustomize.toolkit.fluxcd.io/')) continue;
+    const { path: p, components, targetNamespace, namePrefix, nameSuffix, patches, images, commonMetadata } = obj.spec ?? {};
+    if (JSON.stringify({ p, components, targetNamespace, namePrefix, nameSuffix, patches, images, commonMetadata }).includes('${')) continue;
+    buildFluxKustomization(ctx, obj.spec, { file, ks: `Kustomization ${obj.metadata?.name}` }).catch(() => undefined);
+  }
+};
+
 /** Bump when the overlay or what is cached changes shape. */
 const BUILD_VERSION = '2';
 

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { defaultCacheDir } from '../lib/cache-dir.ts';
+import { compileCached } from '../lib/compiled-schemas.ts';
 import { UserError } from '../lib/errors.ts';
 import { isFile } from '../lib/fsutil.ts';
 
@@ -159,9 +161,8 @@ export const loadConfig = async (repoRoot: string): Promise<ValidatorConfig> => 
     throw new UserError(`${CONFIG_FILE}: ${String(e.message).split('\n')[0]}`);
   }
   if (doc == null) return config;
-  const { default: Ajv } = await import('ajv');
-  const schema = JSON.parse(readFileSync(join(TOOLKIT_SCHEMAS, 'validator-config.schema.json'), 'utf8'));
-  const validate = new (Ajv as any)({ strict: false, allErrors: true }).compile(schema);
+  const text = readFileSync(join(TOOLKIT_SCHEMAS, 'validator-config.schema.json'), 'utf8');
+  const validate: any = await compileCached({ key: text, schema: () => JSON.parse(text), options: { strict: false, allErrors: true }, cacheDir: defaultCacheDir() });
   if (!validate(doc)) {
     const e = validate.errors[0];
     const where = `${e.instancePath.slice(1).replace(/\//g, '.')}${e.params?.additionalProperty ? ` ${e.params.additionalProperty}` : ''}`;

@@ -1,11 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { delimiter, join, resolve } from 'node:path';
+import { defaultCacheDir, TOOLKIT_ROOT } from '../lib/cache-dir.ts';
 import { UserError } from '../lib/errors.ts';
 import { isDir } from '../lib/fsutil.ts';
 import { createPool } from '../lib/pool.ts';
-import type { BuildContext } from './build.ts';
+import { prewarmBuilds, type BuildContext } from './build.ts';
 import { loadConfig, type ValidatorConfig } from './config.ts';
 import { discover, type DiscoverOptions } from './discover.ts';
 import { findKustomize } from './kustomize.ts';
@@ -16,9 +16,10 @@ import { resolveLines } from './report.ts';
 import { SchemaValidator } from './schema.ts';
 import { checkSchemas } from './schema-stage.ts';
 import { simulateCluster, type Simulation } from './simulate.ts';
+import { saveSnapshot, treeKey } from './snapshot.ts';
 import type { ClusterResult, ClusterTarget } from './types.ts';
 
-export const TOOLKIT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { TOOLKIT_ROOT };
 
 export interface RunOptions extends DiscoverOptions {
   /** Schema folders; empty means K8S_OPS_SCHEMA_DIR, else kubeconform's public locations. */
@@ -27,6 +28,8 @@ export interface RunOptions extends DiscoverOptions {
   /** Ignore cached renders and schema results (a throwaway cache). */
   noCache?: boolean;
   progress?: (message: string) => void;
+  /** Repository-relative files of Flux Kustomizations to start building at once (see prewarmBuilds). */
+  prewarm?: string[];
 }
 
 /** --schema-dir, else K8S_OPS_SCHEMA_DIR, else the config's folders that exist; empty means the public locations. */
@@ -40,7 +43,7 @@ export const schemaDirsFrom = (given: string[] = [], configured: string[] = [], 
 
 const cacheDirFrom = (opts: RunOptions): string => {
   if (opts.noCache) return mkdtempSync(join(tmpdir(), 'k8s-ops-'));
-  return resolve(opts.cacheDir ?? process.env.K8S_OPS_CACHE_DIR ?? join(TOOLKIT_ROOT, '.cache', 'k8s-ops'));
+  return opts.cacheDir ? resolve(opts.cacheDir) : defaultCacheDir();
 };
 
 export interface Prepared {
@@ -75,7 +78,12 @@ export const validateRepository = async (opts: RunOptions): Promise<{ repoRoot: 
     kubernetesVersion: prepared.config.kubernetesVersion,
   });
   const locator = new Locator(prepared.repoRoot);
+  for (const file of opts.prewarm ?? []) prewarmBuilds(prepared.ctx, file);
+  const key = opts.path ? undefined : treeKey(prepared.repoRoot, prepared.ctx.kustomize);
   const simulated = await simulateAll(prepared, opts.progress);
+  if (key && !opts.noCache) {
+    for (const { cluster, sim } of simulated) saveSnapshot(prepared.ctx.cacheDir, key, cluster.name, sim.resources.map((r) => r.obj));
+  }
   const results: ClusterResult[] = [];
   for (const { cluster, sim, seconds } of simulated) {
     const started = performance.now();

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { compileCached } from '../lib/compiled-schemas.ts';
 import { isFile } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
 import { apiGroup, type KObject } from './types.ts';
@@ -46,8 +47,8 @@ type Located = { identity: string; compile: () => Promise<ValidateFunction> };
 /** Stage 4: strict JSON-Schema validation, schemas compiled once, results cached by content. */
 export class SchemaValidator {
   private located = new Map<string, Promise<Located | { tried: string[] }>>();
-  private ajv?: any;
   private objectMeta?: unknown;
+  private objectMetaIdentity = '';
   private results: Record<string, SchemaIssue[] | null> = {};
   private used: Record<string, SchemaIssue[] | null> = {};
   private resultsFile: string;
@@ -98,7 +99,12 @@ export class SchemaValidator {
       let compiled: Promise<ValidateFunction> | undefined;
       const compile = async () => {
         const objectMeta = candidate.startsWith('crds/') ? await this.metadataSchema() : undefined;
-        return (await this.getAjv()).compile(patchSchema(JSON.parse(found.text), objectMeta));
+        return compileCached({
+          key: `${VERDICT_VERSION}:${found.identity}:${objectMeta ? this.objectMetaIdentity : ''}`,
+          schema: () => patchSchema(JSON.parse(found.text), objectMeta),
+          options: AJV_OPTIONS,
+          cacheDir: this.opts.cacheDir,
+        });
       };
       return { identity: found.identity, compile: () => (compiled ??= compile()) };
     }
@@ -145,24 +151,11 @@ export class SchemaValidator {
       const tried: string[] = [];
       const found = this.opts.dirs.length ? this.fromDirs(rel, tried) : await this.fromPublic(rel, tried);
       this.objectMeta = found ? (JSON.parse(found.text).properties?.metadata ?? null) : null;
+      this.objectMetaIdentity = found?.identity ?? '';
     }
     return this.objectMeta ?? undefined;
   }
 
-  private async getAjv() {
-    if (!this.ajv) {
-      const { default: Ajv } = await import('ajv');
-      this.ajv = new (Ajv as any)({
-        strict: false,
-        allErrors: true,
-        verbose: true,
-        allowUnionTypes: true,
-        validateFormats: false,
-        code: { regExp: goRegExp },
-      });
-    }
-    return this.ajv;
-  }
 }
 
 /**
@@ -190,6 +183,15 @@ export const goRegExp = Object.assign(
   },
   { code: 'goRegExp' },
 );
+
+const AJV_OPTIONS = {
+  strict: false,
+  allErrors: true,
+  verbose: true,
+  allowUnionTypes: true,
+  validateFormats: false,
+  code: { regExp: goRegExp },
+};
 
 /**
  * The load-time patches the schema bundle's README lists: `nullable` without `type` (ajv refuses it),

@@ -1,0 +1,122 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Script } from 'node:vm';
+import type { ValidateFunction } from 'ajv';
+import { isFile } from './fsutil.ts';
+import { sha256 } from './hash.ts';
+
+const requireHere = createRequire(import.meta.url);
+const AJV_VERSION: string = requireHere('ajv/package.json').version;
+
+export interface CompileRequest {
+  /** What identifies the schema (its file and mtime, or its content); the cache entry is keyed by it. */
+  key: string;
+  schema: () => object;
+  /** ajv options; functions in them (a custom RegExp engine) are passed to the cached code by their `code` name. */
+  options: Record<string, any>;
+  /** Where compiled code is kept; none means compile every time. */
+  cacheDir?: string;
+}
+
+const instances = new Map<string, Promise<any>>();
+
+/** One ajv per option set and process: its meta-schema is compiled once, however many schemas follow. */
+const ajvFor = (options: Record<string, any>): Promise<any> => {
+  const id = optionsId(options);
+  if (!instances.has(id)) {
+    instances.set(
+      id,
+      import('ajv').then(({ default: Ajv }) => new (Ajv as any)({ ...options, code: { ...options.code, source: true } })),
+    );
+  }
+  return instances.get(id)!;
+};
+
+const optionsId = (options: Record<string, any>): string =>
+  JSON.stringify(options, (_k, v) => (typeof v === 'function' ? `fn:${v.code ?? v.name}` : v));
+
+/** Functions the generated code refers to by name, such as `goRegExp` for `code.regExp`. */
+const scopeOf = (options: Record<string, any>): Record<string, unknown> => {
+  const engine = options.code?.regExp;
+  return engine?.code && /^[A-Za-z_$][\w$]*$/.test(engine.code) ? { [engine.code]: engine } : {};
+};
+
+/** Scripts loaded without a usable V8 code cache; theirs is written when the process ends. */
+const uncached = new Map<string, Script>();
+let flushing = false;
+
+const writeCodeCaches = () => {
+  for (const [file, script] of uncached) {
+    try {
+      writeAtomically(file, script.createCachedData());
+    } catch {
+      // Only a cache: the next run compiles again.
+    }
+  }
+  uncached.clear();
+};
+
+/** Written aside and renamed, so a concurrent run never reads half a file. */
+const writeAtomically = (file: string, data: string | Buffer) => {
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, data);
+  renameSync(partial, file);
+};
+
+/**
+ * Runs cached standalone code. V8 compiles its functions lazily on first call, which for a CRD's validator
+ * costs as much as loading it; the code cache, taken when the process ends, keeps those compiled functions.
+ */
+const load = (file: string, scope: Record<string, unknown>): ValidateFunction => {
+  const codeCache = `${file}.v8`;
+  const cachedData = isFile(codeCache) ? readFileSync(codeCache) : undefined;
+  const params = ['require', 'module', 'exports', ...Object.keys(scope)].join(', ');
+  const script = new Script(`(function (${params}) {${readFileSync(file, 'utf8')}\n})`, { filename: file, cachedData });
+  if (!cachedData || script.cachedDataRejected) {
+    uncached.set(codeCache, script);
+    if (!flushing) {
+      flushing = true;
+      process.once('exit', writeCodeCaches);
+    }
+  }
+  const module: { exports: any } = { exports: {} };
+  script.runInThisContext()(requireHere, module, module.exports, ...Object.values(scope));
+  return module.exports;
+};
+
+/**
+ * A validator for `schema`: ajv's standalone code from the cache when it is there, else compiled and then cached.
+ * Big CRD schemas take ajv hundreds of milliseconds to compile; loading the cached code takes a few.
+ */
+export const compileCached = (req: CompileRequest): Promise<ValidateFunction> => {
+  const id = `${req.cacheDir ?? ''}\0${optionsId(req.options)}\0${req.key}`;
+  if (!compiled.has(id)) compiled.set(id, loadOrCompile(req));
+  return compiled.get(id)!;
+};
+
+/** This process's validators: a schema with an `$id` cannot be compiled twice by one ajv. */
+const compiled = new Map<string, Promise<ValidateFunction>>();
+
+const loadOrCompile = async (req: CompileRequest): Promise<ValidateFunction> => {
+  const scope = scopeOf(req.options);
+  const file = req.cacheDir ? join(req.cacheDir, 'validators', `${sha256(AJV_VERSION, optionsId(req.options), req.key)}.cjs`) : undefined;
+  if (file && isFile(file)) {
+    try {
+      return load(file, scope);
+    } catch {
+      // A damaged entry is compiled again and replaced.
+    }
+  }
+  const ajv = await ajvFor(req.options);
+  const validate: ValidateFunction = ajv.compile(req.schema());
+  if (file) {
+    const { default: standaloneCode } = await import('ajv/dist/standalone/index.js');
+    const code = (standaloneCode as any)(ajv, validate);
+    mkdirSync(join(req.cacheDir!, 'validators'), { recursive: true });
+    writeAtomically(file, code);
+    // Run from the file from now on, so that this process leaves the V8 code cache for the next.
+    return load(file, scope);
+  }
+  return validate;
+};

@@ -1,0 +1,54 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
+import { sha256 } from '../lib/hash.ts';
+import { CONFIG_FILE } from './config.ts';
+import type { KustomizeBin } from './kustomize.ts';
+import type { KObject } from './types.ts';
+
+/** What Flux and the validator read of a repository: everything else (docs, node_modules, .git) is not. */
+export const FLUX_TREE = ['clusters', 'kubernetes', 'infrastructure', 'bootstrap', CONFIG_FILE];
+
+const KEPT = 24;
+const VALIDATOR_DIR = dirname(fileURLToPath(import.meta.url));
+let validatorSource: string | undefined;
+
+/**
+ * Names a repository's Flux tree by content, together with the validator's own code and kustomize: the same
+ * key means the same simulation, wherever the tree is (a scratch copy gets the key its original will have).
+ */
+export const treeKey = (root: string, kustomize: KustomizeBin): string => {
+  validatorSource ??= sha256(...readdirSync(VALIDATOR_DIR).sort().filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(VALIDATOR_DIR, f))));
+  const files = FLUX_TREE.flatMap((entry) => (isFile(join(root, entry)) ? [join(root, entry)] : walkFiles(join(root, entry))));
+  return sha256(validatorSource, kustomize.identity, ...files.flatMap((f) => [toPosix(relative(root, f)), readFileSync(f)]));
+};
+
+const fileFor = (cacheDir: string, key: string, cluster: string) => join(cacheDir, 'snapshots', `${key.slice(0, 32)}-${cluster}.json`);
+
+/** A cluster's simulated objects, kept so the generators need not simulate a tree the validator just did. */
+export const saveSnapshot = (cacheDir: string, key: string, cluster: string, objects: KObject[]): void => {
+  const file = fileFor(cacheDir, key, cluster);
+  mkdirSync(dirname(file), { recursive: true });
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, JSON.stringify(objects));
+  renameSync(partial, file);
+  prune(dirname(file));
+};
+
+export const loadSnapshot = (cacheDir: string, key: string, cluster: string): KObject[] | undefined => {
+  const file = fileFor(cacheDir, key, cluster);
+  if (!isFile(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+};
+
+/** Only the newest few trees are worth keeping. */
+const prune = (dir: string) => {
+  const entries = readdirSync(dir).map((name) => ({ name, at: statSync(join(dir, name)).mtimeMs }));
+  if (entries.length <= KEPT) return;
+  for (const old of entries.sort((a, b) => b.at - a.at).slice(KEPT)) rmSync(join(dir, old.name), { force: true });
+};
