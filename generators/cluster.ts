@@ -5,7 +5,8 @@ import { isDir, toPosix, walkFiles } from '../src/lib/fsutil.ts';
 import { TOOLKIT_ROOT } from '../src/validate/pipeline.ts';
 import type { Answers } from './lib/answers.ts';
 import { contains, ip, nth, overlaps } from './lib/ipv4.ts';
-import { settle, type Plan } from './lib/plan.ts';
+import { connectCredentialsPath, placeholderConnectCredentials } from './lib/connect-credentials.ts';
+import { readIfExists, settle, type Plan } from './lib/plan.ts';
 import { render } from './lib/render.ts';
 import type { RepoFacts } from './lib/repo.ts';
 import type { Generator } from './lib/run.ts';
@@ -94,6 +95,8 @@ const roleSummary = (nodes: Answers[]): string => {
     .join(', ');
 };
 
+const SEALED_TEMPLATE = 'secrets/onepassword-connect/onepassword-connect-secret.sops.yaml';
+
 const templateFiles = (): string[] =>
   walkFiles(join(TOOLKIT_ROOT, 'templates', G)).map((f) => toPosix(relative(join(TOOLKIT_ROOT, 'templates', G), f)));
 
@@ -131,12 +134,16 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
   };
   const changes = [];
   for (const file of templateFiles()) {
-    if (file === 'talos/patches/node.yaml') continue;
+    if (file === 'talos/patches/node.yaml' || file === SEALED_TEMPLATE) continue;
     const target = file.startsWith('bootstrap/') ? `bootstrap/${a.name}/${file.slice('bootstrap/'.length)}` : `clusters/${a.name}/${file}`;
     changes.push({ path: target, after: render(G, file, ctx), owned: true });
   }
   for (const node of nodes) {
     changes.push({ path: `clusters/${a.name}/talos/patches/nodes/${node.hostname}.yaml`, after: render(G, 'talos/patches/node.yaml', { ...ctx, node }), owned: true });
+  }
+  // Encrypted, so never the same twice: written once, until `task op:seal-connect` replaces it.
+  if (!readIfExists(repo.root, connectCredentialsPath(a.name))) {
+    changes.push({ path: connectCredentialsPath(a.name), after: placeholderConnectCredentials(repo.root, a.name), owned: false });
   }
   changes.push({
     path: `clusters/${a.name}/.answers.yaml`,

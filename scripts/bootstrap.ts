@@ -2,6 +2,7 @@
 // The steps and what each one checks before doing anything: docs/runbooks/bootstrap.md.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { connectCredentialsPath, hasPlaceholderConnectCredentials } from '../generators/lib/connect-credentials.ts';
 import { CLUSTERS, clusterPaths, readTalconfig, type ClusterName, type TalosNode } from './lib/cluster.ts';
 import { confirmTyped } from './lib/confirm.ts';
 import { UserError, runMain } from './lib/errors.ts';
@@ -227,6 +228,7 @@ await runMain('bootstrap', async () => {
   const talosSteps = ['apply-config', 'bootstrap', 'kubeconfig'];
   const kubeSteps = ['wait-nodes', 'crds', 'secrets', 'helmfile-sync', 'flux-sync', 'flux-check'];
 
+  const sealed = !hasPlaceholderConnectCredentials(paths.root, cluster);
   if (dryRun) {
     const missing = missingClis(CLIS);
     process.stdout.write(
@@ -234,6 +236,7 @@ await runMain('bootstrap', async () => {
         `preflight (dry run, nothing is asked): CLIs ${missing.length ? `MISSING ${missing.join(', ')}` : `found: ${CLIS.join(', ')}`}`,
         `  talosconfig ${rel(paths.talosconfig)}${existsSync(paths.talosconfig) ? '' : ' (written by genconfig)'}`,
         `  kubeconfig  ${rel(paths.kubeconfig)}${existsSync(paths.kubeconfig) ? `, its current context must be ${cluster}` : ' (written by the kubeconfig step)'}`,
+        `  connect     ${connectCredentialsPath(cluster)}${sealed ? '' : ` is a PLACEHOLDER: run \`task op:seal-connect CLUSTER=${cluster}\`, commit and push before flux-sync`}`,
         '',
       ].join('\n'),
     );
@@ -247,6 +250,10 @@ await runMain('bootstrap', async () => {
     requireFile(paths.talosconfig, 'resume from genconfig (--from genconfig)', paths.root);
   }
   if (chosen.includes('secrets')) requireFile(paths.secretsTemplate, 'it comes with the repository', paths.root);
+  // Once Flux runs, External Secrets needs Connect, and Connect the credentials Flux decrypts from Git.
+  if (chosen.includes('flux-sync') && !sealed) {
+    throw new UserError(`${connectCredentialsPath(cluster)} holds placeholder credentials: run \`task op:seal-connect CLUSTER=${cluster}\`, commit and push, then run this again`);
+  }
   let contextKnown = false;
   if (existsSync(paths.kubeconfig)) contextKnown = await checkKubeContext(cluster, env);
   if (!chosen.includes('kubeconfig') && chosen.some((s) => kubeSteps.includes(s)) && !contextKnown) {

@@ -156,7 +156,6 @@ for (const cluster of CLUSTERS) {
     assert.equal(secrets.map((s) => `${s.metadata.namespace}/${s.metadata.name}`), [
       'flux-system/sops-age',
       'flux-system/github-deploy-key',
-      'external-secrets/onepassword-connect-secret',
       'cert-manager/cloudflare-api-token',
     ]);
     for (const s of secrets) {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connectCredentialsPath, connectItem, sealConnectCredentials } from '../generators/lib/connect-credentials.ts';
 import { ROOT, tempDir, type Run } from './helpers.ts';
 
 export const STUB_TOOLS = ['talosctl', 'talhelper', 'kubectl', 'helmfile', 'flux', 'sops', 'op'] as const;
@@ -26,10 +27,12 @@ export const createStubs = (tools: readonly string[] = STUB_TOOLS) => {
   // the encrypted Talos secrets that only the operator has replaced by a placeholder.
   const repo = join(dir, 'repo');
   for (const d of [bin, toolbox, state, repo]) mkdirSync(d);
-  for (const d of ['clusters', 'bootstrap']) cpSync(join(ROOT, d), join(repo, d), { recursive: true });
+  for (const d of ['clusters', 'bootstrap', '.sops.yaml']) cpSync(join(ROOT, d), join(repo, d), { recursive: true });
   for (const c of ['infra', 'apps']) {
     rmSync(join(repo, 'clusters', c, 'talos', 'clusterconfig'), { recursive: true, force: true });
     writeFileSync(join(repo, 'clusters', c, 'talos', 'talsecret.sops.yaml'), 'cluster: {}\nsops: {}\n');
+    // Sealed from 1Password, as `task op:seal-connect` leaves them before a bootstrap.
+    writeFileSync(join(repo, connectCredentialsPath(c)), sealConnectCredentials(repo, c, { credentials: 'c3R1Yg==', token: 'stub-token', sealedFrom: connectItem(c) }));
   }
   writeFileSync(log, '');
   for (const t of tools) {

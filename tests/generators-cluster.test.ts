@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
+import { connectCredentialsPath, hasPlaceholderConnectCredentials } from '../generators/lib/connect-credentials.ts';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { generator as cluster } from '../generators/cluster.ts';
@@ -33,6 +34,11 @@ test('a third cluster validates with zero hand edits', async () => {
   const talconfig = parse(readFileSync(join(repo, 'clusters/lab/talos/talconfig.yaml'), 'utf8'));
   assert.is(talconfig.clusterName, 'lab');
   assert.is(talconfig.nodes[1].networkInterfaces[0].vip.ip, '10.25.15.10');
+  // Connect's credentials start as an encrypted placeholder that the bootstrap refuses until sealed.
+  const credentials = lab3.resources.find((x) => x.obj.kind === 'Secret' && x.obj.metadata.name === 'onepassword-connect-secret')!;
+  assert.is(credentials.origin?.file, connectCredentialsPath('lab'));
+  assert.ok(credentials.sops);
+  assert.ok(hasPlaceholderConnectCredentials(repo, 'lab'));
   const files = await checkRepoFiles(repo, SCHEMAS);
   assert.ok(files.checked.includes('clusters/lab/talos/talconfig.yaml'));
   assert.equal(files.findings.map(findingLine), [], 'talconfig.yaml and the helmfiles match their schemas');

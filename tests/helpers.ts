@@ -56,7 +56,7 @@ const STUBS: { folder: string; kustomization: string; namespace: string; objects
  */
 export const scratchRepo = async (): Promise<string> => {
   const dir = tempDir('k8s-ops-repo-');
-  for (const entry of ['clusters', 'kubernetes', 'infrastructure', 'bootstrap', 'docs', 'validator.config.yaml']) {
+  for (const entry of ['clusters', 'kubernetes', 'infrastructure', 'bootstrap', 'docs', 'validator.config.yaml', '.sops.yaml']) {
     if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
   }
   // The config's schema folder is relative to the real checkout.

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import { parse } from 'yaml';
 import * as assert from 'uvu/assert';
+import { connectCredentialsPath } from '../generators/lib/connect-credentials.ts';
+import { creationRule } from '../src/lib/sops.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine } from '../src/validate/report.ts';
 import { ROOT, SCHEMAS, tempDir } from './helpers.ts';
@@ -18,6 +20,27 @@ test('the repository validates clean for both clusters', async () => {
     for (const ks of ['flux-system', 'cluster-infrastructure', 'cluster-apps', 'cluster-local']) {
       assert.ok(names.includes(ks), `${r.cluster.name} lacks ${ks}`);
     }
+  }
+});
+
+test('1Password Connect takes its credentials from the cluster\'s SOPS file, which Flux decrypts first', async () => {
+  const { results } = await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: tempDir() });
+  for (const r of results) {
+    const file = connectCredentialsPath(r.cluster.name);
+    const secret = r.resources.find((x) => x.obj.kind === 'Secret' && x.obj.metadata.name === 'onepassword-connect-secret');
+    assert.is(secret?.origin?.file, file, `${r.cluster.name}: the Secret comes from ${secret?.origin?.file}`);
+    assert.ok(secret?.sops, 'and was encrypted');
+    assert.equal(Object.keys(secret!.obj.stringData).sort(), ['1password-credentials.json', 'token']);
+    const builder = r.kustomizations.find((k) => `${k.ks.namespace}/${k.ks.name}` === secret!.appliedBy)!;
+    assert.is(builder.ks.spec.decryption?.provider, 'sops');
+    const release = r.resources.find((x) => x.obj.kind === 'HelmRelease' && x.obj.metadata.name === 'onepassword-connect')!;
+    assert.is(release.obj.spec.values.connect.credentialsName, 'onepassword-connect-secret');
+    const connect = r.kustomizations.find((k) => `${k.ks.namespace}/${k.ks.name}` === release.appliedBy)!;
+    assert.ok(connect.ks.spec.dependsOn.some((d: any) => `flux-system/${d.name}` === secret!.appliedBy), 'Connect waits for its credentials');
+    // On disk: every value is SOPS ciphertext for the recipients .sops.yaml gives that path.
+    const onDisk = parse(readFileSync(join(ROOT, file), 'utf8'));
+    for (const v of Object.values(onDisk.stringData)) assert.match(String(v), /^ENC\[AES256_GCM,data:[^,]+,iv:[^,]+,tag:[^,]+,type:str\]$/);
+    assert.equal(onDisk.sops.age.map((a: any) => a.recipient), creationRule(ROOT, file).recipients);
   }
 });
 

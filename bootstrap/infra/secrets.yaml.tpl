@@ -5,15 +5,12 @@
 # `op inject` pastes a value verbatim, which would break YAML for a multi-line value: multi-line
 # secrets (private keys, known_hosts, keys.txt) are kept base64-encoded in fields named *-base64 and go
 # under `data`; single-line ones go under `stringData`. docs/runbooks/bootstrap.md lists the items.
+# 1Password Connect's own credentials are not here: Flux applies them from the SOPS file
+# clusters/infra/secrets/onepassword-connect/ (task op:seal-connect), with the sops-age key below.
 apiVersion: v1
 kind: Namespace
 metadata:
   name: flux-system
----
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: external-secrets
 ---
 apiVersion: v1
 kind: Namespace
@@ -42,17 +39,6 @@ data:
   known_hosts: op://k8s-ops/flux-deploy-key-infra/known_hosts-base64
 stringData:
   identity.pub: op://k8s-ops/flux-deploy-key-infra/identity.pub
----
-# 1Password Connect server credentials and the token External Secrets presents to it.
-apiVersion: v1
-kind: Secret
-metadata:
-  name: onepassword-connect-secret
-  namespace: external-secrets
-type: Opaque
-stringData:
-  1password-credentials.json: op://k8s-ops/onepassword-connect-infra/credentials-base64
-  token: op://k8s-ops/onepassword-connect-infra/token
 ---
 # Cloudflare API token (Zone:DNS:Edit on the cluster's zone) for cert-manager's DNS-01 solver.
 apiVersion: v1

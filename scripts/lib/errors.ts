@@ -1,11 +1,9 @@
+import { UserError as ToolkitUserError } from '../../src/lib/errors.ts';
+
 /** A mistake or state the operator can fix: printed as one line, without a stack trace. */
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = 'UserError';
+export class UserError extends ToolkitUserError {
+  constructor(message: string, exitCode = 1) {
+    super(message, exitCode);
   }
 }
 
@@ -28,7 +26,8 @@ export const runMain = async (name: string, main: () => Promise<void>): Promise<
   try {
     await main();
   } catch (e) {
-    if (e instanceof UserError || e instanceof CommandError) {
+    // The toolkit's own libraries (sops, age) throw its UserError, of which ours is one.
+    if (e instanceof ToolkitUserError || e instanceof CommandError) {
       process.stderr.write(`${name}: ${e.message}\n`);
       process.exitCode = e.exitCode || 1;
       return;

@@ -150,6 +150,12 @@ const talhelper = async () => {
 };
 
 const op = () => {
+  // STUB_OP_VALUES: a JSON object of op:// reference -> value; a reference it lacks is "not found".
+  if (has('read') && env.STUB_OP_VALUES) {
+    const ref = args[args.indexOf('read') + 1];
+    const values = JSON.parse(env.STUB_OP_VALUES);
+    return ref in values ? out(values[ref]) : fail(`[ERROR] could not read secret '${ref}': item not found`);
+  }
   if (has('read')) return out('AGE-SECRET-KEY-STUB');
   if (has('inject')) return out(readFileSync(flag('--in-file', '-i'), 'utf8').replace(/op:\/\/[A-Za-z0-9_.\-/?]+/g, 'c3R1Yg=='));
   return out('');

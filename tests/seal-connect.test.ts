@@ -1,0 +1,92 @@
+// scripts/seal-connect.ts (task op:seal-connect) against a stub `op`, and the bootstrap's refusal of placeholder
+// credentials. The stub repository's .sops.yaml names a test recipient, so the result can be decrypted here.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { connectCredentialsPath, hasPlaceholderConnectCredentials, placeholderConnectCredentials, SEALED_FROM } from '../generators/lib/connect-credentials.ts';
+import { generateIdentity, parseIdentities } from '../src/lib/age.ts';
+import { decryptYaml } from '../src/lib/sops.ts';
+import { actions, createStubs } from './cli-stubs.ts';
+
+const test = suite('seal-connect');
+const SCRIPT = 'scripts/seal-connect.ts';
+const key = generateIdentity();
+const CREDENTIALS = 'eyJ2ZXJpZmllciI6eyJzYWx0IjoiYWJjIn19';
+const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.payload.signature';
+const values = (cluster: string, token = TOKEN) =>
+  JSON.stringify({ [`op://k8s-ops/onepassword-connect-${cluster}/credentials-base64`]: CREDENTIALS, [`op://k8s-ops/onepassword-connect-${cluster}/token`]: token });
+
+let stubs: ReturnType<typeof createStubs>;
+let file: string;
+test.before.each(() => {
+  stubs = createStubs();
+  writeFileSync(
+    join(stubs.repo, '.sops.yaml'),
+    `creation_rules:\n  - path_regex: clusters/.*\\.sops\\.ya?ml\n    encrypted_regex: ^(data|stringData)$\n    mac_only_encrypted: true\n    age: ${key.recipient}\n`,
+  );
+  file = join(stubs.repo, connectCredentialsPath('infra'));
+  writeFileSync(file, placeholderConnectCredentials(stubs.repo, 'infra'));
+});
+test.after.each(() => stubs.cleanup());
+
+test('seals the Connect credentials from 1Password, encrypted for the .sops.yaml recipients', () => {
+  assert.ok(hasPlaceholderConnectCredentials(stubs.repo, 'infra'));
+  const r = stubs.runScript(SCRIPT, ['--cluster', 'infra'], { STUB_OP_VALUES: values('infra') });
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(actions(stubs.calls()), ['op read op://k8s-ops/onepassword-connect-infra/credentials-base64', 'op read op://k8s-ops/onepassword-connect-infra/token']);
+  const sealed = readFileSync(file, 'utf8');
+  assert.not.ok(sealed.includes(TOKEN) || sealed.includes(CREDENTIALS), 'no plain value on disk');
+  assert.not.ok((r.stdout + r.stderr).includes(TOKEN), 'nor in the output');
+  assert.equal(parse(sealed).sops.age.map((a: any) => a.recipient), [key.recipient]);
+  const secret = parse(decryptYaml(sealed, parseIdentities(key.identity)));
+  assert.equal(secret.stringData, { '1password-credentials.json': CREDENTIALS, token: TOKEN });
+  assert.is(secret.metadata.annotations[SEALED_FROM], 'op://k8s-ops/onepassword-connect-infra');
+  assert.not.ok(hasPlaceholderConnectCredentials(stubs.repo, 'infra'));
+  assert.match(r.stdout, /sealed clusters\/infra\/secrets\/onepassword-connect\/onepassword-connect-secret\.sops\.yaml from op:\/\/k8s-ops\/onepassword-connect-infra/);
+});
+
+test('--dry-run prints the plan, calls nothing and writes nothing', () => {
+  const before = readFileSync(file, 'utf8');
+  const r = stubs.runScript(SCRIPT, ['--cluster', 'infra', '--dry-run'], { STUB_OP_VALUES: values('infra') });
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(stubs.calls(), []);
+  assert.is(readFileSync(file, 'utf8'), before);
+  assert.match(r.stdout, new RegExp(`write clusters/infra/secrets/onepassword-connect/onepassword-connect-secret\\.sops\\.yaml, encrypted for ${key.recipient}`));
+});
+
+test('a missing 1Password item stops it in one line, with the file untouched', () => {
+  const before = readFileSync(file, 'utf8');
+  const r = stubs.runScript(SCRIPT, ['--cluster', 'infra'], { STUB_OP_VALUES: values('apps') });
+  assert.is(r.code, 1);
+  assert.is(r.stderr.trim(), 'seal-connect: op exited with code 1');
+  assert.is(readFileSync(file, 'utf8'), before);
+});
+
+test('a value that is not one line is refused, naming the field', () => {
+  const before = readFileSync(file, 'utf8');
+  const r = stubs.runScript(SCRIPT, ['--cluster', 'infra'], { STUB_OP_VALUES: values('infra', 'line one\nline two') });
+  assert.is(r.code, 1);
+  assert.is(r.stderr.trim(), 'seal-connect: op://k8s-ops/onepassword-connect-infra/token: expected one non-empty line (see docs/secrets.md for the item\'s fields)');
+  assert.is(readFileSync(file, 'utf8'), before);
+});
+
+test('the bootstrap refuses placeholder credentials before it runs anything, and its dry run says so', () => {
+  const r = stubs.runScript('scripts/bootstrap.ts', ['--cluster', 'infra', '--yes'], { STUB_TALCONFIG: stubs.talconfig('infra') });
+  assert.is(r.code, 1);
+  assert.is(
+    r.stderr.trim(),
+    'bootstrap: clusters/infra/secrets/onepassword-connect/onepassword-connect-secret.sops.yaml holds placeholder credentials: run `task op:seal-connect CLUSTER=infra`, commit and push, then run this again',
+  );
+  assert.equal(stubs.calls(), []);
+  const dry = stubs.runScript('scripts/bootstrap.ts', ['--cluster', 'infra', '--dry-run']);
+  assert.is(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /connect +clusters\/infra\/secrets\/onepassword-connect\/onepassword-connect-secret\.sops\.yaml is a PLACEHOLDER: run `task op:seal-connect CLUSTER=infra`/);
+  // Sealed, the same bootstrap goes through.
+  assert.is(stubs.runScript(SCRIPT, ['--cluster', 'infra'], { STUB_OP_VALUES: values('infra') }).code, 0);
+  const again = stubs.runScript('scripts/bootstrap.ts', ['--cluster', 'infra', '--yes'], { STUB_TALCONFIG: stubs.talconfig('infra') });
+  assert.is(again.code, 0, again.stderr);
+});
+
+test.run();
