@@ -47,6 +47,24 @@ for (const name of cases) {
   });
 }
 
+test('ExternalSecret refresh (NFR5): a missing or zero interval is reported, a short one or the configured maximum is not', async () => {
+  const refreshFindings = async (interval: string | undefined, config = '') => {
+    const repo = tempDir();
+    cpSync(join(FIXTURES, 'slow-secret-refresh'), repo, { recursive: true });
+    const file = join(repo, 'kubernetes/apps/demo/podinfo/app/externalsecret.yaml');
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, interval === undefined ? text.replace('  refreshInterval: 1h\n', '') : text.replace('refreshInterval: 1h', `refreshInterval: ${interval}`));
+    if (config) writeFileSync(join(repo, 'validator.config.yaml'), config);
+    const { results } = await validateRepository({ repo, schemaDirs: SCHEMAS, cacheDir });
+    return results.flatMap((r) => r.findings).filter((f) => f.rule === 'secret-refresh').map((f) => f.message);
+  };
+  assert.match((await refreshFindings(undefined))[0], /has no refreshInterval \(External Secrets then waits 1h\)/);
+  assert.match((await refreshFindings('"0"'))[0], /never refreshes/);
+  assert.equal(await refreshFindings('4m30s'), []);
+  assert.equal(await refreshFindings('1h', 'secretRefreshMax: 1h\n'), []);
+  assert.equal((await refreshFindings('61m', 'secretRefreshMax: 1h\n')).length, 1);
+});
+
 test('spec.ignoreMissingComponents turns a missing component into no finding', async () => {
   const repo = tempDir();
   cpSync(join(FIXTURES, 'missing-component'), repo, { recursive: true });

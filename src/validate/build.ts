@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { parse, parseAllDocuments, stringify } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { isDir, isFile, toPosix } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
 import { collectInputs, isYamlFile, kustomizationFile } from './inputs.ts';
@@ -95,7 +95,8 @@ export const buildFluxKustomization = async (
 
   // Flux generates a kustomization.yaml listing the manifests when the folder has none.
   const resourcePaths = kustomizationFile(dir) ? [dir] : generatedResources(dir);
-  const overlay = stringify(overlayFor(spec, resourcePaths.map(fromOverlay), componentDirs.map(fromOverlay)));
+  // JSON is YAML: kustomize reads it, and writing it costs nothing next to the yaml library's stringify.
+  const overlay = JSON.stringify(overlayFor(spec, resourcePaths.map(fromOverlay), componentDirs.map(fromOverlay)), null, 2);
 
   const inputs = [dir, ...componentDirs].map(collectInputs);
   const inputFiles = [...new Set(inputs.flatMap((i) => i.files))].sort();
@@ -105,7 +106,7 @@ export const buildFluxKustomization = async (
   const key = sha256(
     BUILD_VERSION,
     ctx.kustomize.identity,
-    stringify(overlayFor(spec, resourcePaths.map(fromRoot), componentDirs.map(fromRoot))),
+    JSON.stringify(overlayFor(spec, resourcePaths.map(fromRoot), componentDirs.map(fromRoot))),
     ...inputFiles.flatMap((f) => [fromRoot(f), readFileSync(f)]),
   );
 
@@ -143,7 +144,7 @@ export const prewarmBuilds = (ctx: BuildContext, file: string): void => {
 };
 
 /** Bump when the overlay or what is cached changes shape. */
-const BUILD_VERSION = '2';
+const BUILD_VERSION = '3';
 
 export type Rendered = { ok: true; docs: BuiltDoc[] } | { ok: false; error: string };
 

@@ -40,10 +40,13 @@ export interface ValidatorConfig {
   toolLabelDomains: string[];
   /** Label and annotation keys without a domain that tools own. */
   toolLabelKeys: string[];
+  /** The longest ExternalSecret refreshInterval allowed (NFR5: 1Password changes reach Secrets within 5 minutes). */
+  secretRefreshMax: string;
 }
 
 export const defaultConfig = (): ValidatorConfig => ({
   kubernetesVersion: '1.35.0',
+  secretRefreshMax: '5m',
   schemaDirs: [],
   schemaSkips: [],
   apiVersions: {

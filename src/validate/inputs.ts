@@ -34,6 +34,21 @@ export interface Inputs {
   kustomizations: string[];
 }
 
+/** Kustomization files by content: every cluster and every build that walks the same tree reads them again. */
+const parsed = new Map<string, unknown>();
+const parsedKustomization = (text: string): any => {
+  if (!parsed.has(text)) {
+    let k: unknown;
+    try {
+      k = parse(text);
+    } catch {
+      k = undefined;
+    }
+    parsed.set(text, k);
+  }
+  return parsed.get(text);
+};
+
 /**
  * The files a kustomize build of `dir` reads: each kustomization file, the files it names, and every
  * file beside it (cheap insurance for fields this walk does not know). Used as the render cache key.
@@ -52,12 +67,8 @@ export const collectInputs = (dir: string): Inputs => {
     }
     kustomizations.add(kfile);
     for (const e of readdirSync(d, { withFileTypes: true })) if (e.isFile()) files.add(join(d, e.name));
-    let k: any;
-    try {
-      k = parse(readFileSync(kfile, 'utf8'));
-    } catch {
-      return;
-    }
+    const k = parsedKustomization(readFileSync(kfile, 'utf8'));
+    if (k === undefined) return;
     for (const ref of fileRefs(k)) {
       if (isRemote(ref)) continue;
       const target = resolve(d, ref);

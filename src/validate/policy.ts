@@ -88,6 +88,15 @@ export const checkPolicy = (
       report(r, 'plaintext-secret', `${describe(o)} holds data outside a SOPS-encrypted file: use an ExternalSecret or a *.sops.yaml`, [hasEntries(o.data) ? 'data' : 'stringData']);
     }
 
+    if (group === 'external-secrets.io' && o.kind === 'ExternalSecret') {
+      const interval = o.spec?.refreshInterval;
+      const seconds = interval === undefined ? ESO_DEFAULT_REFRESH : goDuration(String(interval));
+      if (seconds === undefined || seconds === 0 || seconds > goDuration(config.secretRefreshMax)!) {
+        const why = interval === undefined ? 'has no refreshInterval (External Secrets then waits 1h)' : seconds === 0 ? 'never refreshes (refreshInterval 0)' : `refreshes every ${interval}`;
+        report(r, 'secret-refresh', `${describe(o)} ${why}: 1Password changes must reach the Secret within ${config.secretRefreshMax} (NFR5)`, interval === undefined ? ['spec'] : ['spec', 'refreshInterval']);
+      }
+    }
+
     if (group === 'kustomize.toolkit.fluxcd.io' && o.kind === 'Kustomization' && r.origin && isKsFile(r.origin.file)) {
       const from = o.spec?.postBuild?.substituteFrom ?? [];
       if (!from.some((f: KObject) => f?.kind === 'ConfigMap' && f?.name === 'cluster-vars')) {
@@ -97,6 +106,17 @@ export const checkPolicy = (
   }
   findings.push(...networkPolicyCoverage(resources, config));
   return findings;
+};
+
+const ESO_DEFAULT_REFRESH = 3600;
+const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/** A Go duration (`5m`, `1h30m`, `90s`) in seconds; undefined when it is not one. */
+export const goDuration = (text: string): number | undefined => {
+  if (text === '0') return 0;
+  const parts = [...text.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (!parts.length || parts.map((p) => p[0]).join('') !== text) return undefined;
+  return parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_SECONDS[p[2]], 0);
 };
 
 const hasEntries = (v: unknown): boolean => Boolean(v && typeof v === 'object' && Object.keys(v).length);

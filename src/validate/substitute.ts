@@ -127,12 +127,29 @@ const substituteScalar = (value: string, vars: Record<string, string>, missing: 
   const result = envsubst(value, vars);
   result.missing.forEach((m) => missing.add(m));
   if (result.output === value || value.includes('\n')) return result.output;
-  const written = stringify(value, { lineWidth: 0 }).trimEnd();
-  if (/^['"|>]/.test(written)) return result.output;
-  try {
-    const typed = parse(result.output);
-    return typed !== null && typeof typed === 'object' ? result.output : (typed ?? result.output);
-  } catch {
-    return result.output;
+  return writtenPlain(value) ? retyped(result.output) : result.output;
+};
+
+// The same values recur in every object and cluster (`${CLUSTER_DOMAIN}`, ...): YAML's answers are kept.
+const plainness = new Map<string, boolean>();
+const typings = new Map<string, unknown>();
+
+/** Whether YAML writes the value as a plain scalar, which it would read back with a type. */
+const writtenPlain = (value: string): boolean => {
+  if (!plainness.has(value)) plainness.set(value, !/^['"|>]/.test(stringify(value, { lineWidth: 0 }).trimEnd()));
+  return plainness.get(value)!;
+};
+
+const retyped = (output: string): unknown => {
+  if (!typings.has(output)) {
+    let typed: unknown;
+    try {
+      const value = parse(output);
+      typed = value !== null && typeof value === 'object' ? output : (value ?? output);
+    } catch {
+      typed = output;
+    }
+    typings.set(output, typed);
   }
+  return typings.get(output);
 };
