@@ -3,7 +3,7 @@ import { isFile } from '../src/lib/fsutil.ts';
 import { parseAllDocuments, stringify } from 'yaml';
 import { UserError } from '../src/lib/errors.ts';
 import type { Answers } from './lib/answers.ts';
-import { readIfExists, settle, type Plan } from './lib/plan.ts';
+import { readIfExists, settle, staleFiles, type Plan } from './lib/plan.ts';
 import { PLATFORM } from './lib/platform.ts';
 import { render } from './lib/render.ts';
 import { hasObject, type ClusterFacts, type RepoFacts } from './lib/repo.ts';
@@ -24,6 +24,10 @@ const ksExists = (c: ClusterFacts, name: string) => hasObject(c, 'Kustomization'
 
 const isSystem = (a: Answers): boolean => PLATFORM.systemNamespaces.includes(a.namespace);
 const tierOf = (a: Answers): number => a.tier ?? (isSystem(a) ? 0 : 2);
+
+/** The files of an app folder the generator writes under some answers; anything else there is the operator's. */
+const isGeneratedFile = (file: string): boolean =>
+  /^app\/(helmrelease|ocirepository|externalsecret|httproute|ciliumnetworkpolicy)\.yaml$/.test(file) || /^overlays\/[^/]+\/(kustomization|helmrelease)\.yaml$/.test(file);
 
 const ociUrlOf = (a: Answers): string => (a.chart.repository.endsWith(`/${a.chart.name}`) ? a.chart.repository : `${a.chart.repository}/${a.chart.name}`);
 
@@ -234,6 +238,8 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
   }
   const answersPath = `${appDir}/.answers.yaml`;
   changes.push(owned('.answers.yaml', render(G, 'answers.yaml', { path: answersPath, answers: yamlBlock(a) })));
+  // Other answers may need fewer files (no route, one cluster's values gone): the old ones would linger unlisted.
+  changes.push(...staleFiles(repo.root, appDir, isGeneratedFile, changes.map((c) => c.path)));
 
   // The namespace folder: created when new, else the app is registered in it.
   const nsKustomization = `${nsDir}/kustomization.yaml`;

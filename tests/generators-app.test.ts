@@ -23,7 +23,7 @@ const echo = {
   port: 8080,
   route: { gateway: 'internal' },
   secrets: ['echo'],
-  networkPolicy: { egress: [{ fqdn: 'api.github.com', port: 443 }] },
+  networkPolicy: { egress: [{ fqdn: 'api.github.com', port: 443 }, { fqdn: '*.githubusercontent.com', port: 443 }] },
 };
 
 const validates = async (repo: string) => {
@@ -54,6 +54,8 @@ test('a shared app: every file, registered, and the repository validates', async
   assert.equal(hr.spec.chartRef, { kind: 'OCIRepository', name: 'app-template', namespace: 'flux-system' });
   assert.is(hr.spec.install.remediation.retries, 3);
   assert.is(hr.spec.upgrade.remediation.strategy, 'rollback');
+  const cnp = parse(readFileSync(join(repo, 'kubernetes/apps/demo/echo/app/ciliumnetworkpolicy.yaml'), 'utf8'));
+  assert.equal(cnp.spec.egress.slice(1).map((e: any) => e.toFQDNs[0]), [{ matchName: 'api.github.com' }, { matchPattern: '*.githubusercontent.com' }]);
   const results = await validates(repo);
   for (const r of results) {
     const route = r.resources.find((x) => x.obj.kind === 'HTTPRoute' && x.obj.metadata.name === 'echo');
@@ -88,6 +90,29 @@ test('the same answers again change nothing; other answers need --force', async 
   assert.is(forced.code, 0, forced.stderr);
   assert.match(forced.stdout + forced.stderr, /-\s+port: 8080\n\+\s+port: 9090/);
   assert.match(readFileSync(join(repo, 'kubernetes/apps/demo/echo/app/httproute.yaml'), 'utf8'), /port: 9090/);
+});
+
+test('files the new answers no longer need are deleted, and the operator\'s own files kept', async () => {
+  const repo = await scratchRepo();
+  assert.is(plop(repo, 'app', ['--answers', writeAnswers(echo)]).code, 0);
+  const dir = join(repo, 'kubernetes/apps/demo/echo/app');
+  writeFileSync(join(dir, 'notes.md'), 'kept\n');
+  commitAll(repo);
+  const { route: _route, secrets: _secrets, ...fewer } = echo;
+  const dry = plop(repo, 'app', ['--answers', writeAnswers(fewer), '--force', '--dry-run']);
+  assert.is(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout + dry.stderr, /delete kubernetes\/apps\/demo\/echo\/app\/httproute\.yaml\n--- a\/kubernetes\/apps\/demo\/echo\/app\/httproute\.yaml\n\+\+\+ \/dev\/null/);
+  assert.is(gitStatus(repo), '');
+  const r = plop(repo, 'app', ['--answers', writeAnswers(fewer), '--force']);
+  assert.is(r.code, 0, r.stderr);
+  assert.not.ok(existsSync(join(dir, 'httproute.yaml')));
+  assert.not.ok(existsSync(join(dir, 'externalsecret.yaml')));
+  assert.ok(existsSync(join(dir, 'notes.md')));
+  assert.equal(parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')).resources, ['./ciliumnetworkpolicy.yaml', './helmrelease.yaml']);
+  await validates(repo);
+  commitAll(repo);
+  const again = plop(repo, 'app', ['--answers', writeAnswers(fewer)]);
+  assert.match(again.stdout + again.stderr, /up to date/);
 });
 
 test('a one-cluster app from a HelmRepository goes to clusters/<c>/apps', async () => {
@@ -245,6 +270,7 @@ const bad: [string, Record<string, unknown>, RegExp][] = [
   ['unknown HelmRepository', { chart: { repository: 'nope', name: 'x', version: '1.0.0' } }, /answers\.chart\.repository: no HelmRepository "nope"/],
   ['route without port', { port: undefined }, /answers\.port: is required with route/],
   ['unknown gateway', { route: { gateway: 'public' } }, /answers\.route\.gateway: must be one of internal, external/],
+  ['a wildcard inside a host name', { networkPolicy: { egress: [{ fqdn: 'api.*.github.com', port: 443 }] } }, /answers\.networkPolicy\.egress\[0\]\.fqdn: must match/],
 ];
 
 // Every refusal must leave the tree as it was, so one scratch repository serves them all.

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { isFile } from '../../src/lib/fsutil.ts';
+import { dirname, join, relative } from 'node:path';
+import { isFile, toPosix, walkFiles } from '../../src/lib/fsutil.ts';
 
 /** One file a generator writes, relative to the repository root. */
 export interface FileChange {
@@ -12,6 +12,8 @@ export interface FileChange {
   after: string;
   /** Owned files belong to what is generated; others (a namespace's kustomization.yaml) are only edited. */
   owned: boolean;
+  /** A generated file the answers no longer produce (`after` is then empty). */
+  remove?: boolean;
 }
 
 export interface Plan {
@@ -25,11 +27,18 @@ export interface Plan {
 export const readIfExists = (repoRoot: string, path: string): string | undefined =>
   isFile(join(repoRoot, path)) ? readFileSync(join(repoRoot, path), 'utf8') : undefined;
 
-/** Fills `before` from disk and drops files that would not change. */
+/** Fills `before` from disk and drops files that would not change (or are already gone). */
 export const settle = (repoRoot: string, changes: Omit<FileChange, 'before'>[]): FileChange[] =>
   changes
     .map((c) => ({ ...c, before: readIfExists(repoRoot, c.path) }))
-    .filter((c) => c.before !== c.after);
+    .filter((c) => (c.remove ? c.before !== undefined : c.before !== c.after));
+
+/** Removals of the generated files under `dir` that a plan no longer writes. */
+export const staleFiles = (repoRoot: string, dir: string, generated: (relative: string) => boolean, written: string[]): Omit<FileChange, 'before'>[] =>
+  walkFiles(join(repoRoot, dir))
+    .map((f) => toPosix(relative(repoRoot, f)))
+    .filter((p) => generated(p.slice(dir.length + 1)) && !written.includes(p))
+    .map((path) => ({ path, after: '', owned: true, remove: true }));
 
 /** A unified diff of one change, from git (present wherever the repository is). */
 export const unifiedDiff = (change: FileChange): string => {
@@ -42,7 +51,7 @@ export const unifiedDiff = (change: FileChange): string => {
     const r = spawnSync('git', ['diff', '--no-index', '--no-color', '--', a, b], { encoding: 'utf8' });
     const body = r.stdout.split('\n').filter((l) => !/^(diff --git|index |--- |\+\+\+ |new file mode)/.test(l));
     const from = change.before === undefined ? '/dev/null' : `a/${change.path}`;
-    return [`--- ${from}`, `+++ b/${change.path}`, ...body].join('\n').trimEnd();
+    return [`--- ${from}`, `+++ ${change.remove ? '/dev/null' : `b/${change.path}`}`, ...body].join('\n').trimEnd();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -50,7 +59,7 @@ export const unifiedDiff = (change: FileChange): string => {
 
 export const describePlan = (plan: Plan, withDiff: boolean): string =>
   plan.changes
-    .map((c) => `${c.before === undefined ? 'create' : 'update'} ${c.path}${withDiff ? `\n${unifiedDiff(c)}` : ''}`)
+    .map((c) => `${c.remove ? 'delete' : c.before === undefined ? 'create' : 'update'} ${c.path}${withDiff ? `\n${unifiedDiff(c)}` : ''}`)
     .join('\n');
 
 /** Writes every change or, when one write fails, restores what was written: all or nothing. */
@@ -59,8 +68,12 @@ export const writePlan = (repoRoot: string, plan: Plan): void => {
   try {
     for (const c of plan.changes) {
       const file = join(repoRoot, c.path);
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, c.after);
+      if (c.remove) {
+        rmSync(file, { force: true });
+      } else {
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, c.after);
+      }
       done.push(c);
     }
   } catch (e) {
