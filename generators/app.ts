@@ -9,7 +9,7 @@ import { render } from './lib/render.ts';
 import { hasObject, type ClusterFacts, type RepoFacts } from './lib/repo.ts';
 import type { KObject } from '../src/validate/types.ts';
 import type { Generator } from './lib/run.ts';
-import { addResource } from './lib/yaml-edit.ts';
+import { addResource, allowPodSecurity } from './lib/yaml-edit.ts';
 
 const G = 'app';
 
@@ -246,6 +246,12 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
   const existingNs = readIfExists(repo.root, nsKustomization);
   if (existingNs !== undefined) {
     changes.push({ path: nsKustomization, after: addResource(nsKustomization, existingNs, `./${a.name}/ks.yaml`), owned: false });
+    if (a.podSecurity) {
+      const nsFile = `${nsDir}/namespace.yaml`;
+      const nsText = readIfExists(repo.root, nsFile);
+      if (nsText === undefined) throw new UserError(`answers.podSecurity: ${nsFile} does not exist, so the namespace's labels are not set in this folder`);
+      changes.push({ path: nsFile, after: allowPodSecurity(nsFile, nsText, a.podSecurity), owned: false });
+    }
   } else {
     // A system namespace exists before Flux; Git never declares (nor could prune) it.
     const declared = tier === 0 ? clusters : clusters.filter((c) => hasObject(c, 'Namespace', a.namespace));
@@ -255,6 +261,7 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
     const createNamespace = declared.length === 0;
     changes.push({ path: nsKustomization, after: render(G, 'namespace/kustomization.yaml', { name: a.name, createNamespace }), owned: true });
     if (createNamespace) changes.push({ path: `${nsDir}/namespace.yaml`, after: render(G, 'namespace/namespace.yaml', { ...a, tier }), owned: true });
+    else if (a.podSecurity) throw new UserError(`answers.podSecurity: namespace ${a.namespace} is not declared in this folder, so its labels are not set here`);
     const parent = `${base}/kustomization.yaml`;
     const parentText = readIfExists(repo.root, parent);
     if (parentText === undefined) throw new UserError(`${parent}: missing; the cluster layout is incomplete`);

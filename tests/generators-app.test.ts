@@ -115,6 +115,27 @@ test('files the new answers no longer need are deleted, and the operator\'s own 
   assert.match(again.stdout + again.stderr, /up to date/);
 });
 
+test('podSecurity labels a new namespace, and raises (never lowers) an existing one\'s level', async () => {
+  const repo = await scratchRepo();
+  const first = plop(repo, 'app', ['--answers', writeAnswers({ ...echo, podSecurity: 'baseline' })]);
+  assert.is(first.code, 0, first.stderr);
+  const nsFile = join(repo, 'kubernetes/apps/demo/namespace.yaml');
+  assert.is(parse(readFileSync(nsFile, 'utf8')).metadata.labels['pod-security.kubernetes.io/enforce'], 'baseline');
+  commitAll(repo);
+  const second = { ...echo, name: 'agent', podSecurity: 'privileged', route: undefined, secrets: undefined };
+  const r = plop(repo, 'app', ['--answers', writeAnswers(second)]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout + r.stderr, /update kubernetes\/apps\/demo\/namespace\.yaml/);
+  const ns = readFileSync(nsFile, 'utf8');
+  assert.match(ns, /^# yaml-language-server: /, 'the schema line survives the edit');
+  assert.is(parse(ns).metadata.labels['pod-security.kubernetes.io/enforce'], 'privileged');
+  commitAll(repo);
+  const third = plop(repo, 'app', ['--answers', writeAnswers({ ...echo, name: 'strict', podSecurity: 'restricted', route: undefined, secrets: undefined })]);
+  assert.is(third.code, 0, third.stderr);
+  assert.is(parse(readFileSync(nsFile, 'utf8')).metadata.labels['pod-security.kubernetes.io/enforce'], 'privileged', 'the namespace keeps what its other app needs');
+  await validates(repo);
+});
+
 test('a one-cluster app from a HelmRepository goes to clusters/<c>/apps', async () => {
   const repo = await scratchRepo();
   // Not named gatus: the real Gatus runs on every cluster (kubernetes/apps/observability/gatus).
@@ -270,6 +291,7 @@ const bad: [string, Record<string, unknown>, RegExp][] = [
   ['unknown HelmRepository', { chart: { repository: 'nope', name: 'x', version: '1.0.0' } }, /answers\.chart\.repository: no HelmRepository "nope"/],
   ['route without port', { port: undefined }, /answers\.port: is required with route/],
   ['unknown gateway', { route: { gateway: 'public' } }, /answers\.route\.gateway: must be one of internal, external/],
+  ['podSecurity for a namespace Git does not declare', { namespace: 'kube-system', podSecurity: 'privileged', route: undefined, networkPolicy: undefined }, /answers\.podSecurity: namespace kube-system is not declared in this folder/],
   ['a wildcard inside a host name', { networkPolicy: { egress: [{ fqdn: 'api.*.github.com', port: 443 }] } }, /answers\.networkPolicy\.egress\[0\]\.fqdn: must match/],
 ];
 

@@ -7,6 +7,21 @@ const load = (path: string, text: string): Document.Parsed => {
   return doc;
 };
 
+const POD_SECURITY = 'pod-security.kubernetes.io/enforce';
+const PERMISSIVENESS = ['restricted', 'baseline', 'privileged'];
+
+/**
+ * Raises a Namespace's Pod Security level to `level` unless it already allows as much; comments and
+ * order survive, and an unchanged file comes back as it was.
+ */
+export const allowPodSecurity = (path: string, text: string, level: string): string => {
+  const doc = load(path, text);
+  const current = doc.getIn(['metadata', 'labels', POD_SECURITY]);
+  if (typeof current === 'string' && PERMISSIVENESS.indexOf(current) >= PERMISSIVENESS.indexOf(level)) return text;
+  doc.setIn(['metadata', 'labels', POD_SECURITY], level);
+  return doc.toString({ lineWidth: 0 });
+};
+
 /**
  * Adds `entry` to a kustomization's `resources`, once, through the yaml Document API so comments and
  * order survive. Kept sorted after the entries that are not of the same kind (namespace.yaml first).
