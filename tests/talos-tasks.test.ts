@@ -165,7 +165,9 @@ test('the Taskfiles call the scripts with CLUSTER, and are included under their 
   const bootstrap = taskfile('bootstrap');
   for (const c of ['infra', 'apps']) assert.is(bootstrap.tasks[c].cmd, `node --import tsx scripts/bootstrap.ts --cluster ${c} {{.CLI_ARGS}}`);
   const op = taskfile('op');
-  assert.equal(Object.keys(op.tasks), ['push', 'pull']);
+  assert.equal(Object.keys(op.tasks), ['push', 'pull', 'seal-connect']);
+  assert.is(op.tasks['seal-connect'].cmd, 'node --import tsx scripts/seal-connect.ts --cluster {{.CLUSTER}} {{.CLI_ARGS}}');
+  assert.equal(op.tasks['seal-connect'].requires.vars, ['CLUSTER']);
   const root = parse(readFileSync(join(ROOT, 'Taskfile.yaml'), 'utf8'));
   for (const ns of ['bootstrap', 'talos', 'op']) assert.is(root.includes[ns], `.taskfiles/${ns}`);
 });
