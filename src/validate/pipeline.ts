@@ -79,8 +79,10 @@ export const validateRepository = async (opts: RunOptions): Promise<{ repoRoot: 
   });
   const locator = new Locator(prepared.repoRoot);
   for (const file of opts.prewarm ?? []) prewarmBuilds(prepared.ctx, file);
+  const simulation = simulateAll(prepared, opts.progress);
+  // Hashing the tree overlaps with the kustomize processes the simulation has just started.
   const key = opts.path ? undefined : treeKey(prepared.repoRoot, prepared.ctx.kustomize);
-  const simulated = await simulateAll(prepared, opts.progress);
+  const simulated = await simulation;
   if (key && !opts.noCache) {
     for (const { cluster, sim } of simulated) saveSnapshot(prepared.ctx.cacheDir, key, cluster.name, sim.resources.map((r) => r.obj));
   }
