@@ -1,9 +1,9 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
 import type { ValidateFunction } from 'ajv';
-import { isFile } from './fsutil.ts';
+import { isFile, writeAtomically } from './fsutil.ts';
 import { sha256 } from './hash.ts';
 
 const requireHere = createRequire(import.meta.url);
@@ -55,13 +55,6 @@ const writeCodeCaches = () => {
     }
   }
   uncached.clear();
-};
-
-/** Written aside and renamed, so a concurrent run never reads half a file. */
-const writeAtomically = (file: string, data: string | Buffer) => {
-  const partial = `${file}.${process.pid}.tmp`;
-  writeFileSync(partial, data);
-  renameSync(partial, file);
 };
 
 /**

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const isDir = (p: string): boolean => existsSync(p) && statSync(p).isDirectory();
@@ -19,6 +19,13 @@ export const walkFiles = (dir: string): string[] => {
   };
   if (isDir(dir)) visit(dir);
   return out;
+};
+
+/** Written aside and renamed, so a concurrent reader never sees half a file. */
+export const writeAtomically = (file: string, data: string | Buffer): void => {
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, data);
+  renameSync(partial, file);
 };
 
 /** A folder's files and subfolders, copied: several times faster than cpSync for many small files. */

@@ -1,7 +1,7 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
+import { isFile, toPosix, walkFiles, writeAtomically } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
 import { CONFIG_FILE } from './config.ts';
 import type { KustomizeBin } from './kustomize.ts';
@@ -30,9 +30,7 @@ const fileFor = (cacheDir: string, key: string, cluster: string) => join(cacheDi
 export const saveSnapshot = (cacheDir: string, key: string, cluster: string, objects: KObject[]): void => {
   const file = fileFor(cacheDir, key, cluster);
   mkdirSync(dirname(file), { recursive: true });
-  const partial = `${file}.${process.pid}.tmp`;
-  writeFileSync(partial, JSON.stringify(objects));
-  renameSync(partial, file);
+  writeAtomically(file, JSON.stringify(objects));
   prune(dirname(file));
 };
 
