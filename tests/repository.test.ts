@@ -11,8 +11,8 @@ import { ROOT, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('repository');
 
-test('the repository validates clean for both clusters', async () => {
-  const { results } = await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: tempDir() });
+test('the repository validates clean for both clusters, its own files included', async () => {
+  const { results } = await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: tempDir(), repoFiles: true });
   assert.equal(results.map((r) => r.cluster.name), ['apps', 'infra']);
   for (const r of results) {
     assert.equal(r.findings.map(findingLine), [], `${r.cluster.name} has findings`);

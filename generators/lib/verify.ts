@@ -6,6 +6,7 @@ import { UserError } from '../../src/lib/errors.ts';
 import { copyTree, isDir, isFile } from '../../src/lib/fsutil.ts';
 import { loadConfig } from '../../src/validate/config.ts';
 import { schemaDirsFrom, validateRepository } from '../../src/validate/pipeline.ts';
+import { FILE_RULES } from '../../src/validate/repo-files.ts';
 import { findingLine, uniqueFindings } from '../../src/validate/report.ts';
 import { FLUX_TREE } from '../../src/validate/snapshot.ts';
 import type { ClusterResult } from '../../src/validate/types.ts';
@@ -25,18 +26,23 @@ const scratchParent = (): string => {
  * Validates a scratch copy of what the validator reads, after `change` has written into it: the real tree
  * is never touched. Renders of unchanged folders come from the cache. `cluster` limits the run to one.
  */
-export const validateScratch = async (root: string, change: (scratch: string) => void, cluster?: string, prewarm: string[] = []): Promise<ClusterResult[]> => {
+export const validateScratch = async (
+  root: string,
+  change: (scratch: string) => void,
+  { cluster, prewarm = [], repoFiles = false }: { cluster?: string; prewarm?: string[]; repoFiles?: boolean } = {},
+): Promise<ClusterResult[]> => {
   // The config's schema folders are relative to the real checkout, not to the scratch copy.
   const schemaDirs = schemaDirsFrom([], (await loadConfig(root)).schemaDirs, root);
   const scratch = mkdtempSync(join(scratchParent(), 'k8s-ops-scratch-'));
   try {
-    for (const entry of FLUX_TREE) {
+    // .sops.yaml too: SOPS files are checked against its creation rules.
+    for (const entry of [...FLUX_TREE, '.sops.yaml']) {
       const from = join(root, entry);
       if (isDir(from)) copyTree(from, join(scratch, entry));
       else if (isFile(from)) copyFileSync(from, join(scratch, entry));
     }
     change(scratch);
-    return (await validateRepository({ repo: scratch, cluster, schemaDirs, prewarm })).results;
+    return (await validateRepository({ repo: scratch, cluster, schemaDirs, prewarm, repoFiles })).results;
   } finally {
     // Removing hundreds of files takes longer than the check; a detached rm does it after we exit.
     spawn('rm', ['-rf', scratch], { detached: true, stdio: 'ignore' }).unref();
@@ -47,7 +53,9 @@ export const validateScratch = async (root: string, change: (scratch: string) =>
 export const verifyPlan = async (repoRoot: string, plan: Plan): Promise<void> => {
   const one = plan.clusters.length === 1 ? plan.clusters[0] : undefined;
   const fluxFiles = plan.changes.filter((c) => /(^|\/)ks\.ya?ml$/.test(c.path)).map((c) => c.path);
-  const results = await validateScratch(repoRoot, (scratch) => writePlan(scratch, plan), one, fluxFiles);
+  // A talconfig, a helmfile or a SOPS file is checked too when the plan writes one (the cluster generator).
+  const repoFiles = plan.changes.some((c) => FILE_RULES.some((r) => r.matches(c.path)) || /\.sops\.ya?ml$/.test(c.path));
+  const results = await validateScratch(repoRoot, (scratch) => writePlan(scratch, plan), { cluster: one, prewarm: fluxFiles, repoFiles });
   for (const result of results.filter((r) => plan.clusters.includes(r.cluster.name))) {
     const errors = uniqueFindings([result]).filter((f) => f.severity === 'error');
     if (errors.length) {

@@ -17,17 +17,20 @@ export interface CompileRequest {
   options: Record<string, any>;
   /** Where compiled code is kept; none means compile every time. */
   cacheDir?: string;
+  /** JSON Schema draft 2020-12 (ajv's other class) instead of draft-07. */
+  draft2020?: boolean;
 }
 
 const instances = new Map<string, Promise<any>>();
 
 /** One ajv per option set and process: its meta-schema is compiled once, however many schemas follow. */
-const ajvFor = (options: Record<string, any>): Promise<any> => {
-  const id = optionsId(options);
+const ajvFor = (options: Record<string, any>, draft2020 = false): Promise<any> => {
+  const id = `${draft2020}${optionsId(options)}`;
   if (!instances.has(id)) {
+    const load = draft2020 ? import('ajv/dist/2020.js') : import('ajv');
     instances.set(
       id,
-      import('ajv').then(({ default: Ajv }) => new (Ajv as any)({ ...options, code: { ...options.code, source: true } })),
+      load.then(({ default: Ajv }) => new (Ajv as any)({ ...options, code: { ...options.code, source: true } })),
     );
   }
   return instances.get(id)!;
@@ -83,7 +86,7 @@ const load = (file: string, scope: Record<string, unknown>): ValidateFunction =>
  * Big CRD schemas take ajv hundreds of milliseconds to compile; loading the cached code takes a few.
  */
 export const compileCached = (req: CompileRequest): Promise<ValidateFunction> => {
-  const id = `${req.cacheDir ?? ''}\0${optionsId(req.options)}\0${req.key}`;
+  const id = `${req.cacheDir ?? ''}\0${req.draft2020 ?? false}\0${optionsId(req.options)}\0${req.key}`;
   if (!compiled.has(id)) compiled.set(id, loadOrCompile(req));
   return compiled.get(id)!;
 };
@@ -93,7 +96,7 @@ const compiled = new Map<string, Promise<ValidateFunction>>();
 
 const loadOrCompile = async (req: CompileRequest): Promise<ValidateFunction> => {
   const scope = scopeOf(req.options);
-  const file = req.cacheDir ? join(req.cacheDir, 'validators', `${sha256(AJV_VERSION, optionsId(req.options), req.key)}.cjs`) : undefined;
+  const file = req.cacheDir ? join(req.cacheDir, 'validators', `${sha256(AJV_VERSION, String(req.draft2020 ?? false), optionsId(req.options), req.key)}.cjs`) : undefined;
   if (file && isFile(file)) {
     try {
       return load(file, scope);
@@ -101,7 +104,7 @@ const loadOrCompile = async (req: CompileRequest): Promise<ValidateFunction> => 
       // A damaged entry is compiled again and replaced.
     }
   }
-  const ajv = await ajvFor(req.options);
+  const ajv = await ajvFor(req.options, req.draft2020);
   const validate: ValidateFunction = ajv.compile(req.schema());
   if (file) {
     const { default: standaloneCode } = await import('ajv/dist/standalone/index.js');

@@ -24,6 +24,7 @@ runMain(async () => {
     schemaDirs: args['schema-dir'],
     cacheDir: args['cache-dir'],
     noCache: args['no-cache'],
+    repoFiles: !args.path,
     progress: progress.update,
   });
   progress.done();

@@ -15,9 +15,11 @@ import { checkReferences } from './references.ts';
 import { resolveLines } from './report.ts';
 import { SchemaValidator } from './schema.ts';
 import { checkSchemas } from './schema-stage.ts';
+import { checkRepoFiles } from './repo-files.ts';
 import { simulateCluster, type Simulation } from './simulate.ts';
+import { checkSopsFiles } from './sops-files.ts';
 import { saveSnapshot, treeKey } from './snapshot.ts';
-import type { ClusterResult, ClusterTarget } from './types.ts';
+import type { ClusterResult, ClusterTarget, Finding } from './types.ts';
 
 export { TOOLKIT_ROOT };
 
@@ -30,6 +32,8 @@ export interface RunOptions extends DiscoverOptions {
   progress?: (message: string) => void;
   /** Repository-relative files of Flux Kustomizations to start building at once (see prewarmBuilds). */
   prewarm?: string[];
+  /** Also check the files that are not Kubernetes objects (Taskfiles, workflows, talconfig, SOPS files). */
+  repoFiles?: boolean;
 }
 
 /** --schema-dir, else K8S_OPS_SCHEMA_DIR, else the config's folders that exist; empty means the public locations. */
@@ -69,11 +73,19 @@ export const simulateAll = (p: Prepared, progress?: (m: string) => void): Promis
     }),
   );
 
+/** The repository's own files: one set of findings, reported with every cluster it belongs to. */
+const repositoryFindings = async (repoRoot: string, schemaDirs: string[]): Promise<Finding[]> => [
+  // SchemaStore's files come with the schema bundle; kubeconform's public locations have none.
+  ...(schemaDirs.length ? (await checkRepoFiles(repoRoot, schemaDirs)).findings : []),
+  ...checkSopsFiles(repoRoot),
+];
+
 /** The whole pipeline: discover, build, substitute, schema, references, policy; the caller reports. */
 export const validateRepository = async (opts: RunOptions): Promise<{ repoRoot: string; results: ClusterResult[] }> => {
   const prepared = await prepare(opts);
+  const schemaDirs = schemaDirsFrom(opts.schemaDirs, prepared.config.schemaDirs, prepared.repoRoot);
   const schemas = new SchemaValidator({
-    dirs: schemaDirsFrom(opts.schemaDirs, prepared.config.schemaDirs, prepared.repoRoot),
+    dirs: schemaDirs,
     cacheDir: prepared.ctx.cacheDir,
     kubernetesVersion: prepared.config.kubernetesVersion,
   });
@@ -82,6 +94,7 @@ export const validateRepository = async (opts: RunOptions): Promise<{ repoRoot: 
   const simulation = simulateAll(prepared, opts.progress);
   // Hashing the tree overlaps with the kustomize processes the simulation has just started.
   const key = opts.path ? undefined : treeKey(prepared.repoRoot, prepared.ctx.kustomize);
+  const repoFindings = opts.repoFiles ? await repositoryFindings(prepared.repoRoot, schemaDirs) : [];
   const simulated = await simulation;
   if (key && !opts.noCache) {
     for (const { cluster, sim } of simulated) saveSnapshot(prepared.ctx.cacheDir, key, cluster.name, sim.resources.map((r) => r.obj));
@@ -90,6 +103,7 @@ export const validateRepository = async (opts: RunOptions): Promise<{ repoRoot: 
   for (const { cluster, sim, seconds } of simulated) {
     const started = performance.now();
     const findings = [
+      ...repoFindings,
       ...sim.findings,
       ...(await checkSchemas(sim.resources, schemas, prepared.config)),
       ...checkReferences(sim.resources, prepared.config),

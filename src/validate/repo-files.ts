@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import JSON5 from 'json5';
 import { parse } from 'yaml';
+import { defaultCacheDir } from '../lib/cache-dir.ts';
+import { compileCached } from '../lib/compiled-schemas.ts';
 import { isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
 import { dotted, goRegExp, toIssues } from './schema.ts';
 import type { Finding } from './types.ts';
@@ -30,11 +32,7 @@ const readDoc = (file: string): unknown => {
 
 /** Validates each matching file against `<schemaDir>/schemastore/<schema>`. */
 export const checkRepoFiles = async (repoRoot: string, schemaDirs: string[]): Promise<{ checked: string[]; findings: Finding[] }> => {
-  const { default: Ajv } = await import('ajv');
-  const { default: Ajv2020 } = await import('ajv/dist/2020.js');
   const options = { strict: false, allErrors: true, verbose: true, allowUnionTypes: true, validateFormats: false, code: { regExp: goRegExp } };
-  const ajv07 = new (Ajv as any)(options);
-  const ajv2020 = new (Ajv2020 as any)(options);
   const compiled = new Map<string, any>();
   const findings: Finding[] = [];
   const checked: string[] = [];
@@ -48,9 +46,13 @@ export const checkRepoFiles = async (repoRoot: string, schemaDirs: string[]): Pr
       continue;
     }
     if (!compiled.has(schemaFile)) {
-      const schema = JSON.parse(readFileSync(schemaFile, 'utf8'));
-      delete schema.$schema;
-      compiled.set(schemaFile, (rule.draft2020 ? ajv2020 : ajv07).compile(schema));
+      const text = readFileSync(schemaFile, 'utf8');
+      const schema = () => {
+        const s = JSON.parse(text);
+        delete s.$schema;
+        return s;
+      };
+      compiled.set(schemaFile, await compileCached({ key: text, schema, options, cacheDir: defaultCacheDir(), draft2020: rule.draft2020 }));
     }
     const validate = compiled.get(schemaFile);
     checked.push(file);
