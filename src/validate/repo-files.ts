@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import JSON5 from 'json5';
 import { parse } from 'yaml';
 import { defaultCacheDir } from '../lib/cache-dir.ts';
 import { compileCached } from '../lib/compiled-schemas.ts';
-import { isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
+import { isFile, toPosix, walkFiles, writeAtomically } from '../lib/fsutil.ts';
+import { sha256 } from '../lib/hash.ts';
 import { dotted, goRegExp, toIssues } from './schema.ts';
 import type { Finding } from './types.ts';
 
@@ -30,12 +31,27 @@ const readDoc = (file: string): unknown => {
   return file.endsWith('.json5') ? JSON5.parse(text) : parse(text);
 };
 
-/** Validates each matching file against `<schemaDir>/schemastore/<schema>`. */
-export const checkRepoFiles = async (repoRoot: string, schemaDirs: string[]): Promise<{ checked: string[]; findings: Finding[] }> => {
+const VERDICTS = 'repo-file-results.json';
+/** Bump when the findings' wording changes, so kept verdicts are recomputed. */
+const VERDICTS_VERSION = '1';
+
+/**
+ * Validates each matching file against `<schemaDir>/schemastore/<schema>`. Verdicts are kept by the file's
+ * content and the schema file's identity, so an unchanged file loads no schema at all.
+ */
+export const checkRepoFiles = async (repoRoot: string, schemaDirs: string[], cacheDir = defaultCacheDir()): Promise<{ checked: string[]; findings: Finding[] }> => {
   const options = { strict: false, allErrors: true, verbose: true, allowUnionTypes: true, validateFormats: false, code: { regExp: goRegExp } };
   const compiled = new Map<string, any>();
   const findings: Finding[] = [];
   const checked: string[] = [];
+  const verdictsFile = join(cacheDir, VERDICTS);
+  let known: Record<string, Finding[]> = {};
+  try {
+    known = JSON.parse(readFileSync(verdictsFile, 'utf8'));
+  } catch {
+    // none yet
+  }
+  const used: Record<string, Finding[]> = {};
   for (const abs of walkFiles(repoRoot)) {
     const file = toPosix(relative(repoRoot, abs));
     const rule = FILE_RULES.find((r) => r.matches(file));
@@ -45,29 +61,38 @@ export const checkRepoFiles = async (repoRoot: string, schemaDirs: string[]): Pr
       findings.push({ file, rule: 'schema-missing', message: `no ${rule.schema} in the schema folders`, severity: 'error' });
       continue;
     }
-    if (!compiled.has(schemaFile)) {
-      const text = readFileSync(schemaFile, 'utf8');
-      const schema = () => {
-        const s = JSON.parse(text);
-        delete s.$schema;
-        return s;
-      };
-      compiled.set(schemaFile, await compileCached({ key: text, schema, options, cacheDir: defaultCacheDir(), draft2020: rule.draft2020 }));
-    }
-    const validate = compiled.get(schemaFile);
     checked.push(file);
-    let doc: unknown;
-    try {
-      doc = readDoc(abs);
-    } catch (e: any) {
-      findings.push({ file, rule: 'yaml', message: `does not parse: ${String(e.message).split('\n')[0]}`, severity: 'error' });
-      continue;
-    }
-    if (!validate(doc)) {
-      for (const issue of toIssues(validate.errors ?? [])) {
-        findings.push({ file, rule: 'schema', message: `${rule.schema}: ${issue.message || dotted(issue.path)}`, severity: 'error' });
-      }
-    }
+    const stat = statSync(schemaFile);
+    const key = sha256(VERDICTS_VERSION, file, `${schemaFile}:${stat.size}:${stat.mtimeMs}`, readFileSync(abs));
+    used[key] = known[key] ?? (await checkFile(abs, file, rule, schemaFile, compiled, options));
+    findings.push(...used[key]);
+  }
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+    writeAtomically(verdictsFile, JSON.stringify(used));
+  } catch {
+    // only a cache
   }
   return { checked, findings };
+};
+
+const checkFile = async (abs: string, file: string, rule: FileRule, schemaFile: string, compiled: Map<string, any>, options: Record<string, unknown>): Promise<Finding[]> => {
+  if (!compiled.has(schemaFile)) {
+    const text = readFileSync(schemaFile, 'utf8');
+    const schema = () => {
+      const s = JSON.parse(text);
+      delete s.$schema;
+      return s;
+    };
+    compiled.set(schemaFile, await compileCached({ key: text, schema, options, cacheDir: defaultCacheDir(), draft2020: rule.draft2020 }));
+  }
+  const validate = compiled.get(schemaFile);
+  let doc: unknown;
+  try {
+    doc = readDoc(abs);
+  } catch (e: any) {
+    return [{ file, rule: 'yaml', message: `does not parse: ${String(e.message).split('\n')[0]}`, severity: 'error' }];
+  }
+  if (validate(doc)) return [];
+  return toIssues(validate.errors ?? []).map((issue) => ({ file, rule: 'schema', message: `${rule.schema}: ${issue.message || dotted(issue.path)}`, severity: 'error' as const }));
 };
