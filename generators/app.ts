@@ -133,16 +133,18 @@ const yamlBlock = (v: unknown): string => stringify(v, { lineWidth: 0 }).trimEnd
 
 const networkRules = (a: Answers) => {
   const ingress: { entity?: string; labels?: Record<string, string>; port: number }[] = [];
+  // Policies see pods, after the Service has translated its port to theirs.
+  const podPort = a.containerPort ?? a.port;
   if (a.route) {
     ingress.push({
       labels: { 'io.kubernetes.pod.namespace': PLATFORM.gateways.namespace, 'gateway.envoyproxy.io/owning-gateway-name': a.route.gateway },
-      port: a.port,
+      port: podPort,
     });
   }
   for (const r of a.networkPolicy?.ingress ?? []) {
     if (!r.namespace === !r.entity) throw new UserError('answers.networkPolicy.ingress: each rule needs either namespace or entity');
     const labels = r.namespace ? { 'io.kubernetes.pod.namespace': r.namespace, ...(r.app ? { 'app.kubernetes.io/name': r.app } : {}) } : undefined;
-    ingress.push({ entity: r.entity, labels, port: r.port ?? a.port });
+    ingress.push({ entity: r.entity, labels, port: r.port ?? podPort });
   }
   const egress: Answers[] = [];
   if (a.database) {

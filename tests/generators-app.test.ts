@@ -136,6 +136,17 @@ test('podSecurity labels a new namespace, and raises (never lowers) an existing 
   await validates(repo);
 });
 
+test('a Service port in front of another container port: the route takes the one, the policy the other', async () => {
+  const repo = await scratchRepo();
+  const r = plop(repo, 'app', ['--answers', writeAnswers({ ...echo, port: 80, containerPort: 8080, networkPolicy: { ingress: [{ namespace: 'observability' }] } })]);
+  assert.is(r.code, 0, r.stderr);
+  const route = parse(readFileSync(join(repo, 'kubernetes/apps/demo/echo/app/httproute.yaml'), 'utf8'));
+  assert.is(route.spec.rules[0].backendRefs[0].port, 80);
+  const cnp = parse(readFileSync(join(repo, 'kubernetes/apps/demo/echo/app/ciliumnetworkpolicy.yaml'), 'utf8'));
+  assert.equal(cnp.spec.ingress.map((i: any) => i.toPorts[0].ports[0].port), ['8080', '8080']);
+  await validates(repo);
+});
+
 test('a one-cluster app from a HelmRepository goes to clusters/<c>/apps', async () => {
   const repo = await scratchRepo();
   // Not named gatus: the real Gatus runs on every cluster (kubernetes/apps/observability/gatus).
