@@ -9,7 +9,7 @@ import { render } from './lib/render.ts';
 import { hasObject, type ClusterFacts, type RepoFacts } from './lib/repo.ts';
 import type { KObject } from '../src/validate/types.ts';
 import type { Generator } from './lib/run.ts';
-import { addResource, allowPodSecurity } from './lib/yaml-edit.ts';
+import { addResource, allowPodSecurity, yamlWithRenovate } from './lib/yaml-edit.ts';
 
 const G = 'app';
 
@@ -28,6 +28,21 @@ const tierOf = (a: Answers): number => a.tier ?? (isSystem(a) ? 0 : 2);
 /** The files of an app folder the generator writes under some answers; anything else there is the operator's. */
 const isGeneratedFile = (file: string): boolean =>
   /^app\/(helmrelease|ocirepository|externalsecret|httproute|ciliumnetworkpolicy)\.yaml$/.test(file) || /^overlays\/[^/]+\/(kustomization|helmrelease)\.yaml$/.test(file);
+
+/** Where Renovate finds new versions of the chart, named as its Flux manager names the HelmRelease's. */
+const renovateAnnotations = (a: Answers, clusters: ClusterFacts[]): Record<string, string> => {
+  const out: Record<string, string> = {};
+  if (/^oci:\/\//.test(a.chart.repository)) {
+    out['chart.version'] = `datasource=docker depName=${ociUrlOf(a).replace(/^oci:\/\//, '')}`;
+  } else {
+    const source = clusters.flatMap((c) => c.objects).find((o) => o.kind === 'HelmRepository' && o.metadata?.name === a.chart.repository);
+    const url = String(source?.spec?.url ?? '');
+    if (source?.spec?.type === 'oci') out['chart.version'] = `datasource=docker depName=${url.replace(/^oci:\/\//, '')}/${a.chart.name}`;
+    else if (url) out['chart.version'] = `datasource=helm depName=${a.chart.name} registryUrl=${url}`;
+  }
+  // image.repository and image.tag need no comment: Renovate's helm-values manager reads that shape itself.
+  return out;
+};
 
 const ociUrlOf = (a: Answers): string => (a.chart.repository.endsWith(`/${a.chart.name}`) ? a.chart.repository : `${a.chart.repository}/${a.chart.name}`);
 
@@ -239,7 +254,7 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
     }
   }
   const answersPath = `${appDir}/.answers.yaml`;
-  changes.push(owned('.answers.yaml', render(G, 'answers.yaml', { path: answersPath, answers: yamlBlock(a) })));
+  changes.push(owned('.answers.yaml', render(G, 'answers.yaml', { path: answersPath, answers: yamlWithRenovate(a, renovateAnnotations(a, clusters)) })));
   // Other answers may need fewer files (no route, one cluster's values gone): the old ones would linger unlisted.
   changes.push(...staleFiles(repo.root, appDir, isGeneratedFile, changes.map((c) => c.path)));
 

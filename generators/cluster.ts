@@ -8,9 +8,9 @@ import { contains, ip, nth, overlaps } from './lib/ipv4.ts';
 import { connectCredentialsPath, placeholderConnectCredentials } from './lib/connect-credentials.ts';
 import { readIfExists, settle, type Plan } from './lib/plan.ts';
 import { render } from './lib/render.ts';
+import { yamlWithRenovate } from './lib/yaml-edit.ts';
 import type { RepoFacts } from './lib/repo.ts';
 import type { Generator } from './lib/run.ts';
-import { stringify } from 'yaml';
 
 const G = 'cluster';
 
@@ -147,7 +147,11 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
   }
   changes.push({
     path: `clusters/${a.name}/.answers.yaml`,
-    after: `# Answers \`npx plop cluster\` was given for this cluster. Re-render with:\n#   npx plop cluster -- --answers clusters/${a.name}/.answers.yaml --force\n${stringify(a, { lineWidth: 0 })}`,
+    after: `# Answers \`npx plop cluster\` was given for this cluster. Re-render with:\n#   npx plop cluster -- --answers clusters/${a.name}/.answers.yaml --force\n${yamlWithRenovate(a, {
+      // The same names as talconfig.yaml's, so one pull request updates both.
+      talosVersion: 'datasource=docker depName=ghcr.io/siderolabs/installer',
+      kubernetesVersion: 'datasource=docker depName=ghcr.io/siderolabs/kubelet',
+    })}\n`,
     owned: true,
   });
   // Node patches of nodes no longer listed are stale: a re-render with fewer nodes removes nothing by

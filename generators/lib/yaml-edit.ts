@@ -1,10 +1,26 @@
-import { isSeq, parseDocument, type Document } from 'yaml';
+import { Document, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { UserError } from '../../src/lib/errors.ts';
 
 const load = (path: string, text: string): Document.Parsed => {
   const doc = parseDocument(text);
   if (doc.errors.length) throw new UserError(`${path}:${doc.errors[0].linePos?.[0].line ?? 1}: cannot edit, invalid YAML: ${doc.errors[0].message.split('\n')[0]}`);
   return doc;
+};
+
+/**
+ * YAML of `value` with a `# renovate: ...` comment above each annotated field (dotted path -> comment
+ * text), so that Renovate's regex manager updates the answers in the same pull request as the files
+ * rendered from them: otherwise the drift test would fail on every update.
+ */
+export const yamlWithRenovate = (value: unknown, annotations: Record<string, string>): string => {
+  const doc = new Document(value);
+  for (const [path, comment] of Object.entries(annotations)) {
+    const keys = path.split('.');
+    const parent = doc.getIn(keys.slice(0, -1), true);
+    const pair = isMap(parent) ? parent.items.find((p: any) => p.key?.value === keys[keys.length - 1]) : undefined;
+    if (pair && isScalar(pair.key)) pair.key.commentBefore = ` renovate: ${comment}`;
+  }
+  return doc.toString({ lineWidth: 0 }).trimEnd();
 };
 
 const POD_SECURITY = 'pod-security.kubernetes.io/enforce';
