@@ -73,4 +73,20 @@ test('npm run validate reports the repository\'s own files with every cluster', 
   assert.not.ok(without.results.some((r) => r.findings.some((f) => f.file === 'Taskfile.yaml')));
 });
 
+test('a hand-edited answers file with a typo is caught without the bundle, by the generator\'s own schema', async () => {
+  const repo = tempDir();
+  const app = 'kubernetes/apps/observability/gatus/.answers.yaml';
+  mkdirSync(join(repo, 'kubernetes/apps/observability/gatus'), { recursive: true });
+  mkdirSync(join(repo, 'clusters/lab'), { recursive: true });
+  writeFileSync(join(repo, app), readFileSync(join(ROOT, app), 'utf8').replace('  version: 1.5.0', '  verison: 1.5.0'));
+  writeFileSync(join(repo, 'clusters/lab/.answers.yaml'), readFileSync(join(ROOT, 'clusters/infra/.answers.yaml'), 'utf8').replace('id: 1', 'id: 0'));
+  const { checked, findings } = await checkRepoFiles(repo, [], tempDir());
+  assert.equal(checked.sort(), ['clusters/lab/.answers.yaml', app]);
+  assert.equal(findings.map(findingLine).sort(), [
+    'clusters/lab/.answers.yaml: schema: cluster.schema.json: id: must be >= 1',
+    `${app}: schema: app.schema.json: chart.verison: unknown field`,
+    `${app}: schema: app.schema.json: chart.version: required field missing`,
+  ]);
+});
+
 test.run();

@@ -75,8 +75,7 @@ export const simulateAll = (p: Prepared, progress?: (m: string) => void): Promis
 
 /** The repository's own files: one set of findings, reported with every cluster it belongs to. */
 const repositoryFindings = async (repoRoot: string, schemaDirs: string[], cacheDir: string): Promise<Finding[]> => [
-  // SchemaStore's files come with the schema bundle; kubeconform's public locations have none.
-  ...(schemaDirs.length ? (await checkRepoFiles(repoRoot, schemaDirs, cacheDir)).findings : []),
+  ...(await checkRepoFiles(repoRoot, schemaDirs, cacheDir)).findings,
   ...checkSopsFiles(repoRoot),
 ];
 

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import JSON5 from 'json5';
 import { parse } from 'yaml';
-import { defaultCacheDir } from '../lib/cache-dir.ts';
+import { defaultCacheDir, TOOLKIT_ROOT } from '../lib/cache-dir.ts';
 import { compileCached } from '../lib/compiled-schemas.ts';
 import { isFile, toPosix, walkFiles, writeAtomically } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
@@ -14,6 +14,8 @@ interface FileRule {
   matches: (path: string) => boolean;
   schema: string;
   draft2020?: boolean;
+  /** One of the toolkit's own schemas (`schemas/`), not SchemaStore's. */
+  toolkit?: boolean;
 }
 
 /** Repository files that are not Kubernetes objects, and the SchemaStore schema each one follows. */
@@ -24,6 +26,9 @@ export const FILE_RULES: FileRule[] = [
   { matches: (p) => /^\.github\/workflows\/[^/]+\.ya?ml$/.test(p), schema: 'github-workflow.json' },
   { matches: (p) => /^clusters\/[^/]+\/talos\/talconfig\.yaml$/.test(p), schema: 'talhelper.json', draft2020: true },
   { matches: (p) => /^bootstrap\/[^/]+\/helmfile\.d\/[^/]+\.ya?ml$/.test(p), schema: 'helmfile.json' },
+  // The generators' answers, as hand edits leave them: checked now rather than at the next re-render.
+  { matches: (p) => /^clusters\/[^/]+\/\.answers\.yaml$/.test(p), schema: 'cluster.schema.json', toolkit: true },
+  { matches: (p) => /^(clusters|kubernetes|infrastructure)\/.+\/\.answers\.yaml$/.test(p), schema: 'app.schema.json', toolkit: true },
 ];
 
 const readDoc = (file: string): unknown => {
@@ -56,7 +61,9 @@ export const checkRepoFiles = async (repoRoot: string, schemaDirs: string[], cac
     const file = toPosix(relative(repoRoot, abs));
     const rule = FILE_RULES.find((r) => r.matches(file));
     if (!rule) continue;
-    const schemaFile = schemaDirs.map((d) => join(d, 'schemastore', rule.schema)).find(isFile);
+    // SchemaStore's files come with the schema bundle; kubeconform's public locations have none.
+    if (!rule.toolkit && !schemaDirs.length) continue;
+    const schemaFile = rule.toolkit ? join(TOOLKIT_ROOT, 'schemas', rule.schema) : schemaDirs.map((d) => join(d, 'schemastore', rule.schema)).find(isFile);
     if (!schemaFile) {
       findings.push({ file, rule: 'schema-missing', message: `no ${rule.schema} in the schema folders`, severity: 'error' });
       continue;
