@@ -1,9 +1,9 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
 import type { ValidateFunction } from 'ajv';
-import { isFile, writeAtomically } from './fsutil.ts';
+import { isFile, keepNewest, writeAtomically } from './fsutil.ts';
 import { sha256 } from './hash.ts';
 
 const requireHere = createRequire(import.meta.url);
@@ -84,13 +84,6 @@ const load = (file: string, scope: Record<string, unknown>): ValidateFunction =>
 /** Enough for every kind of a few schema bundles; beyond it the least recently compiled go (with their code caches). */
 const KEPT = 400;
 
-const prune = (dir: string) => {
-  const entries = readdirSync(dir).filter((f) => f.endsWith('.cjs'));
-  if (entries.length <= KEPT) return;
-  const byAge = entries.map((f) => ({ f, at: statSync(join(dir, f)).mtimeMs })).sort((a, b) => b.at - a.at);
-  for (const { f } of byAge.slice(KEPT)) for (const stale of [f, `${f}.v8`]) rmSync(join(dir, stale), { force: true });
-};
-
 /**
  * A validator for `schema`: ajv's standalone code from the cache when it is there, else compiled and then cached.
  * Big CRD schemas take ajv hundreds of milliseconds to compile; loading the cached code takes a few.
@@ -121,7 +114,7 @@ const loadOrCompile = async (req: CompileRequest): Promise<ValidateFunction> => 
     const code = (standaloneCode as any)(ajv, validate);
     mkdirSync(join(req.cacheDir!, 'validators'), { recursive: true });
     writeAtomically(file, code);
-    prune(join(req.cacheDir!, 'validators'));
+    keepNewest(join(req.cacheDir!, 'validators'), KEPT, (f) => f.endsWith('.cjs'), (f) => [`${f}.v8`]);
     // Run from the file from now on, so that this process leaves the V8 code cache for the next.
     return load(file, scope);
   }

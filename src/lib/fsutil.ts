@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const isDir = (p: string): boolean => existsSync(p) && statSync(p).isDirectory();
@@ -19,6 +19,14 @@ export const walkFiles = (dir: string): string[] => {
   };
   if (isDir(dir)) visit(dir);
   return out;
+};
+
+/** Keeps the `keep` newest entries of `dir` that `matches`; older ones go, each with the files `companions` names. */
+export const keepNewest = (dir: string, keep: number, matches: (name: string) => boolean = () => true, companions: (name: string) => string[] = () => []): void => {
+  const entries = readdirSync(dir).filter(matches);
+  if (entries.length <= keep) return;
+  const byAge = entries.map((name) => ({ name, at: statSync(join(dir, name)).mtimeMs })).sort((a, b) => b.at - a.at);
+  for (const { name } of byAge.slice(keep)) for (const f of [name, ...companions(name)]) rmSync(join(dir, f), { force: true });
 };
 
 /** Written aside and renamed, so a concurrent reader never sees half a file. */

@@ -33,7 +33,7 @@ export const creationRule = (repoRoot: string, path: string): CreationRule => {
 type Leaf = { node: Node & { value: unknown }; path: string[] };
 
 /** Every scalar value outside `sops`, in document order, with the keys that lead to it (list items add none). */
-const leaves = (doc: Document): Leaf[] => {
+export const leaves = (doc: Document): Leaf[] => {
   const out: Leaf[] = [];
   const visit = (node: unknown, path: string[]) => {
     if (isMap(node)) {
@@ -52,7 +52,8 @@ const leaves = (doc: Document): Leaf[] => {
   return out;
 };
 
-const shouldEncrypt = (path: string[], regex?: string): boolean =>
+/** sops' rule for one value: a key on its path matches encrypted_regex, or (without one) none ends in _unencrypted. */
+export const shouldEncrypt = (path: string[], regex?: string): boolean =>
   regex ? path.some((k) => new RegExp(regex).test(k)) : !path.some((k) => k.endsWith('_unencrypted'));
 
 /** sops' ToBytes: how a value enters the MAC and the cipher. */
@@ -63,7 +64,7 @@ const toBytes = (value: unknown): { text: string; type: string } => {
   throw new UserError(`sops: cannot encrypt a ${value === null ? 'null' : typeof value} value`);
 };
 
-const ENC = /^ENC\[AES256_GCM,data:([^,]*),iv:([^,]*),tag:([^,]*),type:(str|int|float|bool|bytes|comment)\]$/;
+export const ENC = /^ENC\[AES256_GCM,data:([^,]*),iv:([^,]*),tag:([^,]*),type:(str|int|float|bool|bytes|comment)\]$/;
 
 const seal = (text: string, key: Buffer, aad: string, type: string): string => {
   const iv = randomBytes(32);

@@ -1,6 +1,6 @@
+import { ENC } from '../lib/sops.ts';
 import type { KObject } from './types.ts';
 
-const ENC = /^ENC\[AES256_GCM,data:[^,]*,iv:[^,]*,tag:[^,]*,type:(str|int|float|bool|bytes)\]$/;
 
 /** What a decrypted value stands in for: opaque, but of the type SOPS recorded. */
 const placeholder = (type: string, base64: boolean): unknown => {
@@ -13,7 +13,7 @@ const placeholder = (type: string, base64: boolean): unknown => {
 const replace = (value: unknown, base64: boolean): unknown => {
   if (typeof value === 'string') {
     const m = ENC.exec(value);
-    return m ? placeholder(m[1], base64) : value;
+    return m ? placeholder(m[4], base64) : value;
   }
   if (Array.isArray(value)) return value.map((v) => replace(v, base64));
   if (value && typeof value === 'object') {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { defaultCacheDir, TOOLKIT_ROOT } from '../lib/cache-dir.ts';
 import { UserError } from '../lib/errors.ts';
-import { isDir } from '../lib/fsutil.ts';
+import { isDir, walkFiles } from '../lib/fsutil.ts';
 import { createPool } from '../lib/pool.ts';
 import { prewarmBuilds, type BuildContext } from './build.ts';
 import { loadConfig, type ValidatorConfig } from './config.ts';
@@ -74,10 +74,10 @@ export const simulateAll = (p: Prepared, progress?: (m: string) => void): Promis
   );
 
 /** The repository's own files: one set of findings, reported with every cluster it belongs to. */
-const repositoryFindings = async (repoRoot: string, schemaDirs: string[], cacheDir: string): Promise<Finding[]> => [
-  ...(await checkRepoFiles(repoRoot, schemaDirs, cacheDir)).findings,
-  ...checkSopsFiles(repoRoot),
-];
+const repositoryFindings = async (repoRoot: string, schemaDirs: string[], cacheDir: string): Promise<Finding[]> => {
+  const files = walkFiles(repoRoot);
+  return [...(await checkRepoFiles(repoRoot, schemaDirs, cacheDir, files)).findings, ...checkSopsFiles(repoRoot, files)];
+};
 
 /** The whole pipeline: discover, build, substitute, schema, references, policy; the caller reports. */
 export const validateRepository = async (opts: RunOptions): Promise<{ repoRoot: string; results: ClusterResult[] }> => {

@@ -44,7 +44,12 @@ const VERDICTS_VERSION = '1';
  * Validates each matching file against `<schemaDir>/schemastore/<schema>`. Verdicts are kept by the file's
  * content and the schema file's identity, so an unchanged file loads no schema at all.
  */
-export const checkRepoFiles = async (repoRoot: string, schemaDirs: string[], cacheDir = defaultCacheDir()): Promise<{ checked: string[]; findings: Finding[] }> => {
+export const checkRepoFiles = async (
+  repoRoot: string,
+  schemaDirs: string[],
+  cacheDir = defaultCacheDir(),
+  files = walkFiles(repoRoot),
+): Promise<{ checked: string[]; findings: Finding[] }> => {
   const options = { strict: false, allErrors: true, verbose: true, allowUnionTypes: true, validateFormats: false, code: { regExp: goRegExp } };
   const compiled = new Map<string, any>();
   const findings: Finding[] = [];
@@ -57,7 +62,7 @@ export const checkRepoFiles = async (repoRoot: string, schemaDirs: string[], cac
     // none yet
   }
   const used: Record<string, Finding[]> = {};
-  for (const abs of walkFiles(repoRoot)) {
+  for (const abs of files) {
     const file = toPosix(relative(repoRoot, abs));
     const rule = FILE_RULES.find((r) => r.matches(file));
     if (!rule) continue;

@@ -1,7 +1,7 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isFile, toPosix, walkFiles, writeAtomically } from '../lib/fsutil.ts';
+import { isFile, keepNewest, toPosix, walkFiles, writeAtomically } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
 import { CONFIG_FILE } from './config.ts';
 import type { KustomizeBin } from './kustomize.ts';
@@ -31,7 +31,8 @@ export const saveSnapshot = (cacheDir: string, key: string, cluster: string, obj
   const file = fileFor(cacheDir, key, cluster);
   mkdirSync(dirname(file), { recursive: true });
   writeAtomically(file, JSON.stringify(objects));
-  prune(dirname(file));
+  // Only the newest few trees are worth keeping.
+  keepNewest(dirname(file), KEPT);
 };
 
 export const loadSnapshot = (cacheDir: string, key: string, cluster: string): KObject[] | undefined => {
@@ -44,9 +45,3 @@ export const loadSnapshot = (cacheDir: string, key: string, cluster: string): KO
   }
 };
 
-/** Only the newest few trees are worth keeping. */
-const prune = (dir: string) => {
-  const entries = readdirSync(dir).map((name) => ({ name, at: statSync(join(dir, name)).mtimeMs }));
-  if (entries.length <= KEPT) return;
-  for (const old of entries.sort((a, b) => b.at - a.at).slice(KEPT)) rmSync(join(dir, old.name), { force: true });
-};

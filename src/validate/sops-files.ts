@@ -3,33 +3,23 @@ import { relative } from 'node:path';
 import { parseDocument } from 'yaml';
 import { UserError } from '../lib/errors.ts';
 import { isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
-import { creationRule } from '../lib/sops.ts';
+import { creationRule, ENC, leaves, shouldEncrypt } from '../lib/sops.ts';
 import type { Finding } from './types.ts';
 
 const SOPS_FILE = /(^|\/)[^./][^/]*\.sops\.ya?ml$/;
-const ENCRYPTED = /^ENC\[AES256_GCM,data:[^,]*,iv:[^,]*,tag:[^,]*,type:[a-z]+\]$/;
 /** What a template leaves for the operator to fill in (`<paste the private deploy key>`): not a secret yet. */
 const PLACEHOLDER = /^<[^>\n]*>$/;
-
-/** Every scalar outside `sops`, with the keys that lead to it. */
-const leaves = (value: unknown, path: string[] = []): { path: string[]; value: unknown }[] => {
-  if (Array.isArray(value)) return value.flatMap((v) => leaves(v, path));
-  if (value && typeof value === 'object') {
-    return Object.entries(value).flatMap(([k, v]) => (path.length === 0 && k === 'sops' ? [] : leaves(v, [...path, k])));
-  }
-  return [{ path, value }];
-};
 
 /**
  * Every `*.sops.yaml` of the repository, Flux-built or not (bootstrap/, talos/): encrypted for the recipients
  * `.sops.yaml` gives its path (else whoever holds the new key cannot decrypt it), and no plain value where
  * the rule says encrypted. Catches a filled-in template or a file encrypted with an old key before it is pushed.
  */
-export const checkSopsFiles = (repoRoot: string): Finding[] => {
+export const checkSopsFiles = (repoRoot: string, files = walkFiles(repoRoot)): Finding[] => {
   if (!isFile(`${repoRoot}/.sops.yaml`)) return [];
   const findings: Finding[] = [];
   const report = (file: string, rule: string, message: string, line?: number) => findings.push({ file, line, rule, message, severity: 'error' });
-  for (const abs of walkFiles(repoRoot).filter((f) => SOPS_FILE.test(f))) {
+  for (const abs of files.filter((f) => SOPS_FILE.test(f))) {
     const file = toPosix(relative(repoRoot, abs));
     if (file.startsWith('tests/') || file.startsWith('templates/')) continue;
     const text = readFileSync(abs, 'utf8');
@@ -46,9 +36,9 @@ export const checkSopsFiles = (repoRoot: string): Finding[] => {
       }
       throw e;
     }
-    const regex = rule.encryptedRegex ? new RegExp(rule.encryptedRegex) : undefined;
-    const shouldEncrypt = (path: string[]) => (regex ? path.some((k) => regex.test(k)) : !path.some((k) => k.endsWith('_unencrypted')));
-    const plain = leaves(data).filter((l) => shouldEncrypt(l.path) && typeof l.value === 'string' && l.value !== '' && !ENCRYPTED.test(l.value));
+    const plain = leaves(doc)
+      .map(({ node, path }) => ({ path, value: node.value }))
+      .filter((l) => shouldEncrypt(l.path, rule.encryptedRegex) && typeof l.value === 'string' && l.value !== '' && !ENC.test(l.value));
     if (!data.sops) {
       const secrets = plain.filter((l) => !PLACEHOLDER.test(String(l.value)));
       if (secrets.length) report(file, 'sops-unencrypted', `${secrets[0].path.join('.')} is plain text in a file SOPS should have encrypted: sops --encrypt --in-place ${file}`);
