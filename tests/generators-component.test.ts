@@ -1,8 +1,6 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { delimiter, join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import Ajv from 'ajv';
+import { join, relative } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
@@ -12,38 +10,13 @@ import { addSampleApp } from '../generators/lib/sample-app.ts';
 import { walkFiles } from '../src/lib/fsutil.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine, uniqueFindings } from '../src/validate/report.ts';
-import { gitStatus, ROOT, SCHEMAS, scratchRepo, tempDir, withoutNodeOptions, type Run } from './helpers.ts';
+import { generatorSchema, gitStatus, plopAsync, ROOT, SCHEMAS, scratchRepo, tempDir, writeAnswers, type Run } from './helpers.ts';
 
 const test = suite('generators: component');
 
-const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', 'component.schema.json'), 'utf8'));
-const EXAMPLE = schema.examples[0];
-/** The schema on its own (ajv as the machinery configures it), with the defaults filled in. */
-const validate = new (Ajv as any)({ strict: false, allErrors: true, useDefaults: true, allowUnionTypes: true }).compile(schema);
-const valid = (answers: unknown) => {
-  const copy = structuredClone(answers);
-  assert.ok(validate(copy), JSON.stringify(validate.errors));
-  return copy as any;
-};
-const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-
+const { schema, example: EXAMPLE, valid } = generatorSchema('component');
 /** `npx plop component -- <args>` as the operator runs it, with `cwd` the repository to change. */
-const plop = (cwd: string, args: string[]): Promise<Run> =>
-  new Promise((done) => {
-    const child = execFile(
-      process.execPath,
-      ['--import', TSX, join(ROOT, 'node_modules', 'plop', 'bin', 'plop.js'), '--plopfile', join(ROOT, 'plopfile.ts'), 'component', '--', ...args],
-      { cwd, env: { ...withoutNodeOptions(), K8S_OPS_SCHEMA_DIR: SCHEMAS.join(delimiter) }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => done({ code: err ? Number((err as any).code ?? 1) : 0, stdout, stderr }),
-    );
-    child.stdin?.end();
-  });
-
-const answersFile = (answers: unknown): string => {
-  const file = join(tempDir('k8s-ops-answers-'), 'answers.yaml');
-  writeFileSync(file, typeof answers === 'string' ? answers : stringify(answers));
-  return file;
-};
+const plop = (cwd: string, args: string[]) => plopAsync(cwd, 'component', args);
 
 const commitAll = (dir: string) => {
   spawnSync('git', ['add', '-A'], { cwd: dir });
@@ -82,7 +55,7 @@ test('the README shows the schema\'s example', () => {
 
 test('good answers write the component, which builds through an app with zero findings; the repository still validates', async () => {
   const root = fresh();
-  const r = await plop(root, ['--answers', answersFile(EXAMPLE)]);
+  const r = await plop(root, ['--answers', writeAnswers(EXAMPLE)]);
   assert.is(r.code, 0, output(r));
   assert.match(output(r), `component ${EXAMPLE.name}: 5 files written`);
   assert.equal(
@@ -110,7 +83,7 @@ test('good answers write the component, which builds through an app with zero fi
 
 test('--dry-run writes nothing and prints the diff', async () => {
   const root = fresh();
-  const r = await plop(root, ['--answers', answersFile(EXAMPLE), '--dry-run']);
+  const r = await plop(root, ['--answers', writeAnswers(EXAMPLE), '--dry-run']);
   assert.is(r.code, 0, output(r));
   assert.is(gitStatus(root), '');
   assert.match(output(r), 'dry run, nothing written');
@@ -120,20 +93,20 @@ test('--dry-run writes nothing and prints the diff', async () => {
 
 test('a second run, and a run from the kept .answers.yaml, change nothing; other answers need --force, which shows the diff', async () => {
   const root = fresh();
-  assert.is((await plop(root, ['--answers', answersFile(EXAMPLE)])).code, 0);
+  assert.is((await plop(root, ['--answers', writeAnswers(EXAMPLE)])).code, 0);
   commitAll(root);
-  for (const file of [answersFile(EXAMPLE), join(root, DIR, '.answers.yaml')]) {
+  for (const file of [writeAnswers(EXAMPLE), join(root, DIR, '.answers.yaml')]) {
     const again = await plop(root, ['--answers', file]);
     assert.is(again.code, 0, output(again));
     assert.match(output(again), `component ${EXAMPLE.name} is up to date: nothing to change`);
     assert.is(gitStatus(root), '');
   }
   const changed = { ...EXAMPLE, description: 'Settings for the shared Redis cache.' };
-  const refused = await plop(root, ['--answers', answersFile(changed)]);
+  const refused = await plop(root, ['--answers', writeAnswers(changed)]);
   assert.is(refused.code, 1, output(refused));
   assert.match(refused.stderr, `error: answers.name: component ${EXAMPLE.name} already exists with other content`);
   assert.is(gitStatus(root), '');
-  const forced = await plop(root, ['--answers', answersFile(changed), '--force']);
+  const forced = await plop(root, ['--answers', writeAnswers(changed), '--force']);
   assert.is(forced.code, 0, output(forced));
   assert.match(output(forced), '+Settings for the shared Redis cache.');
   assert.equal(gitStatus(root).trimEnd().split('\n').sort(), [` M ${DIR}/.answers.yaml`, ` M ${DIR}/README.md`, ` M ${DIR}/kustomization.yaml`]);
@@ -147,7 +120,7 @@ test('a component that would not validate through an app is refused with the fin
     if (text.includes('kind: ClusterSecretStore')) writeFileSync(file, text.replace(/^(  name: )onepassword$/m, '$1retired-store'));
   }
   commitAll(root);
-  const r = await plop(root, ['--answers', answersFile({ name: 'api-keys', description: 'The API keys of an app.', resources: ['externalsecret'] })]);
+  const r = await plop(root, ['--answers', writeAnswers({ name: 'api-keys', description: 'The API keys of an app.', resources: ['externalsecret'] })]);
   assert.is(r.code, 1, output(r));
   assert.match(r.stderr, 'error: component api-keys does not validate when an app uses it; nothing was written:');
   assert.match(r.stderr, /kubernetes\/components\/api-keys\/externalsecret\.yaml:\d+: secret-store: ExternalSecret component-sample\/component-sample-api-keys-secret: ClusterSecretStore onepassword does not exist/);
@@ -183,7 +156,7 @@ test(`${bad.length} kinds of bad answers exit non-zero, name the field and leave
     for (let next = queue.shift(); next; next = queue.shift()) {
       const [what, answers, message] = next;
       const root = fresh();
-      const r = await plop(root, ['--answers', answersFile(answers)]);
+      const r = await plop(root, ['--answers', writeAnswers(answers)]);
       if (r.code === 0) failures.push(`${what}: exit 0\n${output(r)}`);
       else if (!r.stderr.includes(`error: ${message}`)) failures.push(`${what}: expected "error: ${message}" in\n${r.stderr}`);
       if (gitStatus(root) !== '') failures.push(`${what}: left ${gitStatus(root)}`);

@@ -1,47 +1,20 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import Ajv from 'ajv';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
 import { slugOf, taskNames, withRunbookLink } from '../generators/runbook.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine, uniqueFindings } from '../src/validate/report.ts';
-import { gitStatus, ROOT, SCHEMAS, scratchRepo, tempDir, withoutNodeOptions, type Run } from './helpers.ts';
+import { generatorSchema, gitStatus, plopAsync, ROOT, SCHEMAS, scratchRepo, tempDir, writeAnswers, type Run } from './helpers.ts';
 
 const test = suite('generators: runbook');
 
-const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', 'runbook.schema.json'), 'utf8'));
-const EXAMPLE = schema.examples[0];
-/** The schema on its own (ajv as the machinery configures it), with the defaults filled in. */
-const validate = new (Ajv as any)({ strict: false, allErrors: true, useDefaults: true, allowUnionTypes: true }).compile(schema);
-const valid = (answers: unknown) => {
-  const copy = structuredClone(answers);
-  assert.ok(validate(copy), JSON.stringify(validate.errors));
-  return copy as any;
-};
+const { schema, example: EXAMPLE, valid } = generatorSchema('runbook');
 const FILE = `docs/runbooks/${slugOf(EXAMPLE.title)}.md`;
-const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-
 /** `npx plop runbook -- <args>` as the operator runs it, with `cwd` the repository to change. */
-const plop = (cwd: string, args: string[]): Promise<Run> =>
-  new Promise((done) => {
-    const child = execFile(
-      process.execPath,
-      ['--import', TSX, join(ROOT, 'node_modules', 'plop', 'bin', 'plop.js'), '--plopfile', join(ROOT, 'plopfile.ts'), 'runbook', '--', ...args],
-      { cwd, env: { ...withoutNodeOptions(), K8S_OPS_SCHEMA_DIR: SCHEMAS.join(delimiter) }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => done({ code: err ? Number((err as any).code ?? 1) : 0, stdout, stderr }),
-    );
-    child.stdin?.end();
-  });
-
-const answersFile = (answers: unknown): string => {
-  const file = join(tempDir('k8s-ops-answers-'), 'answers.yaml');
-  writeFileSync(file, stringify(answers));
-  return file;
-};
+const plop = (cwd: string, args: string[]) => plopAsync(cwd, 'runbook', args);
 
 const commitAll = (dir: string) => {
   spawnSync('git', ['add', '-A'], { cwd: dir });
@@ -92,7 +65,7 @@ test('the README shows the schema\'s example', () => {
 test('good answers write the runbook with its four sections and link it from docs/index.md, keeping the rest', async () => {
   const root = fresh();
   const indexBefore = read(root, 'docs/index.md');
-  const r = await plop(root, ['--answers', answersFile(EXAMPLE)]);
+  const r = await plop(root, ['--answers', writeAnswers(EXAMPLE)]);
   assert.is(r.code, 0, output(r));
   assert.match(output(r), `runbook ${slugOf(EXAMPLE.title)}: 2 files written`);
   assert.equal(gitStatus(root).trimEnd().split('\n').sort(), [' M docs/index.md', `?? ${FILE}`]);
@@ -120,22 +93,22 @@ test('good answers write the runbook with its four sections and link it from doc
 
 test('--dry-run writes nothing and prints both diffs; a second run changes nothing', async () => {
   const root = fresh();
-  const dry = await plop(root, ['--answers', answersFile(EXAMPLE), '--dry-run']);
+  const dry = await plop(root, ['--answers', writeAnswers(EXAMPLE), '--dry-run']);
   assert.is(dry.code, 0, output(dry));
   assert.is(gitStatus(root), '');
   assert.match(output(dry), `--- /dev/null\n+++ b/${FILE}`);
   assert.match(output(dry), `--- a/docs/index.md\n+++ b/docs/index.md`);
   assert.ok(output(dry).split('\n').some((l) => l.startsWith('+') && l.includes(`[${EXAMPLE.title}](runbooks/${slugOf(EXAMPLE.title)}.md)`)), output(dry));
 
-  assert.is((await plop(root, ['--answers', answersFile(EXAMPLE)])).code, 0);
+  assert.is((await plop(root, ['--answers', writeAnswers(EXAMPLE)])).code, 0);
   commitAll(root);
-  const again = await plop(root, ['--answers', answersFile(EXAMPLE)]);
+  const again = await plop(root, ['--answers', writeAnswers(EXAMPLE)]);
   assert.is(again.code, 0, output(again));
   assert.match(output(again), `runbook ${slugOf(EXAMPLE.title)} is up to date: nothing to change`);
   assert.is(gitStatus(root), '');
 
   // Edited by hand since: other answers are refused without --force.
-  const edited = await plop(root, ['--answers', answersFile({ ...EXAMPLE, symptoms: 'Something else.' })]);
+  const edited = await plop(root, ['--answers', writeAnswers({ ...EXAMPLE, symptoms: 'Something else.' })]);
   assert.is(edited.code, 1, output(edited));
   assert.match(edited.stderr, `error: answers.name: runbook ${slugOf(EXAMPLE.title)} already exists with other content (${FILE})`);
   assert.is(gitStatus(root), '');
@@ -145,11 +118,11 @@ test('each runbook is linked once, in alphabetical order of the titles', async (
   const root = fresh();
   const titles = ['Rook-Ceph: an OSD is down', 'cilium: pods cannot reach the API', EXAMPLE.title, 'Bootstrap a cluster'];
   for (const title of titles) {
-    const r = await plop(root, ['--answers', answersFile({ ...EXAMPLE, title, tasks: [] })]);
+    const r = await plop(root, ['--answers', writeAnswers({ ...EXAMPLE, title, tasks: [] })]);
     assert.is(r.code, 0, output(r));
   }
   // Again, under a re-cased title (the same file, refused without --force): still one link per file.
-  const recased = await plop(root, ['--answers', answersFile({ ...EXAMPLE, title: 'ROOK-CEPH: an OSD is down', tasks: [] }), '--force']);
+  const recased = await plop(root, ['--answers', writeAnswers({ ...EXAMPLE, title: 'ROOK-CEPH: an OSD is down', tasks: [] }), '--force']);
   assert.is(recased.code, 0, output(recased));
   const index = read(root, 'docs/index.md');
   const ours = titles.map((t) => (t === titles[0] ? 'ROOK-CEPH: an OSD is down' : t));
@@ -233,7 +206,7 @@ test(`${bad.length} kinds of bad answers exit non-zero, name the field and leave
     for (let next = queue.shift(); next; next = queue.shift()) {
       const [what, answers, message] = next;
       const root = fresh();
-      const r = await plop(root, ['--answers', answersFile(answers)]);
+      const r = await plop(root, ['--answers', writeAnswers(answers)]);
       if (r.code === 0) failures.push(`${what}: exit 0\n${output(r)}`);
       else if (!r.stderr.includes(`error: ${message}`)) failures.push(`${what}: expected "error: ${message}" in\n${r.stderr}`);
       if (gitStatus(root) !== '') failures.push(`${what}: left ${gitStatus(root)}`);

@@ -1,8 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Ajv from 'ajv';
+import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
 import { isDir } from '../src/lib/fsutil.ts';
 import { addResource } from '../generators/lib/yaml-edit.ts';
@@ -104,8 +106,34 @@ export const plop = (cwd: string, generator: string, args: string[]): Run => {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 };
 
+/** plop(), without blocking this process: a suite's runs of plop can overlap. */
+export const plopAsync = (cwd: string, generator: string, args: string[]): Promise<Run> =>
+  new Promise((done) => {
+    const child = execFile(
+      process.execPath,
+      ['--import', TSX_LOADER, join(ROOT, 'node_modules', 'plop', 'bin', 'plop.js'), '--plopfile', join(ROOT, 'plopfile.ts'), generator, '--', ...args],
+      { cwd, env: { ...withoutNodeOptions(), K8S_OPS_SCHEMA_DIR: SCHEMAS.join(delimiter) }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => done({ code: err ? Number((err as any).code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin?.end();
+  });
+
+/** An answers file: a value as YAML, or a string as it is (for answers that are not valid YAML). */
 export const writeAnswers = (answers: unknown): string => {
   const file = join(tempDir('k8s-ops-answers-'), 'answers.yaml');
-  writeFileSync(file, stringify(answers));
+  writeFileSync(file, typeof answers === 'string' ? answers : stringify(answers));
   return file;
+};
+
+/** A generator's schema and example, and `valid(answers)`: a copy with the defaults filled in, asserted valid. */
+export const generatorSchema = (name: string) => {
+  const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', `${name}.schema.json`), 'utf8'));
+  // The schema on its own, with ajv configured as the machinery configures it.
+  const validate = new (Ajv as any)({ strict: false, allErrors: true, useDefaults: true, allowUnionTypes: true }).compile(schema);
+  const valid = (answers: unknown) => {
+    const copy = structuredClone(answers);
+    assert.ok(validate(copy), JSON.stringify(validate.errors));
+    return copy as any;
+  };
+  return { schema, example: schema.examples[0], valid };
 };
