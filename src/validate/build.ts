@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { isDir, isFile, toPosix } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
-import { collectInputs, isYamlFile, kustomizationFile } from './inputs.ts';
+import { collectInputs, isYamlFile, kustomizationFile, type Inputs } from './inputs.ts';
 import { runKustomize, type KustomizeBin } from './kustomize.ts';
 import type { Finding, KObject } from './types.ts';
 
@@ -32,6 +32,27 @@ export interface BuildOutput {
 }
 
 const ORIGIN = 'config.kubernetes.io/origin';
+
+/**
+ * One run's reads: the prewarm and the simulation, and every cluster, ask for the same folders' inputs
+ * and the same files' digests. Files do not change during a run.
+ */
+const runReads = new WeakMap<BuildContext, { inputs: Map<string, Inputs>; digests: Map<string, string> }>();
+const readsOf = (ctx: BuildContext) => {
+  let reads = runReads.get(ctx);
+  if (!reads) runReads.set(ctx, (reads = { inputs: new Map(), digests: new Map() }));
+  return reads;
+};
+const inputsOf = (ctx: BuildContext, dir: string): Inputs => {
+  const { inputs } = readsOf(ctx);
+  if (!inputs.has(dir)) inputs.set(dir, collectInputs(dir));
+  return inputs.get(dir)!;
+};
+const digestOf = (ctx: BuildContext, file: string): string => {
+  const { digests } = readsOf(ctx);
+  if (!digests.has(file)) digests.set(file, sha256(readFileSync(file)));
+  return digests.get(file)!;
+};
 
 /** The overlay Flux's kustomize-controller lays over `spec.path` before it builds. */
 const overlayFor = (spec: KObject, resources: string[], components: string[]): KObject => {
@@ -98,7 +119,7 @@ export const buildFluxKustomization = async (
   // JSON is YAML: kustomize reads it, and writing it costs nothing next to the yaml library's stringify.
   const overlay = JSON.stringify(overlayFor(spec, resourcePaths.map(fromOverlay), componentDirs.map(fromOverlay)), null, 2);
 
-  const inputs = [dir, ...componentDirs].map(collectInputs);
+  const inputs = [dir, ...componentDirs].map((d) => inputsOf(ctx, d));
   const inputFiles = [...new Set(inputs.flatMap((i) => i.files))].sort();
   const kustomizations = [...new Set(inputs.flatMap((i) => i.kustomizations))].map(fromRoot);
   // The key names files relative to the repository root, so a copy of the tree elsewhere (the
@@ -107,7 +128,7 @@ export const buildFluxKustomization = async (
     BUILD_VERSION,
     ctx.kustomize.identity,
     JSON.stringify(overlayFor(spec, resourcePaths.map(fromRoot), componentDirs.map(fromRoot))),
-    ...inputFiles.flatMap((f) => [fromRoot(f), readFileSync(f)]),
+    ...inputFiles.flatMap((f) => [fromRoot(f), digestOf(ctx, f)]),
   );
 
   const cacheFile = join(ctx.cacheDir, 'builds', `${key}.json`);
@@ -144,7 +165,7 @@ export const prewarmBuilds = (ctx: BuildContext, file: string): void => {
 };
 
 /** Bump when the overlay or what is cached changes shape. */
-const BUILD_VERSION = '3';
+const BUILD_VERSION = '4';
 
 export type Rendered = { ok: true; docs: BuiltDoc[] } | { ok: false; error: string };
 
