@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse, parseAllDocuments } from 'yaml';
-import { FIXTURES, runNode, tempDir } from './helpers.ts';
+import { listComponents } from '../src/validate/components.ts';
+import { FIXTURES, ROOT, runNode, tempDir } from './helpers.ts';
 
 const test = suite('cli');
 const validate = (args: string[]) => runNode('src/validate/cli.ts', ['--cache-dir', tempDir(), ...args]);
@@ -45,6 +46,9 @@ test('--cluster limits the run', () => {
   const r = validate(['--cluster', 'infra', '--format', 'json']);
   const out = JSON.parse(r.stdout);
   assert.equal(out.clusters.map((c: any) => c.cluster), ['infra']);
+  // The component library is checked too, through a sample app per component, on that cluster alone.
+  assert.is(out.components.kustomizations, listComponents(ROOT).length);
+  assert.is(out.components.errors, 0, JSON.stringify(out.findings));
 });
 
 test('--path runs on a home-ops style repository laid out differently', () => {
@@ -56,6 +60,7 @@ test('--path runs on a home-ops style repository laid out differently', () => {
   assert.is(out.clusters.length, 1);
   assert.is(out.clusters[0].kustomizations, expected.kustomizations);
   assert.is(out.clusters[0].resources, expected.resources);
+  assert.is(out.components, undefined, 'a tree given with --path has no library check');
 });
 
 test('render writes one substituted multi-document file per Flux Kustomization', () => {

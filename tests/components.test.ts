@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse, parseAllDocuments } from 'yaml';
-import { addSampleApp, type SampleApp } from '../generators/lib/sample-app.ts';
+import { addSampleApp, type SampleApp } from '../src/validate/sample-app.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine, uniqueFindings } from '../src/validate/report.ts';
 import type { ClusterResult, KObject } from '../src/validate/types.ts';

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { parse, stringify } from 'yaml';
 import { componentFiles, LIBRARY } from '../generators/component.ts';
 import { settle } from '../generators/lib/plan.ts';
-import { addSampleApp } from '../generators/lib/sample-app.ts';
+import { addSampleApp } from '../src/validate/sample-app.ts';
 import { walkFiles } from '../src/lib/fsutil.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine, uniqueFindings } from '../src/validate/report.ts';

@@ -1,5 +1,6 @@
 import { runMain, UserError } from '../lib/errors.ts';
 import { commonOptions, parseCli, progressPrinter } from './args.ts';
+import { checkComponentLibrary } from './components.ts';
 import { validateRepository } from './pipeline.ts';
 import { formatReport } from './report.ts';
 
@@ -17,7 +18,7 @@ runMain(async () => {
   const format = args.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UserError(`--format ${format}: must be text or json`);
   const progress = progressPrinter(args.quiet || format === 'json');
-  const { results } = await validateRepository({
+  const { repoRoot, results, treeKey } = await validateRepository({
     cluster: args.cluster,
     path: args.path,
     repo: args.repo,
@@ -27,7 +28,19 @@ runMain(async () => {
     repoFiles: !args.path,
     progress: progress.update,
   });
+  // A folder given with --path is a tree of its own: the library check is for this repository's layout.
+  const library = args.path
+    ? undefined
+    : await checkComponentLibrary(repoRoot, {
+        results,
+        treeKey,
+        cluster: args.cluster,
+        schemaDirs: args['schema-dir'],
+        cacheDir: args['cache-dir'],
+        noCache: args['no-cache'],
+        progress: progress.update,
+      });
   progress.done();
-  process.stdout.write(`${formatReport(results, format)}\n`);
-  return results.some((r) => r.findings.some((f) => f.severity === 'error')) ? 1 : 0;
+  process.stdout.write(`${formatReport(results, format, library)}\n`);
+  return [...results, ...(library ? [library] : [])].some((r) => r.findings.some((f) => f.severity === 'error')) ? 1 : 0;
 });

@@ -80,7 +80,7 @@ const repositoryFindings = async (repoRoot: string, schemaDirs: string[], cacheD
 };
 
 /** The whole pipeline: discover, build, substitute, schema, references, policy; the caller reports. */
-export const validateRepository = async (opts: RunOptions): Promise<{ repoRoot: string; results: ClusterResult[] }> => {
+export const validateRepository = async (opts: RunOptions): Promise<{ repoRoot: string; results: ClusterResult[]; treeKey?: string }> => {
   const prepared = await prepare(opts);
   const schemaDirs = schemaDirsFrom(opts.schemaDirs, prepared.config.schemaDirs, prepared.repoRoot);
   const schemas = new SchemaValidator({
@@ -118,5 +118,5 @@ export const validateRepository = async (opts: RunOptions): Promise<{ repoRoot: 
     opts.progress?.(`${cluster.name}: checked ${sim.resources.length} resources`);
   }
   schemas.save();
-  return { repoRoot: prepared.repoRoot, results };
+  return { repoRoot: prepared.repoRoot, results, treeKey: key };
 };

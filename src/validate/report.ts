@@ -47,12 +47,25 @@ export const uniqueFindings = (results: ClusterResult[]): (Finding & { clusters:
   return [...byLine.values()].sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0) || a.rule.localeCompare(b.rule));
 };
 
-/** Stage 7: the summary table and one line per finding, or JSON for machines. */
-export const formatReport = (results: ClusterResult[], format: 'text' | 'json'): string => {
+/** Stage 7: the summary table and one line per finding, or JSON for machines. `library` is the component library's check. */
+export const formatReport = (results: ClusterResult[], format: 'text' | 'json', library?: ClusterResult): string => {
   const findings = uniqueFindings(results);
+  const libraryFindings = library ? uniqueFindings([library]) : [];
   if (format === 'json') {
-    return JSON.stringify({ clusters: summaryRows(results), findings: findings.map(({ at: _at, ...f }) => f) }, null, 2);
+    const { cluster: _name, ...components } = library ? summaryRows([library])[0] : { cluster: '' };
+    return JSON.stringify(
+      {
+        clusters: summaryRows(results),
+        ...(library ? { components } : {}),
+        findings: [...findings, ...libraryFindings].map(({ at: _at, ...f }) => f),
+      },
+      null,
+      2,
+    );
   }
-  const lines = findings.map((f) => findingLine(f) + (results.length > 1 && f.clusters.length < results.length ? ` [${f.clusters.join(', ')}]` : ''));
-  return [...lines, ...(lines.length ? [''] : []), table(summaryRows(results))].join('\n');
+  const lines = [
+    ...findings.map((f) => findingLine(f) + (results.length > 1 && f.clusters.length < results.length ? ` [${f.clusters.join(', ')}]` : '')),
+    ...libraryFindings.map(findingLine),
+  ];
+  return [...lines, ...(lines.length ? [''] : []), table(summaryRows(library ? [...results, library] : results))].join('\n');
 };
