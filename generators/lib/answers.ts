@@ -2,11 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { parse } from 'yaml';
-import { defaultCacheDir } from '../../src/lib/cache-dir.ts';
-import { compileCached } from '../../src/lib/compiled-schemas.ts';
+import { TOOLKIT_ROOT } from '../../src/lib/cache-dir.ts';
 import { UserError } from '../../src/lib/errors.ts';
 import { isFile } from '../../src/lib/fsutil.ts';
-import { TOOLKIT_ROOT } from '../../src/validate/pipeline.ts';
+import { TOOLKIT_SCHEMA_OPTIONS, toolkitValidator } from '../../src/lib/toolkit-schemas.ts';
 import { fieldAt, resolveField } from './schema-util.ts';
 
 export type Answers = Record<string, any>;
@@ -110,20 +109,19 @@ export const formatAnswerError = (e: ErrorObject, prefix = 'answers'): string =>
   }
 };
 
-const ANSWER_OPTIONS = { strict: false, allErrors: true, useDefaults: true, verbose: true, allowUnionTypes: true };
 
 let ajv: any;
 const getAjv = async () => {
   if (!ajv) {
     const { default: Ajv } = await import('ajv');
-    ajv = new (Ajv as any)(ANSWER_OPTIONS);
+    ajv = new (Ajv as any)(TOOLKIT_SCHEMA_OPTIONS);
   }
   return ajv;
 };
 
 /** Validates (and fills in defaults of) a whole answers document; throws one line per problem. */
 export const validateAnswers = async (schema: any, answers: Answers): Promise<Answers> => {
-  const validate = await compileCached({ key: JSON.stringify(schema), schema: () => schema, options: ANSWER_OPTIONS, cacheDir: defaultCacheDir() });
+  const validate = await toolkitValidator(schema);
   if (validate(answers)) return answers;
   const lines = [...new Set<string>((validate.errors as ErrorObject[]).filter((e) => !['if', 'anyOf', 'oneOf'].includes(e.keyword)).map((e) => formatAnswerError(e)))];
   throw new UserError(lines.join('\n'));

@@ -4,6 +4,7 @@ import JSON5 from 'json5';
 import { parse } from 'yaml';
 import { defaultCacheDir, TOOLKIT_ROOT } from '../lib/cache-dir.ts';
 import { compileCached } from '../lib/compiled-schemas.ts';
+import { toolkitValidator } from '../lib/toolkit-schemas.ts';
 import { isFile, toPosix, walkFiles, writeAtomically } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
 import { dotted, goRegExp, toIssues } from './schema.ts';
@@ -38,7 +39,7 @@ const readDoc = (file: string): unknown => {
 
 const VERDICTS = 'repo-file-results.json';
 /** Bump when the findings' wording changes, so kept verdicts are recomputed. */
-const VERDICTS_VERSION = '1';
+const VERDICTS_VERSION = '2';
 
 /**
  * Validates each matching file against `<schemaDir>/schemastore/<schema>`. Verdicts are kept by the file's
@@ -96,7 +97,12 @@ const checkFile = async (abs: string, file: string, rule: FileRule, schemaFile: 
       delete s.$schema;
       return s;
     };
-    compiled.set(schemaFile, await compileCached({ key: text, schema, options, cacheDir: defaultCacheDir(), draft2020: rule.draft2020 }));
+    compiled.set(
+      schemaFile,
+      rule.toolkit
+        ? await toolkitValidator(JSON.parse(text))
+        : await compileCached({ key: text, schema, options, cacheDir: defaultCacheDir(), draft2020: rule.draft2020 }),
+    );
   }
   const validate = compiled.get(schemaFile);
   let doc: unknown;
