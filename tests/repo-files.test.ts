@@ -43,6 +43,19 @@ test('a wrong Taskfile is caught, and caught again from the kept verdicts', asyn
   assert.ok(findings.some((f) => f.file === 'renovate.json5' && f.rule === 'schema'), findings.map(findingLine).join('\n'));
 });
 
+test("a check of a few files (a generator's) keeps the other files' verdicts; a check of all keeps only its own", async () => {
+  const repo = join(ROOT, 'tests', 'fixtures', 'bad-repo-files');
+  const cacheDir = tempDir();
+  const kept = () => Object.keys(JSON.parse(readFileSync(join(cacheDir, 'repo-file-results.json'), 'utf8'))).length;
+  await checkRepoFiles(repo, SCHEMAS, cacheDir);
+  assert.is(kept(), 2);
+  const { checked } = await checkRepoFiles(repo, SCHEMAS, cacheDir, [join(repo, 'Taskfile.yaml')]);
+  assert.equal(checked, ['Taskfile.yaml']);
+  assert.is(kept(), 2, "renovate.json5's verdict survives a check that did not read it");
+  await checkRepoFiles(join(ROOT, 'tests', 'fixtures', 'talconfig-unknown-field'), SCHEMAS, cacheDir);
+  assert.is(kept(), 1, 'a full check of another tree keeps only its own');
+});
+
 test('SOPS files: a filled-in template, a plain value and a wrong recipient are caught; placeholders are not', () => {
   const repo = tempDir();
   const key = generateIdentity();

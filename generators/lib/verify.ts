@@ -8,8 +8,10 @@ import { writePlan, type Plan } from './plan.ts';
 export const verifyPlan = async (repoRoot: string, plan: Plan): Promise<void> => {
   const one = plan.clusters.length === 1 ? plan.clusters[0] : undefined;
   const fluxFiles = plan.changes.filter((c) => /(^|\/)ks\.ya?ml$/.test(c.path)).map((c) => c.path);
-  // A talconfig, a helmfile or a SOPS file is checked too when the plan writes one (the cluster generator).
-  const repoFiles = plan.changes.some((c) => FILE_RULES.some((r) => r.matches(c.path)) || /\.sops\.ya?ml$/.test(c.path));
+  // The files the plan writes that are not Kubernetes objects (a talconfig, a helmfile, a SOPS file, the
+  // answers) are checked too; all SOPS files when it changes the rules in .sops.yaml.
+  const written = plan.changes.filter((c) => !c.remove).map((c) => c.path);
+  const repoFiles = written.includes('.sops.yaml') || written.filter((p) => FILE_RULES.some((r) => r.matches(p)) || /\.sops\.ya?ml$/.test(p));
   const results = await validateScratch(repoRoot, (scratch) => writePlan(scratch, plan), { cluster: one, prewarm: fluxFiles, repoFiles });
   for (const result of results.filter((r) => plan.clusters.includes(r.cluster.name))) {
     const errors = uniqueFindings([result]).filter((f) => f.severity === 'error');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { defaultCacheDir, TOOLKIT_ROOT } from '../lib/cache-dir.ts';
 import { UserError } from '../lib/errors.ts';
-import { isDir, walkFiles } from '../lib/fsutil.ts';
+import { isDir, isFile, walkFiles } from '../lib/fsutil.ts';
 import { createPool } from '../lib/pool.ts';
 import { prewarmBuilds, type BuildContext } from './build.ts';
 import { loadConfig, type ValidatorConfig } from './config.ts';
@@ -32,8 +32,11 @@ export interface RunOptions extends DiscoverOptions {
   progress?: (message: string) => void;
   /** Repository-relative files of Flux Kustomizations to start building at once (see prewarmBuilds). */
   prewarm?: string[];
-  /** Also check the files that are not Kubernetes objects (Taskfiles, workflows, talconfig, SOPS files). */
-  repoFiles?: boolean;
+  /**
+   * Also check the files that are not Kubernetes objects (Taskfiles, workflows, talconfig, SOPS files):
+   * all of them, or only these repository-relative paths (what a generator writes).
+   */
+  repoFiles?: boolean | string[];
 }
 
 /** --schema-dir, else K8S_OPS_SCHEMA_DIR, else the config's folders that exist; empty means the public locations. */
@@ -74,9 +77,9 @@ export const simulateAll = (p: Prepared, progress?: (m: string) => void): Promis
   );
 
 /** The repository's own files: one set of findings, reported with every cluster it belongs to. */
-const repositoryFindings = async (repoRoot: string, schemaDirs: string[], cacheDir: string): Promise<Finding[]> => {
-  const files = walkFiles(repoRoot);
-  return [...(await checkRepoFiles(repoRoot, schemaDirs, cacheDir, files)).findings, ...checkSopsFiles(repoRoot, files)];
+const repositoryFindings = async (repoRoot: string, schemaDirs: string[], cacheDir: string, only?: string[]): Promise<Finding[]> => {
+  const given = only?.map((f) => join(repoRoot, f)).filter(isFile);
+  return [...(await checkRepoFiles(repoRoot, schemaDirs, cacheDir, given)).findings, ...checkSopsFiles(repoRoot, given ?? walkFiles(repoRoot))];
 };
 
 /** The whole pipeline: discover, build, substitute, schema, references, policy; the caller reports. */
@@ -93,7 +96,9 @@ export const validateRepository = async (opts: RunOptions): Promise<{ repoRoot: 
   const simulation = simulateAll(prepared, opts.progress);
   // Hashing the tree overlaps with the kustomize processes the simulation has just started.
   const key = opts.path ? undefined : treeKey(prepared.repoRoot, prepared.ctx.kustomize);
-  const repoFindings = opts.repoFiles ? await repositoryFindings(prepared.repoRoot, schemaDirs, prepared.ctx.cacheDir) : [];
+  const repoFindings = opts.repoFiles
+    ? await repositoryFindings(prepared.repoRoot, schemaDirs, prepared.ctx.cacheDir, Array.isArray(opts.repoFiles) ? opts.repoFiles : undefined)
+    : [];
   const simulated = await simulation;
   if (key && !opts.noCache) {
     for (const { cluster, sim } of simulated) saveSnapshot(prepared.ctx.cacheDir, key, cluster.name, sim.resources.map((r) => r.obj));

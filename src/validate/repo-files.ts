@@ -43,13 +43,14 @@ const VERDICTS_VERSION = '2';
 
 /**
  * Validates each matching file against `<schemaDir>/schemastore/<schema>`. Verdicts are kept by the file's
- * content and the schema file's identity, so an unchanged file loads no schema at all.
+ * content and the schema file's identity, so an unchanged file loads no schema at all. A check of every
+ * file keeps only its own verdicts; a check of a few (a generator's) keeps the others' too.
  */
 export const checkRepoFiles = async (
   repoRoot: string,
   schemaDirs: string[],
   cacheDir = defaultCacheDir(),
-  files = walkFiles(repoRoot),
+  files?: string[],
 ): Promise<{ checked: string[]; findings: Finding[] }> => {
   const options = { strict: false, allErrors: true, verbose: true, allowUnionTypes: true, validateFormats: false, code: { regExp: goRegExp } };
   const compiled = new Map<string, any>();
@@ -63,7 +64,7 @@ export const checkRepoFiles = async (
     // none yet
   }
   const used: Record<string, Finding[]> = {};
-  for (const abs of files) {
+  for (const abs of files ?? walkFiles(repoRoot)) {
     const file = toPosix(relative(repoRoot, abs));
     const rule = FILE_RULES.find((r) => r.matches(file));
     if (!rule) continue;
@@ -82,7 +83,7 @@ export const checkRepoFiles = async (
   }
   try {
     mkdirSync(cacheDir, { recursive: true });
-    writeAtomically(verdictsFile, JSON.stringify(used));
+    writeAtomically(verdictsFile, JSON.stringify(files ? { ...known, ...used } : used));
   } catch {
     // only a cache
   }
