@@ -49,11 +49,17 @@ test("the repository's library is clean on every cluster, and an unchanged tree 
   // The kept result is what the next run of the same tree reports: doctor it to see that it is read.
   const [kept] = readdirSync(join(cacheDir, 'components'));
   const file = join(cacheDir, 'components', kept);
-  const doctored = JSON.parse(readFileSync(file, 'utf8'));
-  doctored.findings = [{ file: `${LIBRARY}/cnpg/kustomization.yaml`, rule: 'marker', message: 'from the cache', severity: 'warning' }];
-  writeFileSync(file, JSON.stringify(doctored));
+  const entry = JSON.parse(readFileSync(file, 'utf8'));
+  assert.ok(entry.schemaFiles.some((f: string) => f.includes('replicationdestination')), 'the kept result names the schema files it used');
+  entry.result.findings = [{ file: `${LIBRARY}/cnpg/kustomization.yaml`, rule: 'marker', message: 'from the cache', severity: 'warning' }];
+  writeFileSync(file, JSON.stringify(entry));
   const again = await check(root, cacheDir);
   assert.equal(again!.findings.map((f) => f.rule), ['marker']);
+  // A schema file that is not as it was makes the kept result stale.
+  writeFileSync(file, JSON.stringify({ ...entry, schemaFiles: entry.schemaFiles.map((f: string, i: number) => (i === 0 ? f.replace(/:[^:]*$/, ':1') : f)) }));
+  assert.equal((await check(root, cacheDir))!.findings, []);
+  writeFileSync(file, JSON.stringify(entry));
+  assert.equal((await check(root, cacheDir))!.findings.map((f) => f.rule), ['marker']);
   // Any change to the tree is another key.
   appendFileSync(join(root, 'kubernetes', 'apps', 'kustomization.yaml'), '\n');
   const changed = await check(root, cacheDir);

@@ -11,7 +11,7 @@ export type { SampleApp };
  * real tree is never touched. Returns the error findings, empty when the component is clean.
  */
 export const validateThroughSampleApp = async (root: string, changes: FileChange[], app: SampleApp): Promise<Finding[]> => {
-  const results = await validateScratch(root, (scratch) => {
+  const { results } = await validateScratch(root, (scratch) => {
     writePlan(scratch, { target: 'component', changes, clusters: [] });
     addSampleApp(scratch, app);
   });

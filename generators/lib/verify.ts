@@ -12,7 +12,7 @@ export const verifyPlan = async (repoRoot: string, plan: Plan): Promise<void> =>
   // answers) are checked too; all SOPS files when it changes the rules in .sops.yaml.
   const written = plan.changes.filter((c) => !c.remove).map((c) => c.path);
   const repoFiles = written.includes('.sops.yaml') || written.filter((p) => FILE_RULES.some((r) => r.matches(p)) || /\.sops\.ya?ml$/.test(p));
-  const results = await validateScratch(repoRoot, (scratch) => writePlan(scratch, plan), { cluster: one, prewarm: fluxFiles, repoFiles });
+  const { results } = await validateScratch(repoRoot, (scratch) => writePlan(scratch, plan), { cluster: one, prewarm: fluxFiles, repoFiles });
   for (const result of results.filter((r) => plan.clusters.includes(r.cluster.name))) {
     const errors = uniqueFindings([result]).filter((f) => f.severity === 'error');
     if (errors.length) {

@@ -7,6 +7,7 @@ import { defaultCacheDir } from '../lib/cache-dir.ts';
 import { loadConfig } from './config.ts';
 import { kustomizationFile } from './inputs.ts';
 import { schemaDirsFrom } from './pipeline.ts';
+import { unchangedFiles } from './schema.ts';
 import { findingLine } from './report.ts';
 import { addSampleApp, sampleAppDir, type SampleApp } from './sample-app.ts';
 import { validateScratch, type ScratchOptions } from './scratch.ts';
@@ -15,7 +16,7 @@ import { id, type BuiltKustomization, type ClusterResult, type Finding, type Res
 export const LIBRARY = 'kubernetes/components';
 
 /** Bump when what is checked or kept changes. */
-const LIBRARY_VERSION = '1';
+const LIBRARY_VERSION = '2';
 const KEPT = 24;
 
 /** Every kustomize Component in the library, as its folder relative to it (`volsync/r2`). */
@@ -138,7 +139,8 @@ export interface LibraryOptions extends ScratchOptions {
  * The component library, checked as apps use it: each component built through a sample app of its own
  * on every cluster, in a scratch copy, and validated like the rest. A component no app uses yet is still
  * checked, and its kinds' schemas are compiled before the first app needs them. The result is kept by
- * the tree's content, so an unchanged repository costs nothing here.
+ * the tree's content and holds while the schema files it used are unchanged, so an unchanged repository
+ * costs nothing here.
  */
 export const checkComponentLibrary = async (repoRoot: string, opts: LibraryOptions): Promise<ClusterResult | undefined> => {
   const components = listComponents(repoRoot);
@@ -153,14 +155,15 @@ export const checkComponentLibrary = async (repoRoot: string, opts: LibraryOptio
       : undefined;
   if (cacheFile && isFile(cacheFile)) {
     try {
-      return { ...JSON.parse(readFileSync(cacheFile, 'utf8')), seconds: (performance.now() - started) / 1000 };
+      const { result, schemaFiles } = JSON.parse(readFileSync(cacheFile, 'utf8'));
+      if (unchangedFiles(schemaFiles)) return { ...result, seconds: (performance.now() - started) / 1000 };
     } catch {
       // Only a cache: check again.
     }
   }
   const samples = sampleApps(repoRoot, components, clusterVariables(results));
   progress?.(`components: building ${components.length} through sample apps`);
-  const checked = await validateScratch(repoRoot, (root) => samples.forEach(({ app }) => addSampleApp(root, app)), scratch);
+  const { results: checked, schemaFiles } = await validateScratch(repoRoot, (root) => samples.forEach(({ app }) => addSampleApp(root, app)), scratch);
   const names = new Set(samples.map(({ app }) => app.name));
   const kustomizations: BuiltKustomization[] = unique(
     checked.flatMap((r) => r.kustomizations.filter((k) => names.has(k.ks.name))),
@@ -180,7 +183,7 @@ export const checkComponentLibrary = async (repoRoot: string, opts: LibraryOptio
   };
   if (cacheFile) {
     mkdirSync(dirname(cacheFile), { recursive: true });
-    writeAtomically(cacheFile, JSON.stringify(result));
+    writeAtomically(cacheFile, JSON.stringify({ result, schemaFiles }));
     keepNewest(dirname(cacheFile), KEPT);
   }
   return { ...result, seconds: (performance.now() - started) / 1000 };

@@ -83,7 +83,16 @@ const repositoryFindings = async (repoRoot: string, schemaDirs: string[], cacheD
 };
 
 /** The whole pipeline: discover, build, substitute, schema, references, policy; the caller reports. */
-export const validateRepository = async (opts: RunOptions): Promise<{ repoRoot: string; results: ClusterResult[]; treeKey?: string }> => {
+export interface Validation {
+  repoRoot: string;
+  results: ClusterResult[];
+  /** The Flux tree's key (see treeKey), unless the run had --path. */
+  treeKey?: string;
+  /** The schema files the run used, by fileIdentity: a result kept for the tree holds while they are unchanged. */
+  schemaFiles: string[];
+}
+
+export const validateRepository = async (opts: RunOptions): Promise<Validation> => {
   const prepared = await prepare(opts);
   const schemaDirs = schemaDirsFrom(opts.schemaDirs, prepared.config.schemaDirs, prepared.repoRoot);
   const schemas = new SchemaValidator({
@@ -123,5 +132,5 @@ export const validateRepository = async (opts: RunOptions): Promise<{ repoRoot: 
     opts.progress?.(`${cluster.name}: checked ${sim.resources.length} resources`);
   }
   schemas.save();
-  return { repoRoot: prepared.repoRoot, results, treeKey: key };
+  return { repoRoot: prepared.repoRoot, results, treeKey: key, schemaFiles: schemas.schemaFiles() };
 };

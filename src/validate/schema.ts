@@ -43,6 +43,20 @@ export const schemaPaths = (apiVersion: string, kind: string, k8sVersion: string
 const VERDICT_VERSION = '2';
 
 type Located = { identity: string; compile: () => Promise<ValidateFunction> };
+type Found = { identity: string; text: () => string };
+
+/** A schema file as it is now: its path, size and modification time. */
+export const fileIdentity = (file: string): string => {
+  const s = statSync(file);
+  return `${file}:${s.size}:${s.mtimeMs}`;
+};
+
+/** Whether schema files named by fileIdentity are still as they were. */
+export const unchangedFiles = (identities: string[]): boolean =>
+  identities.every((identity) => {
+    const file = identity.replace(/:[^:]*:[^:]*$/, '');
+    return isFile(file) && fileIdentity(file) === identity;
+  });
 
 /** Stage 4: strict JSON-Schema validation, schemas compiled once, results cached by content. */
 export class SchemaValidator {
@@ -52,6 +66,8 @@ export class SchemaValidator {
   private results: Record<string, SchemaIssue[] | null> = {};
   private used: Record<string, SchemaIssue[] | null> = {};
   private resultsFile: string;
+  /** The schema files found on disk so far, by fileIdentity. */
+  private files = new Set<string>();
 
   constructor(private opts: SchemaOptions) {
     this.resultsFile = join(opts.cacheDir, 'schema-results.json');
@@ -75,6 +91,11 @@ export class SchemaValidator {
     }
     this.used[key] = issues;
     return issues ? { kind: 'invalid', issues } : { kind: 'valid' };
+  }
+
+  /** The schema files this run has used (from the schema folders, not the public locations), by fileIdentity. */
+  schemaFiles(): string[] {
+    return [...this.files].sort();
   }
 
   /** Keeps only this run's results, so the cache does not grow without bound. */
@@ -101,7 +122,7 @@ export class SchemaValidator {
         const objectMeta = candidate.startsWith('crds/') ? await this.metadataSchema() : undefined;
         return compileCached({
           key: `${VERDICT_VERSION}:${found.identity}:${objectMeta ? this.objectMetaIdentity : ''}`,
-          schema: () => patchSchema(JSON.parse(found.text), objectMeta),
+          schema: () => patchSchema(JSON.parse(found.text()), objectMeta),
           options: AJV_OPTIONS,
           cacheDir: this.opts.cacheDir,
         });
@@ -111,26 +132,28 @@ export class SchemaValidator {
     return { tried };
   }
 
-  private fromDirs(rel: string, tried: string[]): { text: string; identity: string } | undefined {
+  /** The schema file's text is read only when a validator has to be compiled: most verdicts are cached. */
+  private fromDirs(rel: string, tried: string[]): Found | undefined {
     for (const dir of this.opts.dirs) {
       const file = join(dir, rel);
       tried.push(file);
       if (isFile(file)) {
-        const s = statSync(file);
-        return { text: readFileSync(file, 'utf8'), identity: `${file}:${s.size}:${s.mtimeMs}` };
+        const identity = fileIdentity(file);
+        this.files.add(identity);
+        return { text: () => readFileSync(file, 'utf8'), identity };
       }
     }
     return undefined;
   }
 
   /** kubeconform's public locations, through an on-disk cache so a second run needs no network. */
-  private async fromPublic(rel: string, tried: string[]): Promise<{ text: string; identity: string } | undefined> {
+  private async fromPublic(rel: string, tried: string[]): Promise<Found | undefined> {
     const url = rel.startsWith('k8s/')
       ? `${PUBLIC_LOCATIONS.k8s}/${rel.slice(4)}`
       : `${PUBLIC_LOCATIONS.crds}/${rel.slice(5)}`;
     tried.push(url);
     const cached = join(this.opts.cacheDir, 'schemas', rel);
-    if (isFile(cached)) return { text: readFileSync(cached, 'utf8'), identity: url };
+    if (isFile(cached)) return { text: () => readFileSync(cached, 'utf8'), identity: url };
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(15000) });
       if (!res.ok) return undefined;
@@ -138,7 +161,7 @@ export class SchemaValidator {
       JSON.parse(text);
       mkdirSync(dirname(cached), { recursive: true });
       writeFileSync(cached, text);
-      return { text, identity: url };
+      return { text: () => text, identity: url };
     } catch {
       return undefined;
     }
@@ -150,7 +173,7 @@ export class SchemaValidator {
       const rel = schemaPaths('v1', 'ConfigMap', this.opts.kubernetesVersion).k8s;
       const tried: string[] = [];
       const found = this.opts.dirs.length ? this.fromDirs(rel, tried) : await this.fromPublic(rel, tried);
-      this.objectMeta = found ? (JSON.parse(found.text).properties?.metadata ?? null) : null;
+      this.objectMeta = found ? (JSON.parse(found.text()).properties?.metadata ?? null) : null;
       this.objectMetaIdentity = found?.identity ?? '';
     }
     return this.objectMeta ?? undefined;

@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copyTree, isDir, isFile } from '../lib/fsutil.ts';
 import { loadConfig } from './config.ts';
-import { schemaDirsFrom, validateRepository, type RunOptions } from './pipeline.ts';
+import { schemaDirsFrom, validateRepository, type RunOptions, type Validation } from './pipeline.ts';
 import { FLUX_TREE } from './snapshot.ts';
-import type { ClusterResult } from './types.ts';
 
 /** Memory-backed where the machine has it: on a disk, creating hundreds of small files can take 300 ms. */
 const scratchParent = (): string => {
@@ -24,7 +23,7 @@ export type ScratchOptions = Pick<RunOptions, 'cluster' | 'prewarm' | 'repoFiles
  * Validates a scratch copy of what the validator reads, after `change` has written into it: the real tree
  * is never touched. Renders of unchanged folders come from the cache. `cluster` limits the run to one.
  */
-export const validateScratch = async (root: string, change: (scratch: string) => void, opts: ScratchOptions = {}): Promise<ClusterResult[]> => {
+export const validateScratch = async (root: string, change: (scratch: string) => void, opts: ScratchOptions = {}): Promise<Validation> => {
   // The config's schema folders are relative to the real checkout, not to the scratch copy.
   const schemaDirs = schemaDirsFrom(opts.schemaDirs, (await loadConfig(root)).schemaDirs, root);
   const scratch = mkdtempSync(join(scratchParent(), 'k8s-ops-scratch-'));
@@ -36,7 +35,7 @@ export const validateScratch = async (root: string, change: (scratch: string) =>
       else if (isFile(from)) copyFileSync(from, join(scratch, entry));
     }
     change(scratch);
-    return (await validateRepository({ ...opts, repo: scratch, schemaDirs })).results;
+    return await validateRepository({ ...opts, repo: scratch, schemaDirs });
   } finally {
     // Removing hundreds of files takes longer than the check; a detached rm does it after we exit.
     spawn('rm', ['-rf', scratch], { detached: true, stdio: 'ignore' }).unref();
