@@ -27,6 +27,15 @@ test('each typed answer is checked with the same schema', async () => {
   assert.match(await byName.port.validate(70000), /<= 65535/);
 });
 
+test('a skipped optional field shows nothing once answered, while typing shows what is typed', () => {
+  const byName = Object.fromEntries(questionsFor(schema, schema, {}).map((q) => [q.name, q]));
+  for (const name of ['port', 'dependsOn', 'chart.name']) {
+    assert.is(byName[name].transformer(undefined, {}, { isFinal: true }), '', name);
+    assert.is(byName[name].transformer('80', {}, { isFinal: false }), '80', name);
+  }
+  assert.equal(byName.dependsOn.transformer(['a', 'b'], {}, { isFinal: true }), ['a', 'b']);
+});
+
 test('fields already given are not asked again', () => {
   const names = questionsFor(schema, schema, { name: 'x', chart: { version: '1.0.0' } }).map((q) => q.name);
   assert.not.ok(names.includes('name'));

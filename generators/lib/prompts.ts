@@ -2,6 +2,9 @@ import { parse } from 'yaml';
 import { checkField, type Answers } from './answers.ts';
 import { resolveField, standalone } from './schema-util.ts';
 
+/** What a typed field shows once answered: a skipped optional field shows nothing, not `undefined`. */
+const shown = (value: unknown, _answers: unknown, { isFinal }: { isFinal?: boolean } = {}) => (isFinal && value === undefined ? '' : value);
+
 /** One inquirer question per field the operator has not given yet, from the schema's words. */
 export const questionsFor = (root: any, schema: any, given: Answers, prefix = ''): any[] => {
   const questions: any[] = [];
@@ -24,7 +27,7 @@ export const questionsFor = (root: any, schema: any, given: Answers, prefix = ''
     if (field.enum) questions.push({ ...base, type: 'list', choices: field.enum });
     else if (type === 'boolean') questions.push({ ...base, type: 'confirm' });
     else if (type === 'integer' || type === 'number') {
-      questions.push({ ...base, type: 'input', filter: (v: string) => (v === '' ? undefined : Number(v)), validate: check });
+      questions.push({ ...base, type: 'input', filter: (v: string) => (v === '' ? undefined : Number(v)), validate: check, transformer: shown });
     } else if (type === 'array') {
       const scalar = resolveField(root, field.items)?.type === 'string';
       questions.push({
@@ -34,8 +37,9 @@ export const questionsFor = (root: any, schema: any, given: Answers, prefix = ''
         default: Array.isArray(field.default) ? field.default.join(',') : undefined,
         filter: (v: string) => (v.trim() === '' ? undefined : scalar ? v.split(',').map((s) => s.trim()) : parse(v)),
         validate: check,
+        transformer: shown,
       });
-    } else questions.push({ ...base, type: 'input', filter: (v: string) => (v === '' ? undefined : v), validate: check });
+    } else questions.push({ ...base, type: 'input', filter: (v: string) => (v === '' ? undefined : v), validate: check, transformer: shown });
   }
   return questions;
 };
