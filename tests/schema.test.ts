@@ -3,11 +3,33 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileCached } from '../src/lib/compiled-schemas.ts';
+import { loadConfig } from '../src/validate/config.ts';
 import { goRegExp, schemaPaths, SchemaValidator } from '../src/validate/schema.ts';
-import { SCHEMAS, tempDir } from './helpers.ts';
+import { checkSchemas } from '../src/validate/schema-stage.ts';
+import { ROOT, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('schema');
 const validator = () => new SchemaValidator({ dirs: SCHEMAS, cacheDir: tempDir(), kubernetesVersion: '1.35.0' });
+
+test('without a network, one failed download stops the others, and the verdict says why', async () => {
+  const real = globalThis.fetch;
+  let calls = 0;
+  globalThis.fetch = (async () => {
+    calls++;
+    throw new TypeError('fetch failed');
+  }) as typeof fetch;
+  try {
+    const offline = new SchemaValidator({ dirs: [], cacheDir: tempDir(), kubernetesVersion: '1.35.0' });
+    const verdicts = [];
+    for (const kind of ['ConfigMap', 'Service', 'Secret']) verdicts.push(await offline.check({ apiVersion: 'v1', kind, metadata: { name: 'x' } }));
+    assert.is(calls, 1);
+    for (const v of verdicts) assert.equal(v, { kind: 'missing', tried: [(v as any).tried[0]], unreachable: true });
+    const [finding] = await checkSchemas([{ obj: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }, appliedBy: 'flux-system/x', sops: false }], offline, await loadConfig(ROOT));
+    assert.match(finding.message, /could not be reached \(no network\?\); point K8S_OPS_SCHEMA_DIR or --schema-dir at a schema folder$/);
+  } finally {
+    globalThis.fetch = real;
+  }
+});
 
 test('kubeconform file names', () => {
   assert.is(schemaPaths('apps/v1', 'Deployment', '1.35.0').k8s, 'k8s/v1.35.0-standalone-strict/deployment-apps-v1.json');

@@ -21,7 +21,9 @@ export const checkSchemas = async (resources: Resource[], schemas: SchemaValidat
       findings.push({
         file,
         rule: 'schema-missing',
-        message: `${describe(o)}: no schema for ${o.apiVersion} ${o.kind} (tried ${verdict.tried.join(', ')}); a version the pinned stack does not serve, or list the kind with a reason in validator.config.yaml`,
+        message: verdict.unreachable
+          ? `${describe(o)}: no schema for ${o.apiVersion} ${o.kind}: kubeconform's public locations could not be reached (no network?); point K8S_OPS_SCHEMA_DIR or --schema-dir at a schema folder`
+          : `${describe(o)}: no schema for ${o.apiVersion} ${o.kind} (tried ${verdict.tried.join(', ')}); a version the pinned stack does not serve, or list the kind with a reason in validator.config.yaml`,
         severity: 'error',
         at: { obj: o, path: ['apiVersion'] },
       });

@@ -24,7 +24,11 @@ export interface SchemaIssue {
   message: string;
 }
 
-export type SchemaVerdict = { kind: 'valid' } | { kind: 'invalid'; issues: SchemaIssue[] } | { kind: 'missing'; tried: string[] };
+export type SchemaVerdict =
+  | { kind: 'valid' }
+  | { kind: 'invalid'; issues: SchemaIssue[] }
+  /** `unreachable`: the public locations could not be reached, so the schema may well exist. */
+  | { kind: 'missing'; tried: string[]; unreachable?: boolean };
 
 /** kubeconform's file name for a kind: `{kind}[-{group's first label}]-{version}.json` under k8s/, else a CRD. */
 export const schemaPaths = (apiVersion: string, kind: string, k8sVersion: string): { k8s: string; crd: string } => {
@@ -66,6 +70,8 @@ export class SchemaValidator {
   private results: Record<string, SchemaIssue[] | null> = {};
   private used: Record<string, SchemaIssue[] | null> = {};
   private resultsFile: string;
+  /** A download from the public locations failed (no network, not a 404). */
+  private unreachable = false;
   /** The schema files found on disk so far, by fileIdentity. */
   private files = new Set<string>();
 
@@ -82,7 +88,7 @@ export class SchemaValidator {
 
   async check(obj: KObject): Promise<SchemaVerdict> {
     const schema = await this.schemaFor(String(obj.apiVersion), String(obj.kind));
-    if (!('compile' in schema)) return { kind: 'missing', tried: schema.tried };
+    if (!('compile' in schema)) return { kind: 'missing', tried: schema.tried, unreachable: this.unreachable };
     const key = sha256(VERDICT_VERSION, schema.identity, JSON.stringify(obj));
     let issues = key in this.results ? this.results[key] : undefined;
     if (issues === undefined) {
@@ -154,6 +160,8 @@ export class SchemaValidator {
     tried.push(url);
     const cached = join(this.opts.cacheDir, 'schemas', rel);
     if (isFile(cached)) return { text: () => readFileSync(cached, 'utf8'), identity: url };
+    // Without a network every download would wait for its timeout: after the first failure, none is tried.
+    if (this.unreachable) return undefined;
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(15000) });
       if (!res.ok) return undefined;
@@ -163,6 +171,7 @@ export class SchemaValidator {
       writeFileSync(cached, text);
       return { text: () => text, identity: url };
     } catch {
+      this.unreachable = true;
       return undefined;
     }
   }
