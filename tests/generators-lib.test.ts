@@ -36,6 +36,13 @@ test('a skipped optional field shows nothing once answered, while typing shows w
   assert.equal(byName.dependsOn.transformer(['a', 'b'], {}, { isFinal: true }), ['a', 'b']);
 });
 
+test('an optional choice without a default can be left unset; a required one cannot', () => {
+  const byName = Object.fromEntries(questionsFor(schema, schema, {}).map((q) => [q.name, q]));
+  assert.equal(byName.priorityClass.choices[0], { name: '(not set)', value: undefined });
+  assert.equal(byName.priorityClass.choices.slice(1), schema.properties.priorityClass.enum);
+  assert.equal(byName['route.gateway'].choices, ['internal', 'external'], 'a choice with a default starts on it');
+});
+
 test('fields already given are not asked again', () => {
   const names = questionsFor(schema, schema, { name: 'x', chart: { version: '1.0.0' } }).map((q) => q.name);
   assert.not.ok(names.includes('name'));

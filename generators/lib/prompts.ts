@@ -24,7 +24,11 @@ export const questionsFor = (root: any, schema: any, given: Answers, prefix = ''
     }
     const base = { name: path, message, default: field.default };
     const check = async (value: unknown) => (value === undefined && !required.has(key) ? true : checkField(standalone(root, field), path, value));
-    if (field.enum) questions.push({ ...base, type: 'list', choices: field.enum });
+    if (field.enum) {
+      // An optional choice can be left unset (the generator then applies its own rule); it is the default.
+      const unset = required.has(key) || field.default !== undefined ? [] : [{ name: '(not set)', value: undefined }];
+      questions.push({ ...base, type: 'list', choices: [...unset, ...field.enum] });
+    }
     else if (type === 'boolean') questions.push({ ...base, type: 'confirm' });
     else if (type === 'integer' || type === 'number') {
       questions.push({ ...base, type: 'input', filter: (v: string) => (v === '' ? undefined : Number(v)), validate: check, transformer: shown });
