@@ -1,9 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { applyField, formatAnswerError, loadSchema, parseGeneratorArgs, validateAnswers } from '../generators/lib/answers.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { applyField, formatAnswerError, loadAnswersFile, loadSchema, parseGeneratorArgs, validateAnswers } from '../generators/lib/answers.ts';
 import { questionsFor } from '../generators/lib/prompts.ts';
 import { addResource } from '../generators/lib/yaml-edit.ts';
 import { render } from '../generators/lib/render.ts';
+import { tempDir } from './helpers.ts';
 
 const test = suite('generator machinery');
 const schema = loadSchema('app');
@@ -41,6 +44,17 @@ test('an optional choice without a default can be left unset; a required one can
   assert.equal(byName.priorityClass.choices[0], { name: '(not set)', value: undefined });
   assert.equal(byName.priorityClass.choices.slice(1), schema.properties.priorityClass.enum);
   assert.equal(byName['route.gateway'].choices, ['internal', 'external'], 'a choice with a default starts on it');
+});
+
+test('an answers file that does not parse is named with its line, once', () => {
+  const file = join(tempDir(), 'answers.yaml');
+  writeFileSync(file, 'name: demo\nchart: [oops\n');
+  assert.throws(
+    () => loadAnswersFile(file),
+    (e: Error) => new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+: [^\\n]+$`).test(e.message) && !/ at line \d+, column \d+/.test(e.message),
+  );
+  writeFileSync(file, '- a\n- b\n');
+  assert.throws(() => loadAnswersFile(file), /must be a mapping of answers/);
 });
 
 test('fields already given are not asked again', () => {

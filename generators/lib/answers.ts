@@ -48,7 +48,8 @@ export const loadAnswersFile = (file: string): Answers => {
     return doc;
   } catch (e: any) {
     const where = e.linePos?.[0]?.line ? `:${e.linePos[0].line}` : '';
-    throw new UserError(`${file}${where}: ${String(e.message).split('\n')[0]}`);
+    // The yaml library repeats the position at the end of its message; the prefix already says it.
+    throw new UserError(`${file}${where}: ${String(e.message).split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
   }
 };
 
