@@ -7,7 +7,8 @@ import { formatReport } from './report.ts';
 const USAGE = `usage: npm run validate -- [--cluster NAME] [--path DIR] [--repo DIR] [--schema-dir DIR]... [--format text|json] [--no-cache] [--quiet]
 
 Simulates Flux for every cluster (clusters/*/flux/) or for the entry folder given with --path, offline,
-and reports findings as path:line: rule: message. Exit 0 clean, 1 on findings, 2 on usage errors.`;
+checks the component library (kubernetes/components/, each component through a sample app; not with
+--path), and reports findings as path:line: rule: message. Exit 0 clean, 1 on findings, 2 on usage errors.`;
 
 runMain(async () => {
   const args = parseCli(process.argv.slice(2), { ...commonOptions, format: { type: 'string' } });
