@@ -4,7 +4,7 @@ import { checkComponentLibrary } from './components.ts';
 import { validateRepository } from './pipeline.ts';
 import { formatReport } from './report.ts';
 
-const USAGE = `usage: npm run validate -- [--cluster NAME] [--path DIR] [--repo DIR] [--schema-dir DIR]... [--format text|json] [--no-cache] [--quiet]
+const USAGE = `usage: npm run validate -- [--cluster NAME] [--path DIR] [--repo DIR] [--schema-dir DIR]... [--format text|json] [--cache-dir DIR] [--no-cache] [--quiet]
 
 Simulates Flux for every cluster (clusters/*/flux/) or for the entry folder given with --path, offline,
 checks the component library (kubernetes/components/, each component through a sample app; not with
