@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { slugOf, taskNames, withRunbookLink } from '../generators/runbook.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine, uniqueFindings } from '../src/validate/report.ts';
-import { generatorSchema, gitStatus, plopAsync, ROOT, SCHEMAS, scratchRepo, tempDir, writeAnswers, type Run } from './helpers.ts';
+import { generatorSchema, gitStatus, plopAsync, refusalFailures, ROOT, SCHEMAS, scratchRepo, tempDir, writeAnswers, type Run } from './helpers.ts';
 
 const test = suite('generators: runbook');
 
@@ -200,20 +200,7 @@ const bad: [string, unknown, string][] = [
 ];
 
 test(`${bad.length} kinds of bad answers exit non-zero, name the field and leave git status clean`, async () => {
-  const queue = [...bad];
-  const failures: string[] = [];
-  const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const [what, answers, message] = next;
-      const root = fresh();
-      const r = await plop(root, ['--answers', writeAnswers(answers)]);
-      if (r.code === 0) failures.push(`${what}: exit 0\n${output(r)}`);
-      else if (!r.stderr.includes(`error: ${message}`)) failures.push(`${what}: expected "error: ${message}" in\n${r.stderr}`);
-      if (gitStatus(root) !== '') failures.push(`${what}: left ${gitStatus(root)}`);
-    }
-  };
-  await Promise.all([worker(), worker(), worker()]);
-  assert.equal(failures, []);
+  assert.equal(await refusalFailures(bad, fresh, plop), []);
 });
 
 test.run();

@@ -125,6 +125,31 @@ export const writeAnswers = (answers: unknown): string => {
   return file;
 };
 
+/**
+ * Runs each bad-answers case in a fresh repository, three at a time, and returns what went wrong: every case
+ * must exit non-zero, print `error: <message>` and leave `git status` clean.
+ */
+export const refusalFailures = async (
+  cases: [string, unknown, string][],
+  fresh: () => string,
+  run: (root: string, args: string[]) => Promise<Run>,
+): Promise<string[]> => {
+  const queue = [...cases];
+  const failures: string[] = [];
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const [what, answers, message] = next;
+      const root = fresh();
+      const r = await run(root, ['--answers', writeAnswers(answers)]);
+      if (r.code === 0) failures.push(`${what}: exit 0\n${r.stdout}\n${r.stderr}`);
+      else if (!r.stderr.includes(`error: ${message}`)) failures.push(`${what}: expected "error: ${message}" in\n${r.stderr}`);
+      if (gitStatus(root) !== '') failures.push(`${what}: left ${gitStatus(root)}`);
+    }
+  };
+  await Promise.all([worker(), worker(), worker()]);
+  return failures;
+};
+
 /** A generator's schema and example, and `valid(answers)`: a copy with the defaults filled in, asserted valid. */
 export const generatorSchema = (name: string) => {
   const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', `${name}.schema.json`), 'utf8'));

@@ -2,7 +2,7 @@ import { basename, join, relative } from 'node:path';
 import { toPosix, walkFiles } from '../lib/fsutil.ts';
 import type { ValidatorConfig } from './config.ts';
 import { isKsFile } from './simulate.ts';
-import { apiGroup, describe, type BuiltKustomization, type Finding, type KObject, type Resource } from './types.ts';
+import { apiGroup, describe, finding, type BuiltKustomization, type Finding, type KObject, type Resource } from './types.ts';
 
 const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*$/;
 const EXACT_VERSION = /^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$/;
@@ -13,14 +13,6 @@ export const workloadNamespace = (obj: KObject): string | undefined => {
   if (!WORKLOADS.has(obj.kind)) return undefined;
   return obj.kind === 'HelmRelease' ? (obj.spec?.targetNamespace ?? obj.metadata?.namespace) : obj.metadata?.namespace;
 };
-
-const finding = (r: Resource, rule: string, message: string, path?: (string | number)[]): Finding => ({
-  file: r.origin?.file ?? '?',
-  rule,
-  message,
-  severity: 'error',
-  at: { obj: r.obj, path },
-});
 
 /** Stage 6: the repository's own rules (the seed's twelve, as STACK.md corrects them). */
 export const checkPolicy = (

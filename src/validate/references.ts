@@ -1,6 +1,6 @@
 import type { ValidatorConfig } from './config.ts';
 import { ROOT_NAME } from './simulate.ts';
-import { apiGroup, describe, id, type Finding, type KObject, type Resource } from './types.ts';
+import { apiGroup, describe, finding, id, type Finding, type KObject, type Resource } from './types.ts';
 
 interface Index {
   byId: Map<string, Resource>;
@@ -29,14 +29,6 @@ const buildIndex = (resources: Resource[], config: ValidatorConfig, clusterScope
     byId.get(`${group}/${kind}/${clusterScoped.has(kind) ? '' : namespace}/${name}`);
   return { index: { byId, find, namespaces, storageClasses }, findings };
 };
-
-const finding = (r: Resource, rule: string, message: string, path?: (string | number)[]): Finding => ({
-  file: r.origin?.file ?? '?',
-  rule,
-  message,
-  severity: 'error',
-  at: { obj: r.obj, path },
-});
 
 const ns = (o: KObject): string => o.metadata?.namespace ?? 'default';
 const FLUX_SOURCE = 'source.toolkit.fluxcd.io';

@@ -68,3 +68,12 @@ export const apiGroup = (apiVersion: string): string =>
 
 export const describe = (o: KObject): string =>
   `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? '?'}`;
+
+/** An error about a resource, found where the resource came from (the report stage finds the line). */
+export const finding = (r: Resource, rule: string, message: string, path?: (string | number)[]): Finding => ({
+  file: r.origin?.file ?? '?',
+  rule,
+  message,
+  severity: 'error',
+  at: { obj: r.obj, path },
+});
