@@ -36,7 +36,10 @@ test('a skipped optional field shows nothing once answered, while typing shows w
     assert.is(byName[name].transformer(undefined, {}, { isFinal: true }), '', name);
     assert.is(byName[name].transformer('80', {}, { isFinal: false }), '80', name);
   }
-  assert.equal(byName.dependsOn.transformer(['a', 'b'], {}, { isFinal: true }), ['a', 'b']);
+  assert.is(byName.dependsOn.transformer(['a', 'b'], {}, { isFinal: true }), 'a, b');
+  const component = loadSchema('component');
+  const [variables] = questionsFor(component, component, {}).filter((q) => q.name === 'variables');
+  assert.is(variables.transformer([{ name: 'TTL', default: '10m' }], {}, { isFinal: true }), '[ { name: TTL, default: 10m } ]');
 });
 
 test('an optional choice without a default can be left unset; a required one cannot', () => {
@@ -55,6 +58,15 @@ test('an answers file that does not parse is named with its line, once', () => {
   );
   writeFileSync(file, '- a\n- b\n');
   assert.throws(() => loadAnswersFile(file), /must be a mapping of answers/);
+});
+
+test('a list of known values is picked from them, and checked as a whole', async () => {
+  const component = loadSchema('component');
+  const [resources] = questionsFor(component, component, {}).filter((q) => q.name === 'resources');
+  assert.is(resources.type, 'checkbox');
+  assert.equal(resources.choices, component.properties.resources.items.enum);
+  assert.is(await resources.validate(['configmap']), true);
+  assert.type(await resources.validate(['configmap', 'configmap']), 'string');
 });
 
 test('fields already given are not asked again', () => {

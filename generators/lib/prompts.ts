@@ -1,9 +1,14 @@
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { checkField, type Answers } from './answers.ts';
 import { resolveField, standalone } from './schema-util.ts';
 
-/** What a typed field shows once answered: a skipped optional field shows nothing, not `undefined`. */
-const shown = (value: unknown, _answers: unknown, { isFinal }: { isFinal?: boolean } = {}) => (isFinal && value === undefined ? '' : value);
+/** What a typed field shows once answered: nothing for a skipped optional field, a list as typed, objects as flow YAML. */
+const shown = (value: unknown, _answers: unknown, { isFinal }: { isFinal?: boolean } = {}) => {
+  if (!isFinal || typeof value === 'string') return value;
+  if (value === undefined) return '';
+  if (Array.isArray(value) && value.every((v) => typeof v !== 'object' || v === null)) return value.join(', ');
+  return stringify(value, { collectionStyle: 'flow' }).trim();
+};
 
 /** One inquirer question per field the operator has not given yet, from the schema's words. */
 export const questionsFor = (root: any, schema: any, given: Answers, prefix = ''): any[] => {
@@ -32,6 +37,15 @@ export const questionsFor = (root: any, schema: any, given: Answers, prefix = ''
     else if (type === 'boolean') questions.push({ ...base, type: 'confirm' });
     else if (type === 'integer' || type === 'number') {
       questions.push({ ...base, type: 'input', filter: (v: string) => (v === '' ? undefined : Number(v)), validate: check, transformer: shown });
+    } else if (type === 'array' && resolveField(root, field.items)?.enum) {
+      // A list of known values is picked from them (space to pick, enter to go on).
+      questions.push({
+        ...base,
+        type: 'checkbox',
+        choices: resolveField(root, field.items).enum,
+        filter: (v: unknown[]) => (v.length === 0 && !required.has(key) ? undefined : v),
+        validate: check,
+      });
     } else if (type === 'array') {
       const scalar = resolveField(root, field.items)?.type === 'string';
       questions.push({
