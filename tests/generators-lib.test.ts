@@ -69,6 +69,13 @@ test('a list of known values is picked from them, and checked as a whole', async
   assert.type(await resources.validate(['configmap', 'configmap']), 'string');
 });
 
+test("a list of objects is asked for as flow YAML, with the schema example's first item to copy", () => {
+  const cluster = loadSchema('cluster');
+  const [nodes] = questionsFor(cluster, cluster, {}).filter((q) => q.name === 'nodes');
+  assert.ok(nodes.message.endsWith(`(YAML flow list, e.g. [ { hostname: ${cluster.examples[0].nodes[0].hostname}, ip: ${cluster.examples[0].nodes[0].ip}, controlPlane: true } ])`), nodes.message);
+  assert.equal(nodes.filter('[{hostname: a, ip: 10.0.0.1}]'), [{ hostname: 'a', ip: '10.0.0.1' }]);
+});
+
 test('fields already given are not asked again', () => {
   const names = questionsFor(schema, schema, { name: 'x', chart: { version: '1.0.0' } }).map((q) => q.name);
   assert.not.ok(names.includes('name'));

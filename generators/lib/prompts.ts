@@ -10,6 +10,12 @@ const shown = (value: unknown, _answers: unknown, { isFinal }: { isFinal?: boole
   return stringify(value, { collectionStyle: 'flow' }).trim();
 };
 
+/** The first item of the field in the schema's own example, as flow YAML: what a list of objects looks like. */
+const flowExample = (root: any, path: string): string => {
+  const value = path.split('.').reduce((node: any, key) => node?.[key], root.examples?.[0]);
+  return Array.isArray(value) && value.length ? stringify([value[0]], { collectionStyle: 'flow' }).trim() : '[{ name: value }]';
+};
+
 /** One inquirer question per field the operator has not given yet, from the schema's words. */
 export const questionsFor = (root: any, schema: any, given: Answers, prefix = ''): any[] => {
   const questions: any[] = [];
@@ -51,7 +57,7 @@ export const questionsFor = (root: any, schema: any, given: Answers, prefix = ''
       questions.push({
         ...base,
         type: 'input',
-        message: `${message} ${scalar ? '(comma-separated)' : '(YAML flow list, e.g. [{a: 1}])'}`,
+        message: `${message} ${scalar ? '(comma-separated)' : `(YAML flow list, e.g. ${flowExample(root, path)})`}`,
         default: Array.isArray(field.default) ? field.default.join(',') : undefined,
         filter: (v: string) => (v.trim() === '' ? undefined : scalar ? v.split(',').map((s) => s.trim()) : parse(v)),
         validate: check,
