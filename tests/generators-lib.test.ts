@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyField, formatAnswerError, loadAnswersFile, loadSchema, parseGeneratorArgs, validateAnswers } from '../generators/lib/answers.ts';
-import { questionsFor } from '../generators/lib/prompts.ts';
+import { askMissing, questionsFor } from '../generators/lib/prompts.ts';
 import { addResource } from '../generators/lib/yaml-edit.ts';
 import { render } from '../generators/lib/render.ts';
 import { tempDir } from './helpers.ts';
@@ -74,6 +74,26 @@ test("a list of objects is asked for as flow YAML, with the schema example's fir
   const [nodes] = questionsFor(cluster, cluster, {}).filter((q) => q.name === 'nodes');
   assert.ok(nodes.message.endsWith(`(YAML flow list, e.g. [ { hostname: ${cluster.examples[0].nodes[0].hostname}, ip: ${cluster.examples[0].nodes[0].ip}, controlPlane: true } ])`), nodes.message);
   assert.equal(nodes.filter('[{hostname: a, ip: 10.0.0.1}]'), [{ hostname: 'a', ip: '10.0.0.1' }]);
+  assert.is(nodes.filter('[{hostname: a'), '[{hostname: a', 'what does not parse is kept for the check to name');
+});
+
+test('a map without named fields is typed as a flow mapping; an empty required field is required', async () => {
+  const cluster = loadSchema('cluster');
+  const byName = Object.fromEntries(questionsFor(cluster, cluster, {}).map((q) => [q.name, q]));
+  const vars = byName.vars;
+  assert.match(vars.message, /\(YAML flow mapping, e\.g\. \{ .+ \}\)$/);
+  assert.equal(vars.filter('{ CLUSTER_GATEWAY_INTERNAL_IP: 10.25.16.20 }'), { CLUSTER_GATEWAY_INTERNAL_IP: '10.25.16.20' });
+  assert.is(await vars.validate(vars.filter('{ CLUSTER_GATEWAY_INTERNAL_IP: 10.25.16.20 }')), true);
+  assert.match(await vars.validate(vars.filter('2')), /must be object/);
+  assert.is(await vars.validate(undefined), true);
+  assert.is(await byName.podCidr.validate(byName.podCidr.filter('')), 'is required');
+});
+
+test('prompted answers are merged by the questions, and a typed map keeps its keys whole', async () => {
+  const typed = { name: 'demo', values: { 'ingress.class': 'internal', controllers: { main: { replicas: 2 } } }, __want: { route: false }, port: undefined };
+  const inquirer = { prompt: async () => structuredClone(typed) };
+  const merged = await askMissing(inquirer, schema, { namespace: 'tools' });
+  assert.equal(merged, { namespace: 'tools', name: 'demo', values: typed.values });
 });
 
 test('fields already given are not asked again', () => {

@@ -7,13 +7,25 @@ const shown = (value: unknown, _answers: unknown, { isFinal }: { isFinal?: boole
   if (!isFinal || typeof value === 'string') return value;
   if (value === undefined) return '';
   if (Array.isArray(value) && value.every((v) => typeof v !== 'object' || v === null)) return value.join(', ');
-  return stringify(value, { collectionStyle: 'flow' }).trim();
+  return stringify(value, { collectionStyle: 'flow', lineWidth: 0 }).trim();
 };
 
-/** The first item of the field in the schema's own example, as flow YAML: what a list of objects looks like. */
-const flowExample = (root: any, path: string): string => {
+/** The field's value in the schema's own example, as flow YAML (a list's first item): what to type. */
+const flowExample = (root: any, path: string, fallback: string): string => {
   const value = path.split('.').reduce((node: any, key) => node?.[key], root.examples?.[0]);
-  return Array.isArray(value) && value.length ? stringify([value[0]], { collectionStyle: 'flow' }).trim() : '[{ name: value }]';
+  const example = Array.isArray(value) ? (value.length ? [value[0]] : undefined) : value && typeof value === 'object' ? value : undefined;
+  const text = example === undefined ? '' : stringify(example, { collectionStyle: 'flow', lineWidth: 0 }).trim();
+  return text && text.length <= 100 ? text : fallback;
+};
+
+/** Typed flow YAML; what does not parse is kept as typed, so that the schema check names the field. */
+const yamlInput = (v: string): unknown => {
+  if (v.trim() === '') return undefined;
+  try {
+    return parse(v);
+  } catch {
+    return v;
+  }
 };
 
 /** One inquirer question per field the operator has not given yet, from the schema's words. */
@@ -34,7 +46,8 @@ export const questionsFor = (root: any, schema: any, given: Answers, prefix = ''
       continue;
     }
     const base = { name: path, message, default: field.default };
-    const check = async (value: unknown) => (value === undefined && !required.has(key) ? true : checkField(standalone(root, field), path, value));
+    const check = async (value: unknown) =>
+      value === undefined ? (required.has(key) ? 'is required' : true) : checkField(standalone(root, field), path, value);
     if (field.enum) {
       // An optional choice can be left unset (the generator then applies its own rule); it is the default.
       const unset = required.has(key) || field.default !== undefined ? [] : [{ name: '(not set)', value: undefined }];
@@ -57,9 +70,20 @@ export const questionsFor = (root: any, schema: any, given: Answers, prefix = ''
       questions.push({
         ...base,
         type: 'input',
-        message: `${message} ${scalar ? '(comma-separated)' : `(YAML flow list, e.g. ${flowExample(root, path)})`}`,
+        message: `${message} ${scalar ? '(comma-separated)' : `(YAML flow list, e.g. ${flowExample(root, path, '[{ name: value }]')})`}`,
         default: Array.isArray(field.default) ? field.default.join(',') : undefined,
-        filter: (v: string) => (v.trim() === '' ? undefined : scalar ? v.split(',').map((s) => s.trim()) : parse(v)),
+        filter: (v: string) => (scalar ? (v.trim() === '' ? undefined : v.split(',').map((s) => s.trim())) : yamlInput(v)),
+        validate: check,
+        transformer: shown,
+      });
+    } else if (type === 'object') {
+      // A map without named fields (chart values, extra cluster-vars) is typed as a flow mapping.
+      questions.push({
+        ...base,
+        type: 'input',
+        message: `${message} (YAML flow mapping, e.g. ${flowExample(root, path, '{ KEY: value }')})`,
+        default: undefined,
+        filter: yamlInput,
         validate: check,
         transformer: shown,
       });
@@ -70,19 +94,17 @@ export const questionsFor = (root: any, schema: any, given: Answers, prefix = ''
 
 /** Asks for every field not given, checking each answer against its schema as it is typed. */
 export const askMissing = async (inquirer: any, schema: any, given: Answers): Promise<Answers> => {
-  const raw = await inquirer.prompt(questionsFor(schema, schema, given));
+  const questions = questionsFor(schema, schema, given);
+  const raw = await inquirer.prompt(questions);
   const merged = structuredClone(given);
-  for (const [path, value] of flatten(raw)) {
-    if (path.startsWith('__want') || value === undefined) continue;
-    const parts = path.split('.');
+  // By the questions' names, not by walking the answers: a map typed as YAML keeps its own keys whole.
+  for (const { name } of questions) {
+    const parts = String(name).split('.');
+    const value = parts.reduce((node: any, key) => node?.[key], raw);
+    if (name.startsWith('__want') || value === undefined) continue;
     let node = merged;
     for (const p of parts.slice(0, -1)) node = node[p] ??= {};
     node[parts.at(-1)!] = value;
   }
   return merged;
 };
-
-const flatten = (obj: any, prefix = ''): [string, unknown][] =>
-  Object.entries(obj ?? {}).flatMap(([k, v]) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? flatten(v, `${prefix}${k}.`) : [[`${prefix}${k}`, v] as [string, unknown]],
-  );
