@@ -70,6 +70,21 @@ test('dry run prints the plan with diffs and writes nothing', async () => {
   assert.match(r.stdout + r.stderr, /create kubernetes\/apps\/demo\/echo\/app\/helmrelease\.yaml/);
   assert.match(r.stdout + r.stderr, /\+\+\+ b\/kubernetes\/apps\/demo\/echo\/ks\.yaml/);
   assert.match(r.stdout + r.stderr, /update kubernetes\/apps\/kustomization\.yaml/);
+  assert.match(r.stdout + r.stderr, /checked: the affected clusters still validate/);
+  assert.is(gitStatus(repo), '');
+});
+
+test('a dry run that the real run would refuse shows the plan, the reason, and exits 1', async () => {
+  const repo = await scratchRepo();
+  // An error already in the tree: the real run refuses to write beside it, so the dry run says so.
+  const file = join(repo, 'kubernetes', 'apps', 'observability', 'gatus', 'app', 'helmrelease.yaml');
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/^spec:\n/m, 'spec:\n  bogusField: 1\n'));
+  commitAll(repo);
+  const r = plop(repo, 'app', ['--answers', writeAnswers(echo), '--dry-run']);
+  assert.is(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /dry run, nothing written; app demo\/echo would change/);
+  assert.match(r.stderr, /would leave cluster (infra|apps) invalid/);
+  assert.match(r.stderr, /bogusField/);
   assert.is(gitStatus(repo), '');
 });
 

@@ -31,7 +31,17 @@ export const generate = async (gen: Generator, input: Answers, args: Pick<Genera
   if (plan.changes.length === 0) return { plan, written: false, message: `${plan.target} is up to date: nothing to change` };
   const overwrites = plan.changes.filter((c) => c.owned && c.before !== undefined);
   if (args.dryRun) {
-    return { plan, written: false, message: `dry run, nothing written; ${plan.target} would change:\n${describePlan(plan, true)}` };
+    const shown = `dry run, nothing written; ${plan.target} would change:\n${describePlan(plan, true)}`;
+    // The plan is shown either way; a dry run also says whether the real run would be refused.
+    if (gen.verify !== false) {
+      try {
+        await verifyPlan(root, plan);
+      } catch (e) {
+        if (e instanceof UserError) process.stdout.write(`${shown}\n`);
+        throw e;
+      }
+    }
+    return { plan, written: false, message: `${shown}\n${gen.verify === false ? '' : 'checked: the affected clusters still validate'}`.trimEnd() };
   }
   if (overwrites.length && !args.force) {
     throw new UserError(
