@@ -110,7 +110,6 @@ export const formatAnswerError = (e: ErrorObject, prefix = 'answers'): string =>
   }
 };
 
-
 let ajv: any;
 const getAjv = async () => {
   if (!ajv) {

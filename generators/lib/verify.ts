@@ -1,6 +1,7 @@
 import { UserError } from '../../src/lib/errors.ts';
 import { FILE_RULES } from '../../src/validate/repo-files.ts';
 import { findingLine, uniqueFindings } from '../../src/validate/report.ts';
+import { SOPS_FILE } from '../../src/validate/sops-files.ts';
 import { validateScratch } from '../../src/validate/scratch.ts';
 import { writePlan, type Plan } from './plan.ts';
 
@@ -11,7 +12,7 @@ export const verifyPlan = async (repoRoot: string, plan: Plan): Promise<void> =>
   // The files the plan writes that are not Kubernetes objects (a talconfig, a helmfile, a SOPS file, the
   // answers) are checked too; all SOPS files when it changes the rules in .sops.yaml.
   const written = plan.changes.filter((c) => !c.remove).map((c) => c.path);
-  const repoFiles = written.includes('.sops.yaml') || written.filter((p) => FILE_RULES.some((r) => r.matches(p)) || /\.sops\.ya?ml$/.test(p));
+  const repoFiles = written.includes('.sops.yaml') || written.filter((p) => FILE_RULES.some((r) => r.matches(p)) || SOPS_FILE.test(p));
   const { results } = await validateScratch(repoRoot, (scratch) => writePlan(scratch, plan), { cluster: one, prewarm: fluxFiles, repoFiles });
   for (const result of results.filter((r) => plan.clusters.includes(r.cluster.name))) {
     const errors = uniqueFindings([result]).filter((f) => f.severity === 'error');

@@ -19,7 +19,7 @@ runMain(async () => {
   const format = args.format ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UserError(`--format ${format}: must be text or json`);
   const progress = progressPrinter(args.quiet || format === 'json');
-  const { repoRoot, results, treeKey } = await validateRepository({
+  const { repoRoot, results, treeKey, schemaDirs } = await validateRepository({
     cluster: args.cluster,
     path: args.path,
     repo: args.repo,
@@ -36,7 +36,7 @@ runMain(async () => {
         results,
         treeKey,
         cluster: args.cluster,
-        schemaDirs: args['schema-dir'],
+        schemaDirs,
         cacheDir: args['cache-dir'],
         noCache: args['no-cache'],
         progress: progress.update,

@@ -4,11 +4,9 @@ import { parse } from 'yaml';
 import { isDir, isFile, keepNewest, toPosix, writeAtomically } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
 import { defaultCacheDir } from '../lib/cache-dir.ts';
-import { loadConfig } from './config.ts';
 import { kustomizationFile } from './inputs.ts';
-import { schemaDirsFrom } from './pipeline.ts';
 import { unchangedFiles } from './schema.ts';
-import { findingLine } from './report.ts';
+import { uniqueFindings } from './report.ts';
 import { addSampleApp, sampleAppDir, type SampleApp } from './sample-app.ts';
 import { validateScratch, type ScratchOptions } from './scratch.ts';
 import { id, type BuiltKustomization, type ClusterResult, type Finding, type Resource } from './types.ts';
@@ -96,31 +94,14 @@ export const sampleApps = (repoRoot: string, components: string[], provided: Set
 const libraryFindings = (results: ClusterResult[], samples: Sample[]): Finding[] => {
   const componentOf = (file: string) =>
     samples.find(({ app }) => file === `kubernetes/apps/${app.namespace}` || file.startsWith(`kubernetes/apps/${app.namespace}/`));
-  const byLine = new Map<string, { finding: Finding; clusters: string[] }>();
-  for (const r of results) {
-    for (const f of r.findings) {
-      let finding: Finding | undefined;
-      if (f.file.startsWith(`${LIBRARY}/`)) finding = { ...f, cluster: undefined };
-      else {
-        const sample = componentOf(f.file);
-        if (sample) {
-          finding = {
-            ...f,
-            cluster: undefined,
-            file: sample.file,
-            line: undefined,
-            message: `through a sample app (${sampleAppDir(sample.app)}): ${f.message}`,
-          };
-        }
-      }
-      if (!finding) continue;
-      const key = findingLine(finding);
-      const seen = byLine.get(key);
-      if (seen) seen.clusters.push(r.cluster.name);
-      else byLine.set(key, { finding, clusters: [r.cluster.name] });
-    }
-  }
-  return [...byLine.values()].map(({ finding, clusters }) =>
+  const own = (f: Finding): Finding | undefined => {
+    if (f.file.startsWith(`${LIBRARY}/`)) return { ...f, cluster: undefined };
+    const sample = componentOf(f.file);
+    if (!sample) return undefined;
+    return { ...f, cluster: undefined, file: sample.file, line: undefined, message: `through a sample app (${sampleAppDir(sample.app)}): ${f.message}` };
+  };
+  const mapped = results.map((r) => ({ ...r, findings: r.findings.map(own).filter((f): f is Finding => f !== undefined) }));
+  return uniqueFindings(mapped).map(({ clusters, ...finding }) =>
     clusters.length < results.length ? { ...finding, message: `${finding.message} (on ${clusters.join(', ')})` } : finding,
   );
 };
@@ -128,6 +109,8 @@ const libraryFindings = (results: ClusterResult[], samples: Sample[]): Finding[]
 const unique = <T>(items: T[], key: (t: T) => string): T[] => [...new Map(items.map((i) => [key(i), i])).values()];
 
 export interface LibraryOptions extends ScratchOptions {
+  /** The schema folders as the real tree's run resolved them (see Validation). */
+  schemaDirs?: string[];
   /** The real tree's results: their cluster-vars say which variables an app need not set. */
   results: ClusterResult[];
   /** The real tree's key (see treeKey): an unchanged tree is not checked again. */
@@ -143,16 +126,14 @@ export interface LibraryOptions extends ScratchOptions {
  * costs nothing here.
  */
 export const checkComponentLibrary = async (repoRoot: string, opts: LibraryOptions): Promise<ClusterResult | undefined> => {
-  const components = listComponents(repoRoot);
-  if (!components.length) return undefined;
   const started = performance.now();
-  const { results, treeKey, progress, ...given } = opts;
-  const scratch = { ...given, schemaDirs: schemaDirsFrom(given.schemaDirs, (await loadConfig(repoRoot)).schemaDirs, repoRoot) };
+  const { results, treeKey, progress, ...scratch } = opts;
   const cacheDir = scratch.cacheDir ?? defaultCacheDir();
   const cacheFile =
     treeKey && !scratch.noCache
-      ? join(cacheDir, 'components', `${sha256(LIBRARY_VERSION, treeKey, JSON.stringify([scratch.cluster ?? '', scratch.schemaDirs])).slice(0, 32)}.json`)
+      ? join(cacheDir, 'components', `${sha256(LIBRARY_VERSION, treeKey, JSON.stringify([scratch.cluster ?? '', scratch.schemaDirs ?? []])).slice(0, 32)}.json`)
       : undefined;
+  // Before the library is even listed: this is every unchanged run's path.
   if (cacheFile && isFile(cacheFile)) {
     try {
       const { result, schemaFiles } = JSON.parse(readFileSync(cacheFile, 'utf8'));
@@ -161,6 +142,8 @@ export const checkComponentLibrary = async (repoRoot: string, opts: LibraryOptio
       // Only a cache: check again.
     }
   }
+  const components = listComponents(repoRoot);
+  if (!components.length) return undefined;
   const samples = sampleApps(repoRoot, components, clusterVariables(results));
   progress?.(`components: building ${components.length} through sample apps`);
   const { results: checked, schemaFiles } = await validateScratch(repoRoot, (root) => samples.forEach(({ app }) => addSampleApp(root, app)), scratch);

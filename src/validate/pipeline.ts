@@ -78,8 +78,8 @@ export const simulateAll = (p: Prepared, progress?: (m: string) => void): Promis
 
 /** The repository's own files: one set of findings, reported with every cluster it belongs to. */
 const repositoryFindings = async (repoRoot: string, schemaDirs: string[], cacheDir: string, only?: string[]): Promise<Finding[]> => {
-  const given = only?.map((f) => join(repoRoot, f)).filter(isFile);
-  return [...(await checkRepoFiles(repoRoot, schemaDirs, cacheDir, given)).findings, ...checkSopsFiles(repoRoot, given ?? walkFiles(repoRoot))];
+  const files = only ? only.map((f) => join(repoRoot, f)).filter(isFile) : walkFiles(repoRoot);
+  return [...(await checkRepoFiles(repoRoot, schemaDirs, cacheDir, files, { complete: !only })).findings, ...checkSopsFiles(repoRoot, files)];
 };
 
 /** The whole pipeline: discover, build, substitute, schema, references, policy; the caller reports. */
@@ -88,6 +88,8 @@ export interface Validation {
   results: ClusterResult[];
   /** The Flux tree's key (see treeKey), unless the run had --path. */
   treeKey?: string;
+  /** The schema folders the run used (empty: kubeconform's public locations). */
+  schemaDirs: string[];
   /** The schema files the run used, by fileIdentity: a result kept for the tree holds while they are unchanged. */
   schemaFiles: string[];
 }
@@ -132,5 +134,5 @@ export const validateRepository = async (opts: RunOptions): Promise<Validation> 
     opts.progress?.(`${cluster.name}: checked ${sim.resources.length} resources`);
   }
   schemas.save();
-  return { repoRoot: prepared.repoRoot, results, treeKey: key, schemaFiles: schemas.schemaFiles() };
+  return { repoRoot: prepared.repoRoot, results, treeKey: key, schemaDirs, schemaFiles: schemas.schemaFiles() };
 };

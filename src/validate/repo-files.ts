@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import JSON5 from 'json5';
 import { parse } from 'yaml';
@@ -7,7 +7,7 @@ import { compileCached } from '../lib/compiled-schemas.ts';
 import { toolkitValidator } from '../lib/toolkit-schemas.ts';
 import { isFile, toPosix, walkFiles, writeAtomically } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
-import { dotted, goRegExp, toIssues } from './schema.ts';
+import { dotted, fileIdentity, goRegExp, toIssues } from './schema.ts';
 import type { Finding } from './types.ts';
 
 interface FileRule {
@@ -43,14 +43,15 @@ const VERDICTS_VERSION = '2';
 
 /**
  * Validates each matching file against `<schemaDir>/schemastore/<schema>`. Verdicts are kept by the file's
- * content and the schema file's identity, so an unchanged file loads no schema at all. A check of every
- * file keeps only its own verdicts; a check of a few (a generator's) keeps the others' too.
+ * content and the schema file's identity, so an unchanged file loads no schema at all. A complete check
+ * (every file, the default) keeps only its own verdicts; a check of a few (a generator's) keeps the others' too.
  */
 export const checkRepoFiles = async (
   repoRoot: string,
   schemaDirs: string[],
   cacheDir = defaultCacheDir(),
   files?: string[],
+  { complete = files === undefined }: { complete?: boolean } = {},
 ): Promise<{ checked: string[]; findings: Finding[] }> => {
   const options = { strict: false, allErrors: true, verbose: true, allowUnionTypes: true, validateFormats: false, code: { regExp: goRegExp } };
   const compiled = new Map<string, any>();
@@ -76,14 +77,13 @@ export const checkRepoFiles = async (
       continue;
     }
     checked.push(file);
-    const stat = statSync(schemaFile);
-    const key = sha256(VERDICTS_VERSION, file, `${schemaFile}:${stat.size}:${stat.mtimeMs}`, readFileSync(abs));
+    const key = sha256(VERDICTS_VERSION, file, fileIdentity(schemaFile), readFileSync(abs));
     used[key] = known[key] ?? (await checkFile(abs, file, rule, schemaFile, compiled, options));
     findings.push(...used[key]);
   }
   try {
     mkdirSync(cacheDir, { recursive: true });
-    writeAtomically(verdictsFile, JSON.stringify(files ? { ...known, ...used } : used));
+    writeAtomically(verdictsFile, JSON.stringify(complete ? used : { ...known, ...used }));
   } catch {
     // only a cache
   }

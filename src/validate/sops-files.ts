@@ -6,7 +6,7 @@ import { isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
 import { creationRule, ENC, leaves, shouldEncrypt } from '../lib/sops.ts';
 import type { Finding } from './types.ts';
 
-const SOPS_FILE = /(^|\/)[^./][^/]*\.sops\.ya?ml$/;
+export const SOPS_FILE = /(^|\/)[^./][^/]*\.sops\.ya?ml$/;
 /** What a template leaves for the operator to fill in (`<paste the private deploy key>`): not a secret yet. */
 const PLACEHOLDER = /^<[^>\n]*>$/;
 
