@@ -2,19 +2,22 @@ import { parse, stringify } from 'yaml';
 import { checkField, type Answers } from './answers.ts';
 import { resolveField, standalone } from './schema-util.ts';
 
+const flowYaml = (value: unknown): string => stringify(value, { collectionStyle: 'flow', lineWidth: 0 }).trim();
+const valueAt = (obj: unknown, path: string): any => path.split('.').reduce((node: any, key) => node?.[key], obj);
+
 /** What a typed field shows once answered: nothing for a skipped optional field, a list as typed, objects as flow YAML. */
 const shown = (value: unknown, _answers: unknown, { isFinal }: { isFinal?: boolean } = {}) => {
   if (!isFinal || typeof value === 'string') return value;
   if (value === undefined) return '';
   if (Array.isArray(value) && value.every((v) => typeof v !== 'object' || v === null)) return value.join(', ');
-  return stringify(value, { collectionStyle: 'flow', lineWidth: 0 }).trim();
+  return flowYaml(value);
 };
 
 /** The field's value in the schema's own example, as flow YAML (a list's first item): what to type. */
 const flowExample = (root: any, path: string, fallback: string): string => {
-  const value = path.split('.').reduce((node: any, key) => node?.[key], root.examples?.[0]);
+  const value = valueAt(root.examples?.[0], path);
   const example = Array.isArray(value) ? (value.length ? [value[0]] : undefined) : value && typeof value === 'object' ? value : undefined;
-  const text = example === undefined ? '' : stringify(example, { collectionStyle: 'flow', lineWidth: 0 }).trim();
+  const text = example === undefined ? '' : flowYaml(example);
   return text && text.length <= 100 ? text : fallback;
 };
 
@@ -99,9 +102,9 @@ export const askMissing = async (inquirer: any, schema: any, given: Answers): Pr
   const merged = structuredClone(given);
   // By the questions' names, not by walking the answers: a map typed as YAML keeps its own keys whole.
   for (const { name } of questions) {
-    const parts = String(name).split('.');
-    const value = parts.reduce((node: any, key) => node?.[key], raw);
+    const value = valueAt(raw, name);
     if (name.startsWith('__want') || value === undefined) continue;
+    const parts = String(name).split('.');
     let node = merged;
     for (const p of parts.slice(0, -1)) node = node[p] ??= {};
     node[parts.at(-1)!] = value;
