@@ -3,11 +3,12 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { connectCredentialsPath, hasPlaceholderConnectCredentials } from '../generators/lib/connect-credentials.ts';
-import { CLUSTERS, clusterPaths, readTalconfig, type ClusterName, type TalosNode } from './lib/cluster.ts';
+import { listClusters, clusterPaths, readTalconfig, type ClusterName, type TalosNode } from './lib/cluster.ts';
 import { confirmTyped } from './lib/confirm.ts';
-import { UserError, runMain } from './lib/errors.ts';
-import { query, run } from './lib/exec.ts';
-import { parseFlags } from './lib/flags.ts';
+import { UsageError, UserError } from '../src/lib/errors.ts';
+import { entryPoint, parseFlags } from '../src/lib/cli.ts';
+import { io } from '../src/lib/io.ts';
+import { query, run } from '../src/lib/exec.ts';
 import { crdsOnly, helmfileReleases, secretsIn } from './lib/manifests.ts';
 import { waitFor } from './lib/poll.ts';
 import { checkKubeContext, missingClis, requireClis, requireFile } from './lib/preflight.ts';
@@ -33,9 +34,9 @@ const newestMtime = (path: string): number => {
   return Math.max(0, ...readdirSync(path).map((e) => newestMtime(join(path, e))));
 };
 
-await runMain('bootstrap', async () => {
-  const flags = parseFlags(process.argv.slice(2), USAGE, {
-    cluster: { type: 'string', values: CLUSTERS, required: true, description: 'the cluster to bootstrap' },
+export const main = async (argv: string[]): Promise<void> => {
+  const flags = parseFlags(argv, USAGE, {
+    cluster: { type: 'string', values: listClusters(), required: true, description: 'the cluster to bootstrap' },
     'dry-run': { type: 'boolean', description: 'print the plan and run nothing' },
     from: { type: 'string', description: 'resume at this step; the steps before it are not run' },
     yes: { type: 'boolean', description: 'do not ask before installing Talos on nodes in maintenance mode' },
@@ -231,7 +232,7 @@ await runMain('bootstrap', async () => {
   const sealed = !hasPlaceholderConnectCredentials(paths.root, cluster);
   if (dryRun) {
     const missing = missingClis(CLIS);
-    process.stdout.write(
+    io().out(
       [
         `preflight (dry run, nothing is asked): CLIs ${missing.length ? `MISSING ${missing.join(', ')}` : `found: ${CLIS.join(', ')}`}`,
         `  talosconfig ${rel(paths.talosconfig)}${existsSync(paths.talosconfig) ? '' : ' (written by genconfig)'}`,
@@ -259,6 +260,8 @@ await runMain('bootstrap', async () => {
   if (!chosen.includes('kubeconfig') && chosen.some((s) => kubeSteps.includes(s)) && !contextKnown) {
     throw new UserError(`${rel(paths.kubeconfig)} has no context ${cluster}: resume from kubeconfig (--from kubeconfig)`);
   }
-  process.stdout.write(`preflight: ${CLIS.join(', ')} found; talosconfig ${rel(paths.talosconfig)}; kubeconfig ${rel(paths.kubeconfig)}${contextKnown ? ` (context ${cluster})` : ''}\n`);
+  io().out(`preflight: ${CLIS.join(', ')} found; talosconfig ${rel(paths.talosconfig)}; kubeconfig ${rel(paths.kubeconfig)}${contextKnown ? ` (context ${cluster})` : ''}\n`);
   await runner.run();
-});
+};
+
+entryPoint(import.meta.url, main, 'bootstrap: ');

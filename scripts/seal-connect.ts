@@ -4,10 +4,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { connectCredentialsPath, connectItem, sealConnectCredentials } from '../generators/lib/connect-credentials.ts';
 import { creationRule } from '../src/lib/sops.ts';
-import { CLUSTERS, REPO_ROOT } from './lib/cluster.ts';
-import { UserError, runMain } from './lib/errors.ts';
-import { run } from './lib/exec.ts';
-import { parseFlags } from './lib/flags.ts';
+import { listClusters, repoRoot } from './lib/cluster.ts';
+import { UsageError, UserError } from '../src/lib/errors.ts';
+import { entryPoint, parseFlags } from '../src/lib/cli.ts';
+import { io } from '../src/lib/io.ts';
+import { run } from '../src/lib/exec.ts';
 import { requireClis } from './lib/preflight.ts';
 
 const USAGE = `Usage: node --import tsx scripts/seal-connect.ts --cluster NAME [--dry-run]
@@ -19,22 +20,22 @@ Commit and push the file; Flux decrypts it with the sops-age key.`;
 
 const FIELDS = { credentials: 'credentials-base64', token: 'token' } as const;
 
-await runMain('seal-connect', async () => {
-  const flags = parseFlags(process.argv.slice(2), USAGE, {
-    cluster: { type: 'string', values: CLUSTERS, required: true, description: 'the cluster whose Connect credentials to seal' },
+export const main = async (argv: string[]): Promise<void> => {
+  const flags = parseFlags(argv, USAGE, {
+    cluster: { type: 'string', values: listClusters(), required: true, description: 'the cluster whose Connect credentials to seal' },
     'dry-run': { type: 'boolean', description: 'print what would be read and written; call nothing, write nothing' },
   });
   if (!flags) return;
   const cluster = flags.cluster!;
   const target = connectCredentialsPath(cluster);
   const item = connectItem(cluster);
-  const { recipients } = creationRule(REPO_ROOT, target);
+  const { recipients } = creationRule(repoRoot(), target);
   const plan = [
     ...Object.values(FIELDS).map((f) => `op read ${item}/${f}`),
     `write ${target}, encrypted for ${recipients.join(', ')}`,
   ];
   if (flags['dry-run']) {
-    process.stdout.write(`seal-connect ${cluster}: plan (dry run, nothing is executed)\n${plan.map((p) => `  ${p}`).join('\n')}\n`);
+    io().out(`seal-connect ${cluster}: plan (dry run, nothing is executed)\n${plan.map((p) => `  ${p}`).join('\n')}\n`);
     return;
   }
   requireClis(['op']);
@@ -44,8 +45,10 @@ await runMain('seal-connect', async () => {
     if (!value || value.includes('\n')) throw new UserError(`${item}/${field}: expected one non-empty line (see docs/secrets.md for the item's fields)`);
     values[key] = value;
   }
-  const sealed = sealConnectCredentials(REPO_ROOT, cluster, { credentials: values.credentials, token: values.token, sealedFrom: item });
-  mkdirSync(dirname(join(REPO_ROOT, target)), { recursive: true });
-  writeFileSync(join(REPO_ROOT, target), sealed);
-  process.stdout.write(`sealed ${target} from ${item}; commit and push it, Flux applies it with the sops-age key\n`);
-});
+  const sealed = sealConnectCredentials(repoRoot(), cluster, { credentials: values.credentials, token: values.token, sealedFrom: item });
+  mkdirSync(dirname(join(repoRoot(), target)), { recursive: true });
+  writeFileSync(join(repoRoot(), target), sealed);
+  io().out(`sealed ${target} from ${item}; commit and push it, Flux applies it with the sops-age key\n`);
+};
+
+entryPoint(import.meta.url, main, 'seal-connect: ');

@@ -3,11 +3,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { CLUSTERS, clusterPaths, readTalconfig, type ClusterName, type TalosNode } from './lib/cluster.ts';
+import { listClusters, clusterPaths, readTalconfig, type ClusterName, type TalosNode } from './lib/cluster.ts';
 import { confirmTyped } from './lib/confirm.ts';
-import { UserError, runMain } from './lib/errors.ts';
-import { query, run } from './lib/exec.ts';
-import { parseFlags } from './lib/flags.ts';
+import { UsageError, UserError } from '../src/lib/errors.ts';
+import { entryPoint, parseFlags } from '../src/lib/cli.ts';
+import { io } from '../src/lib/io.ts';
+import { query, run } from '../src/lib/exec.ts';
 import { checkKubeContext, requireClis, requireFile } from './lib/preflight.ts';
 import { createRunner } from './lib/steps.ts';
 import { genconfig } from './lib/talhelper.ts';
@@ -29,17 +30,17 @@ Commands:
 
 const MINUTE = 60_000;
 
-await runMain('talos', async () => {
-  const [command, ...rest] = process.argv.slice(2);
+export const main = async (argv: string[]): Promise<void> => {
+  const [command, ...rest] = argv;
   if (command === '--help' || command === '-h') {
-    process.stdout.write(`${USAGE}\n`);
+    io().out(`${USAGE}\n`);
     return;
   }
   if (!COMMANDS.includes(command as Command)) {
-    throw new UserError(`${command ? `unknown command "${command}"` : 'a command is required'}: one of ${COMMANDS.join(', ')} (see --help)`, 2);
+    throw new UsageError(`${command ? `unknown command "${command}"` : 'a command is required'}: one of ${COMMANDS.join(', ')} (see --help)`);
   }
   const flags = parseFlags(rest, USAGE, {
-    cluster: { type: 'string', values: CLUSTERS, required: true, description: 'the cluster to act on' },
+    cluster: { type: 'string', values: listClusters(), required: true, description: 'the cluster to act on' },
     node: { type: 'string', description: 'a node IP address from talconfig.yaml' },
     mode: { type: 'string', values: ['auto', 'no-reboot', 'reboot', 'staged', 'try'], description: 'apply-config mode for apply-node' },
     'dry-run': { type: 'boolean', description: 'print the plan and run nothing' },
@@ -102,7 +103,7 @@ await runMain('talos', async () => {
 
   switch (command as Command) {
     case 'apply-node': {
-      if (!flags.node) throw new UserError('apply-node needs --node IP (NODE=<ip> with task)', 2);
+      if (!flags.node) throw new UsageError('apply-node needs --node IP (NODE=<ip> with task)');
       const [node] = pick(flags.node);
       needsContext = false;
       runner.step('genconfig', regenerate, { describe: `talhelper genconfig into ${rel(paths.configDir)}` });
@@ -193,4 +194,6 @@ await runMain('talos', async () => {
     if (!(await checkKubeContext(cluster, env))) throw new UserError(`${rel(paths.kubeconfig)} has no context ${cluster}`);
   }
   await runner.run();
-});
+};
+
+entryPoint(import.meta.url, main, 'talos: ');

@@ -1,17 +1,27 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { connectCredentialsPath, connectItem, sealConnectCredentials } from '../generators/lib/connect-credentials.ts';
+import { invoke, type Main } from '../src/lib/cli.ts';
+import { io } from '../src/lib/io.ts';
+import { fakeExec, FAKE_TOOLS, type Call } from './fakes/cli-tools.ts';
 import { ROOT, tempDir, type Run } from './helpers.ts';
 
-export const STUB_TOOLS = ['talosctl', 'talhelper', 'kubectl', 'helmfile', 'flux', 'sops', 'op'] as const;
-const STUB_PROGRAM = join(ROOT, 'tests', 'stubs', 'cli-stub.mjs');
+export type { Call } from './fakes/cli-tools.ts';
+export const STUB_TOOLS = FAKE_TOOLS;
+const STUB_PROGRAM = join(ROOT, 'tests', 'stubs', 'cli-stub.ts');
+const TSX_LOADER = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 
-export interface Call {
-  tool: string;
-  args: string[];
-  stdin?: string;
-}
+/** A script's main, imported once: importing an entry point does not run it. */
+const mains = new Map<string, Promise<Main>>();
+const mainOf = (script: string): Promise<Main> => {
+  if (!mains.has(script)) mains.set(script, import(pathToFileURL(join(ROOT, script)).href).then((m) => m.main));
+  return mains.get(script)!;
+};
+
+/** The script names printed before their messages (`bootstrap: ...`). */
+const prefixOf = (script: string) => `${script.replace(/^scripts\/|\.ts$/g, '')}: `;
 
 /**
  * A scratch PATH: stub CLIs that record their calls, then a folder with only node, bash and sh, so
@@ -36,7 +46,7 @@ export const createStubs = (tools: readonly string[] = STUB_TOOLS) => {
   }
   writeFileSync(log, '');
   for (const t of tools) {
-    writeFileSync(join(bin, t), `#!/bin/sh\nexec "${process.execPath}" "${STUB_PROGRAM}" ${t} "$@"\n`);
+    writeFileSync(join(bin, t), `#!/bin/sh\nexec "${process.execPath}" --import "${TSX_LOADER}" "${STUB_PROGRAM}" ${t} "$@"\n`);
     chmodSync(join(bin, t), 0o755);
   }
   symlinkSync(process.execPath, join(toolbox, 'node'));
@@ -51,24 +61,52 @@ export const createStubs = (tools: readonly string[] = STUB_TOOLS) => {
       .filter(Boolean)
       .map((l) => JSON.parse(l));
 
-  /** Runs a script under the stubs; `env` adds or overrides variables (STUB_*, KUBECONFIG, ...). */
-  const runScript = (script: string, args: string[], env: Record<string, string> = {}, input = ''): Run => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+  const scriptEnv = (env: Record<string, string>): NodeJS.ProcessEnv => ({
+    HOME: dir,
+    PATH: `${bin}:${toolbox}`,
+    STUB_LOG: log,
+    STUB_STATE_DIR: state,
+    K8S_OPS_TIMEOUT_SECONDS: '5',
+    K8S_OPS_ROOT: repo,
+    KUBECONFIG: join(repo, 'kubeconfig'),
+    SOPS_AGE_KEY: 'AGE-SECRET-KEY-TEST',
+    ...env,
+  });
+
+  /**
+   * Runs a script's main in this process, its tools answered by the fakes (only those still in bin/),
+   * stdin lines given by `input`, and a clock that a poll's sleep moves on instead of waiting.
+   */
+  const runScript = async (script: string, args: string[], env: Record<string, string> = {}, input = ''): Promise<Run> => {
+    const present = () => readdirSync(bin);
+    const lines = input.split('\n');
+    let clock = Date.now();
+    return invoke(
+      await mainOf(script),
+      args,
+      {
+        env: scriptEnv(env),
+        exec: (c) => fakeExec(present())(c),
+        which: (tool) => (present().includes(tool) ? join(bin, tool) : undefined),
+        readLine: async (prompt) => {
+          // As on a terminal fed by a pipe: the prompt, then a new line, since the answer is not echoed.
+          io().err(`${prompt}\n`);
+          return (lines.shift() ?? '').trim();
+        },
+        now: () => clock,
+        sleep: async (ms) => void (clock += Math.max(ms, 1000)),
+      },
+      prefixOf(script),
+    );
+  };
+
+  /** The same run as the operator's: node and tsx, stub executables on PATH, a real stdin. */
+  const runScriptProcess = (script: string, args: string[], env: Record<string, string> = {}, input = ''): Run => {
+    const r = spawnSync(process.execPath, ['--import', TSX_LOADER, join(ROOT, script), ...args], {
       cwd: ROOT,
       input,
       encoding: 'utf8',
-      env: {
-        HOME: dir,
-        PATH: `${bin}:${toolbox}`,
-        STUB_LOG: log,
-        STUB_STATE_DIR: state,
-        K8S_OPS_POLL_SECONDS: '0',
-        K8S_OPS_TIMEOUT_SECONDS: '5',
-        K8S_OPS_ROOT: repo,
-        KUBECONFIG: join(repo, 'kubeconfig'),
-        SOPS_AGE_KEY: 'AGE-SECRET-KEY-TEST',
-        ...env,
-      },
+      env: { ...scriptEnv(env), K8S_OPS_POLL_SECONDS: '0' },
     });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   };
@@ -83,6 +121,7 @@ export const createStubs = (tools: readonly string[] = STUB_TOOLS) => {
     log,
     calls,
     runScript,
+    runScriptProcess,
     removeTool,
     cleanup,
     clusterconfig: (cluster: string) => join(repo, 'clusters', cluster, 'talos', 'clusterconfig'),

@@ -82,7 +82,7 @@ test('render writes one substituted multi-document file per Flux Kustomization',
 test('render needs --out', () => {
   const r = render(['--repo', join(FIXTURES, 'clean')]);
   assert.is(r.code, 2);
-  assert.match(r.stderr, /--out DIR is required/);
+  assert.match(r.stderr, /error: --out is required \(see --help\)/);
   assert.not.ok(existsSync(join(FIXTURES, 'clean', 'rendered')));
 });
 

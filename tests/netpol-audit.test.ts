@@ -119,7 +119,7 @@ test('a fixture whose tier-2 namespace is not under default deny fails, with the
 test('usage errors exit 2', () => {
   const r = runNode(CLI, ['--format', 'xml']);
   assert.is(r.code, 2);
-  assert.match(r.stderr, 'error: --format xml: must be text or json');
+  assert.match(r.stderr, 'error: --format must be one of text, json, not "xml"');
 });
 
 test.run();

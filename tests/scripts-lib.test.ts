@@ -1,10 +1,10 @@
 // scripts/lib: the step runner, flag parsing and manifest helpers the zx scripts share.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CommandError, UserError } from '../scripts/lib/errors.ts';
-import { parseFlags } from '../scripts/lib/flags.ts';
+import { parseFlags } from '../src/lib/cli.ts';
+import { CommandError, UserError } from '../src/lib/errors.ts';
+import { whichOnPath } from '../src/lib/io.ts';
 import { crdsOnly } from '../scripts/lib/manifests.ts';
-import { findOnPath } from '../scripts/lib/preflight.ts';
 import { createRunner, formatDuration, StepError } from '../scripts/lib/steps.ts';
 
 const test = suite('scripts lib');
@@ -115,7 +115,7 @@ test('flags: values, enums, required and unknown flags', () => {
     cluster: { type: 'string' as const, values: ['infra', 'apps'], required: true, description: 'c' },
     'dry-run': { type: 'boolean' as const, description: 'd' },
   };
-  assert.equal(parseFlags(['--cluster', 'apps'], 'usage', spec), { cluster: 'apps', 'dry-run': false });
+  assert.equal(parseFlags(['--cluster', 'apps'], 'usage', spec), { cluster: 'apps', 'dry-run': false, _: [] });
   const error = (argv: string[]) => {
     try {
       parseFlags(argv, 'usage', spec);
@@ -141,8 +141,8 @@ test('crdsOnly keeps the CustomResourceDefinitions of a stream', () => {
 test('durations and PATH lookups', () => {
   assert.is(formatDuration(1234), '1.2s');
   assert.is(formatDuration(125_000), '2m05s');
-  assert.is(findOnPath('sh', '/nonexistent:/bin:/usr/bin')?.endsWith('/sh'), true);
-  assert.is(findOnPath('no-such-cli-here', '/bin:/usr/bin'), undefined);
+  assert.is(whichOnPath('sh', '/nonexistent:/bin:/usr/bin')?.endsWith('/sh'), true);
+  assert.is(whichOnPath('no-such-cli-here', '/bin:/usr/bin'), undefined);
 });
 
 test.run();

@@ -31,9 +31,9 @@ test.before.each(() => {
 });
 test.after.each(() => stubs.cleanup());
 
-test('seals the Connect credentials from 1Password, encrypted for the .sops.yaml recipients', () => {
+test('seals the Connect credentials from 1Password, encrypted for the .sops.yaml recipients', async () => {
   assert.ok(hasPlaceholderConnectCredentials(stubs.repo, 'infra'));
-  const r = stubs.runScript(SCRIPT, ['--cluster', 'infra'], { STUB_OP_VALUES: values('infra') });
+  const r = await stubs.runScript(SCRIPT, ['--cluster', 'infra'], { STUB_OP_VALUES: values('infra') });
   assert.is(r.code, 0, r.stderr);
   assert.equal(actions(stubs.calls()), ['op read op://k8s-ops/onepassword-connect-infra/credentials-base64', 'op read op://k8s-ops/onepassword-connect-infra/token']);
   const sealed = readFileSync(file, 'utf8');
@@ -47,45 +47,45 @@ test('seals the Connect credentials from 1Password, encrypted for the .sops.yaml
   assert.match(r.stdout, /sealed clusters\/infra\/secrets\/onepassword-connect\/onepassword-connect-secret\.sops\.yaml from op:\/\/k8s-ops\/onepassword-connect-infra/);
 });
 
-test('--dry-run prints the plan, calls nothing and writes nothing', () => {
+test('--dry-run prints the plan, calls nothing and writes nothing', async () => {
   const before = readFileSync(file, 'utf8');
-  const r = stubs.runScript(SCRIPT, ['--cluster', 'infra', '--dry-run'], { STUB_OP_VALUES: values('infra') });
+  const r = await stubs.runScript(SCRIPT, ['--cluster', 'infra', '--dry-run'], { STUB_OP_VALUES: values('infra') });
   assert.is(r.code, 0, r.stderr);
   assert.equal(stubs.calls(), []);
   assert.is(readFileSync(file, 'utf8'), before);
   assert.match(r.stdout, new RegExp(`write clusters/infra/secrets/onepassword-connect/onepassword-connect-secret\\.sops\\.yaml, encrypted for ${key.recipient}`));
 });
 
-test('a missing 1Password item stops it in one line, with the file untouched', () => {
+test('a missing 1Password item stops it in one line, with the file untouched', async () => {
   const before = readFileSync(file, 'utf8');
-  const r = stubs.runScript(SCRIPT, ['--cluster', 'infra'], { STUB_OP_VALUES: values('apps') });
+  const r = await stubs.runScript(SCRIPT, ['--cluster', 'infra'], { STUB_OP_VALUES: values('apps') });
   assert.is(r.code, 1);
   assert.is(r.stderr.trim(), 'seal-connect: op exited with code 1');
   assert.is(readFileSync(file, 'utf8'), before);
 });
 
-test('a value that is not one line is refused, naming the field', () => {
+test('a value that is not one line is refused, naming the field', async () => {
   const before = readFileSync(file, 'utf8');
-  const r = stubs.runScript(SCRIPT, ['--cluster', 'infra'], { STUB_OP_VALUES: values('infra', 'line one\nline two') });
+  const r = await stubs.runScript(SCRIPT, ['--cluster', 'infra'], { STUB_OP_VALUES: values('infra', 'line one\nline two') });
   assert.is(r.code, 1);
   assert.is(r.stderr.trim(), 'seal-connect: op://k8s-ops/onepassword-connect-infra/token: expected one non-empty line (see docs/secrets.md for the item\'s fields)');
   assert.is(readFileSync(file, 'utf8'), before);
 });
 
-test('the bootstrap refuses placeholder credentials before it runs anything, and its dry run says so', () => {
-  const r = stubs.runScript('scripts/bootstrap.ts', ['--cluster', 'infra', '--yes'], { STUB_TALCONFIG: stubs.talconfig('infra') });
+test('the bootstrap refuses placeholder credentials before it runs anything, and its dry run says so', async () => {
+  const r = await stubs.runScript('scripts/bootstrap.ts', ['--cluster', 'infra', '--yes'], { STUB_TALCONFIG: stubs.talconfig('infra') });
   assert.is(r.code, 1);
   assert.is(
     r.stderr.trim(),
     'bootstrap: clusters/infra/secrets/onepassword-connect/onepassword-connect-secret.sops.yaml holds placeholder credentials: run `task op:seal-connect CLUSTER=infra`, commit and push, then run this again',
   );
   assert.equal(stubs.calls(), []);
-  const dry = stubs.runScript('scripts/bootstrap.ts', ['--cluster', 'infra', '--dry-run']);
+  const dry = await stubs.runScript('scripts/bootstrap.ts', ['--cluster', 'infra', '--dry-run']);
   assert.is(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /connect +clusters\/infra\/secrets\/onepassword-connect\/onepassword-connect-secret\.sops\.yaml is a PLACEHOLDER: run `task op:seal-connect CLUSTER=infra`/);
   // Sealed, the same bootstrap goes through.
-  assert.is(stubs.runScript(SCRIPT, ['--cluster', 'infra'], { STUB_OP_VALUES: values('infra') }).code, 0);
-  const again = stubs.runScript('scripts/bootstrap.ts', ['--cluster', 'infra', '--yes'], { STUB_TALCONFIG: stubs.talconfig('infra') });
+  assert.is((await stubs.runScript(SCRIPT, ['--cluster', 'infra'], { STUB_OP_VALUES: values('infra') })).code, 0);
+  const again = await stubs.runScript('scripts/bootstrap.ts', ['--cluster', 'infra', '--yes'], { STUB_TALCONFIG: stubs.talconfig('infra') });
   assert.is(again.code, 0, again.stderr);
 });
 

@@ -44,8 +44,8 @@ const story = (calls: Call[]): string[] =>
 
 const oneNode = (host: string, ip: string) => ['health', `drain ${host}`, `upgrade ${ip}`, `ready ${host}`, `uncordon ${host}`, 'health'];
 
-test('apply-node regenerates the configs and applies the one node, authenticated', () => {
-  const r = stubs.runScript(SCRIPT, ['apply-node', '--cluster', 'infra', '--node', '10.25.11.14']);
+test('apply-node regenerates the configs and applies the one node, authenticated', async () => {
+  const r = await stubs.runScript(SCRIPT, ['apply-node', '--cluster', 'infra', '--node', '10.25.11.14']);
   assert.is(r.code, 0, r.stderr + r.stdout);
   assert.equal(local(stubs.calls().map(show)), [
     'talhelper genconfig --config-file clusters/infra/talos/talconfig.yaml --secret-file clusters/infra/talos/talsecret.sops.yaml --out-dir clusters/infra/talos/clusterconfig',
@@ -53,18 +53,18 @@ test('apply-node regenerates the configs and applies the one node, authenticated
   ]);
 });
 
-test('apply-node refuses an address that is not a node of the cluster', () => {
-  const r = stubs.runScript(SCRIPT, ['apply-node', '--cluster', 'apps', '--node', '10.25.11.11']);
+test('apply-node refuses an address that is not a node of the cluster', async () => {
+  const r = await stubs.runScript(SCRIPT, ['apply-node', '--cluster', 'apps', '--node', '10.25.11.11']);
   assert.is(r.code, 1);
   assert.match(r.stderr.trim(), /^talos: 10\.25\.11\.11 is not a node of apps \(clusters\/apps\/talos\/talconfig\.yaml lists 10\.25\.13\.11, /);
   assert.equal(stubs.calls(), []);
-  const missing = stubs.runScript(SCRIPT, ['apply-node', '--cluster', 'infra']);
+  const missing = await stubs.runScript(SCRIPT, ['apply-node', '--cluster', 'infra']);
   assert.is(missing.code, 2);
   assert.is(missing.stderr.trim(), 'talos: apply-node needs --node IP (NODE=<ip> with task)');
 });
 
-test('upgrade-node rolls one node at a time: healthy cluster before, node Ready and cluster healthy after', () => {
-  const r = stubs.runScript(SCRIPT, ['upgrade-node', '--cluster', 'infra'], { ...running(), STUB_TALOS_VERSION: 'v1.11.5' });
+test('upgrade-node rolls one node at a time: healthy cluster before, node Ready and cluster healthy after', async () => {
+  const r = await stubs.runScript(SCRIPT, ['upgrade-node', '--cluster', 'infra'], { ...running(), STUB_TALOS_VERSION: 'v1.11.5' });
   assert.is(r.code, 0, r.stderr + r.stdout);
   const ips = (i: number) => `10.25.11.1${i}`;
   assert.equal(story(stubs.calls()), [1, 2, 3, 4, 5, 6].flatMap((i) => oneNode(`k8s-${i}`, ips(i))));
@@ -72,10 +72,10 @@ test('upgrade-node rolls one node at a time: healthy cluster before, node Ready 
   assert.ok(show(upgrade).endsWith(`upgrade --image ${IMAGE} --preserve --wait --timeout 10m`), show(upgrade));
 });
 
-test('upgrade-node skips the nodes that already run the target version', () => {
+test('upgrade-node skips the nodes that already run the target version', async () => {
   const env = { ...running(), STUB_TALOS_VERSION: 'v1.11.5' };
   for (const ip of ['10.25.11.11', '10.25.11.12']) writeFileSync(join(stubs.state, `version-${ip}`), 'v1.12.0');
-  const r = stubs.runScript(SCRIPT, ['upgrade-node', '--cluster', 'infra'], env);
+  const r = await stubs.runScript(SCRIPT, ['upgrade-node', '--cluster', 'infra'], env);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /k8s-1: skipped, k8s-1 already runs Talos v1\.12\.0/);
   assert.equal(
@@ -84,21 +84,21 @@ test('upgrade-node skips the nodes that already run the target version', () => {
   );
 });
 
-test('upgrade-node --node upgrades just that node', () => {
-  const r = stubs.runScript(SCRIPT, ['upgrade-node', '--cluster', 'infra', '--node', '10.25.11.15'], { ...running(), STUB_TALOS_VERSION: 'v1.11.5' });
+test('upgrade-node --node upgrades just that node', async () => {
+  const r = await stubs.runScript(SCRIPT, ['upgrade-node', '--cluster', 'infra', '--node', '10.25.11.15'], { ...running(), STUB_TALOS_VERSION: 'v1.11.5' });
   assert.is(r.code, 0, r.stderr);
   assert.equal(story(stubs.calls()), oneNode('k8s-5', '10.25.11.15'));
 });
 
-test('a failure on one node stops the rolling upgrade before the next node', () => {
-  const r = stubs.runScript(SCRIPT, ['upgrade-node', '--cluster', 'infra'], { ...running(), STUB_TALOS_VERSION: 'v1.11.5', STUB_FAIL: 'kubectl:uncordon=4' });
+test('a failure on one node stops the rolling upgrade before the next node', async () => {
+  const r = await stubs.runScript(SCRIPT, ['upgrade-node', '--cluster', 'infra'], { ...running(), STUB_TALOS_VERSION: 'v1.11.5', STUB_FAIL: 'kubectl:uncordon=4' });
   assert.is(r.code, 4);
   assert.is(lastLine(r.stderr), 'talos: step k8s-1 failed: kubectl exited with code 4');
   assert.equal(story(stubs.calls()), oneNode('k8s-1', '10.25.11.11').slice(0, 5));
 });
 
-test('upgrade-k8s checks health around talosctl upgrade-k8s, and is skipped when already done', () => {
-  const r = stubs.runScript(SCRIPT, ['upgrade-k8s', '--cluster', 'infra'], { ...running(), STUB_K8S_VERSION: 'v1.34.3' });
+test('upgrade-k8s checks health around talosctl upgrade-k8s, and is skipped when already done', async () => {
+  const r = await stubs.runScript(SCRIPT, ['upgrade-k8s', '--cluster', 'infra'], { ...running(), STUB_K8S_VERSION: 'v1.34.3' });
   assert.is(r.code, 0, r.stderr);
   assert.equal(
     local(stubs.calls().map(show)).filter((c) => c.startsWith('talosctl')),
@@ -108,20 +108,20 @@ test('upgrade-k8s checks health around talosctl upgrade-k8s, and is skipped when
       'talosctl --talosconfig clusters/infra/talos/clusterconfig/talosconfig --nodes 10.25.11.11 --endpoints 10.25.11.11 health --wait-timeout 10m',
     ],
   );
-  const again = stubs.runScript(SCRIPT, ['upgrade-k8s', '--cluster', 'infra'], running());
+  const again = await stubs.runScript(SCRIPT, ['upgrade-k8s', '--cluster', 'infra'], running());
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stdout, /upgrade-k8s: skipped, the API server already runs Kubernetes v1\.35\.0/);
 });
 
-test('reset-cluster does nothing unless the cluster name is typed', () => {
-  const r = stubs.runScript(SCRIPT, ['reset-cluster', '--cluster', 'infra'], running(), 'yes\n');
+test('reset-cluster does nothing unless the cluster name is typed', async () => {
+  const r = await stubs.runScript(SCRIPT, ['reset-cluster', '--cluster', 'infra'], running(), 'yes\n');
   assert.is(r.code, 1);
   assert.is(lastLine(r.stderr), 'talos: step reset failed: not confirmed (typed "yes", expected "infra"): nothing was changed');
   assert.not.ok(stubs.calls().some((c) => c.args.includes('reset')));
 });
 
-test('reset-cluster, confirmed, wipes the workers first, then the control planes', () => {
-  const r = stubs.runScript(SCRIPT, ['reset-cluster', '--cluster', 'infra'], running(), 'infra\n');
+test('reset-cluster, confirmed, wipes the workers first, then the control planes', async () => {
+  const r = await stubs.runScript(SCRIPT, ['reset-cluster', '--cluster', 'infra'], running(), 'infra\n');
   assert.is(r.code, 0, r.stderr);
   const resets = stubs.calls().filter((c) => c.args.includes('reset'));
   assert.equal(
@@ -131,29 +131,29 @@ test('reset-cluster, confirmed, wipes the workers first, then the control planes
   assert.ok(show(resets[0]).includes('reset --graceful=false --reboot --system-labels-to-wipe STATE --system-labels-to-wipe EPHEMERAL'));
 });
 
-test('reset-cluster refuses a wrong kube-context before asking anything', () => {
-  const r = stubs.runScript(SCRIPT, ['reset-cluster', '--cluster', 'infra'], running('apps'), 'infra\n');
+test('reset-cluster refuses a wrong kube-context before asking anything', async () => {
+  const r = await stubs.runScript(SCRIPT, ['reset-cluster', '--cluster', 'infra'], running('apps'), 'infra\n');
   assert.is(r.code, 1);
   assert.is(r.stderr.trim(), 'talos: kube-context is "apps", not "infra": run `kubectl config use-context infra` first');
   assert.ok(stubs.calls().every((c) => show(c).startsWith('kubectl config ')));
 });
 
-test('generate-iso asks talhelper for the ISO of the cluster\'s schematic and Talos version', () => {
-  const r = stubs.runScript(SCRIPT, ['generate-iso', '--cluster', 'apps']);
+test('generate-iso asks talhelper for the ISO of the cluster\'s schematic and Talos version', async () => {
+  const r = await stubs.runScript(SCRIPT, ['generate-iso', '--cluster', 'apps']);
   assert.is(r.code, 0, r.stderr);
   assert.equal(local(stubs.calls().map(show)), ['talhelper genurl iso --config-file clusters/apps/talos/talconfig.yaml --version v1.12.0']);
   assert.match(r.stdout, /^https:\/\/factory\.talos\.dev\/image\/.+\.iso$/m);
 });
 
-test('--dry-run prints the rolling plan and calls nothing', () => {
-  const r = stubs.runScript(SCRIPT, ['upgrade-node', '--cluster', 'apps', '--dry-run', '--from', 'k8s-4']);
+test('--dry-run prints the rolling plan and calls nothing', async () => {
+  const r = await stubs.runScript(SCRIPT, ['upgrade-node', '--cluster', 'apps', '--dry-run', '--from', 'k8s-4']);
   assert.is(r.code, 0, r.stderr);
   assert.equal(stubs.calls(), []);
   assert.match(r.stdout, /1\. k8s-1 .*10\.25\.13\.11.*\[before --from: not run\]/);
   assert.match(r.stdout, /6\. k8s-6 .*10\.25\.13\.16/);
 });
 
-test('the Taskfiles call the scripts with CLUSTER, and are included under their namespaces', () => {
+test('the Taskfiles call the scripts with CLUSTER, and are included under their namespaces', async () => {
   const taskfile = (name: string) => parse(readFileSync(join(ROOT, '.taskfiles', name, 'Taskfile.yaml'), 'utf8'));
   const talos = taskfile('talos');
   assert.equal(Object.keys(talos.tasks), ['apply-node', 'upgrade-node', 'upgrade-k8s', 'reset-cluster', 'generate-iso']);
@@ -170,6 +170,13 @@ test('the Taskfiles call the scripts with CLUSTER, and are included under their 
   assert.equal(op.tasks['seal-connect'].requires.vars, ['CLUSTER']);
   const root = parse(readFileSync(join(ROOT, 'Taskfile.yaml'), 'utf8'));
   for (const ns of ['bootstrap', 'talos', 'op']) assert.is(root.includes[ns], `.taskfiles/${ns}`);
+});
+
+test('end to end, as the operator runs it: a real stdin, the stub executables on PATH', () => {
+  const refused = stubs.runScriptProcess(SCRIPT, ['reset-cluster', '--cluster', 'infra'], running(), 'apps\n');
+  assert.is(refused.code, 1, refused.stderr);
+  assert.is(lastLine(refused.stderr), 'talos: step reset failed: not confirmed (typed "apps", expected "infra"): nothing was changed');
+  assert.equal(stubs.calls().map(show), ['kubectl config get-contexts --output name', 'kubectl config current-context']);
 });
 
 test.run();

@@ -2,18 +2,18 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { UserError } from './errors.ts';
+import { UserError } from '../../src/lib/errors.ts';
+import { io } from '../../src/lib/io.ts';
 
 /** The repository to act on: K8S_OPS_ROOT, or the checkout these scripts belong to. */
-export const REPO_ROOT = process.env.K8S_OPS_ROOT ? resolve(process.env.K8S_OPS_ROOT) : resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const repoRoot = (): string => (io().env.K8S_OPS_ROOT ? resolve(io().env.K8S_OPS_ROOT!) : resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'));
 
 /** The repository's clusters: every clusters/<name>/ with a flux/ entry point (npx plop cluster adds one). */
-export const listClusters = (root = REPO_ROOT): string[] => {
+export const listClusters = (root = repoRoot()): string[] => {
   const dir = join(root, 'clusters');
   return existsSync(dir) ? readdirSync(dir).filter((c) => existsSync(join(dir, c, 'flux'))).sort() : [];
 };
 
-export const CLUSTERS: readonly string[] = listClusters();
 export type ClusterName = string;
 
 export interface TalosNode {
@@ -34,7 +34,7 @@ export interface TalosCluster {
 }
 
 /** Where one cluster's files live; KUBECONFIG (its first path) overrides the repository's kubeconfig. */
-export const clusterPaths = (cluster: ClusterName, root = REPO_ROOT, env = process.env) => {
+export const clusterPaths = (cluster: ClusterName, root = repoRoot(), env = io().env) => {
   const talosDir = join(root, 'clusters', cluster, 'talos');
   const configDir = join(talosDir, 'clusterconfig');
   return {

@@ -1,23 +1,10 @@
-import { accessSync, constants, existsSync } from 'node:fs';
-import { delimiter, join, relative } from 'node:path';
-import { UserError } from './errors.ts';
-import { query } from './exec.ts';
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
+import { UserError } from '../../src/lib/errors.ts';
+import { query } from '../../src/lib/exec.ts';
+import { io } from '../../src/lib/io.ts';
 
-/** The path of an executable on PATH, without running anything. */
-export const findOnPath = (cli: string, path = process.env.PATH ?? ''): string | undefined => {
-  for (const dir of path.split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, cli);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this folder
-    }
-  }
-  return undefined;
-};
-
-export const missingClis = (clis: readonly string[]): string[] => clis.filter((c) => !findOnPath(c));
+export const missingClis = (clis: readonly string[]): string[] => clis.filter((c) => !io().which(c));
 
 export const requireClis = (clis: readonly string[]): void => {
   const missing = missingClis(clis);

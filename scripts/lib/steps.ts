@@ -1,4 +1,5 @@
-import { CommandError, UserError } from './errors.ts';
+import { CommandError, UserError } from '../../src/lib/errors.ts';
+import { io } from '../../src/lib/io.ts';
 
 /** Why a step has nothing to do (it is skipped), or false when it has work. */
 export type SkipCheck = () => Promise<string | false>;
@@ -52,8 +53,8 @@ export const formatDuration = (ms: number): string => {
  */
 export const createRunner = (opts: RunnerOptions) => {
   const steps: Step[] = [];
-  const write = opts.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
-  const now = opts.now ?? Date.now;
+  const write = opts.write ?? ((line: string) => io().out(`${line}\n`));
+  const now = opts.now ?? (() => io().now());
 
   const step = (name: string, fn: () => Promise<void>, options: StepOptions): void => {
     steps.push({ name, fn, ...options });

@@ -1,4 +1,5 @@
-import { run } from './exec.ts';
+import { run } from '../../src/lib/exec.ts';
+import { io } from '../../src/lib/io.ts';
 import type { ClusterPaths } from './cluster.ts';
 
 /**
@@ -7,7 +8,8 @@ import type { ClusterPaths } from './cluster.ts';
  */
 export const genconfig = async (paths: ClusterPaths, env: NodeJS.ProcessEnv): Promise<void> => {
   let sopsKey: NodeJS.ProcessEnv = {};
-  if (!process.env.SOPS_AGE_KEY && !process.env.SOPS_AGE_KEY_FILE && !process.env.SOPS_AGE_KEY_CMD) {
+  const { SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD } = io().env;
+  if (!SOPS_AGE_KEY && !SOPS_AGE_KEY_FILE && !SOPS_AGE_KEY_CMD) {
     sopsKey = { SOPS_AGE_KEY: (await run('op', ['read', 'op://k8s-ops/sops-age/keys.txt'])).trim() };
   }
   await run('talhelper', ['genconfig', '--config-file', paths.talconfig, '--secret-file', paths.talsecret, '--out-dir', paths.configDir], {

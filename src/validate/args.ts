@@ -1,25 +1,17 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UserError } from '../lib/errors.ts';
+import type { FlagSpec } from '../lib/cli.ts';
 
-export const commonOptions = {
-  cluster: { type: 'string' },
-  path: { type: 'string' },
-  repo: { type: 'string' },
-  'schema-dir': { type: 'string', multiple: true },
-  'cache-dir': { type: 'string' },
-  'no-cache': { type: 'boolean' },
-  quiet: { type: 'boolean', short: 'q' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
+/** The flags every validator entry point (validate, render, netpol-audit) understands. */
+export const commonFlags = {
+  cluster: { type: 'string', description: 'only this cluster (clusters/<name>/flux/)' },
+  path: { type: 'string', description: "a Flux entry folder of any repository, as flux-local's --path" },
+  repo: { type: 'string', description: 'the repository root (default: the current folder)' },
+  'schema-dir': { type: 'string', multiple: true, description: 'a JSON-Schema folder in kubeconform layout; repeatable' },
+  'cache-dir': { type: 'string', description: 'where renders, verdicts and compiled schemas are kept (default .cache/k8s-ops)' },
+  'no-cache': { type: 'boolean', description: 'read and write no cache' },
+  quiet: { type: 'boolean', short: 'q', description: 'no progress line on stderr' },
+} as const satisfies Record<string, FlagSpec>;
 
-/** node's parseArgs, with its errors turned into a usage error (exit 2). */
-export const parseCli = <O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) => {
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
-  } catch (e: any) {
-    throw new UserError(String(e.message).split('\n')[0]);
-  }
-};
+export const formatFlag = { type: 'string', values: ['text', 'json'], description: 'how findings are printed' } as const satisfies FlagSpec;
 
 /** Progress goes to stderr: one rewritten line on a terminal, nothing when piped. */
 export const progressPrinter = (quiet?: boolean) => {

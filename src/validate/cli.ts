@@ -1,5 +1,7 @@
-import { runMain, UserError } from '../lib/errors.ts';
-import { commonOptions, parseCli, progressPrinter } from './args.ts';
+import { entryPoint, parseFlags } from '../lib/cli.ts';
+import { EXIT } from '../lib/errors.ts';
+import { io } from '../lib/io.ts';
+import { commonFlags, formatFlag, progressPrinter } from './args.ts';
 import { checkComponentLibrary } from './components.ts';
 import { validateRepository } from './pipeline.ts';
 import { formatReport } from './report.ts';
@@ -10,20 +12,16 @@ Simulates Flux for every cluster (clusters/*/flux/) or for the entry folder give
 checks the component library (kubernetes/components/, each component through a sample app; not with
 --path), and reports findings as path:line: rule: message. Exit 0 clean, 1 on findings, 2 on usage errors.`;
 
-runMain(async () => {
-  const args = parseCli(process.argv.slice(2), { ...commonOptions, format: { type: 'string' } });
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const format = args.format ?? 'text';
-  if (format !== 'text' && format !== 'json') throw new UserError(`--format ${format}: must be text or json`);
+export const main = async (argv: string[]): Promise<number> => {
+  const args = parseFlags(argv, USAGE, { ...commonFlags, format: formatFlag });
+  if (!args) return EXIT.ok;
+  const format = (args.format ?? 'text') as 'text' | 'json';
   const progress = progressPrinter(args.quiet || format === 'json');
   const { repoRoot, results, treeKey, schemaDirs } = await validateRepository({
     cluster: args.cluster,
     path: args.path,
     repo: args.repo,
-    schemaDirs: args['schema-dir'],
+    schemaDirs: args['schema-dir'].length ? args['schema-dir'] : undefined,
     cacheDir: args['cache-dir'],
     noCache: args['no-cache'],
     repoFiles: !args.path,
@@ -42,6 +40,8 @@ runMain(async () => {
         progress: progress.update,
       });
   progress.done();
-  process.stdout.write(`${formatReport(results, format, library)}\n`);
-  return [...results, ...(library ? [library] : [])].some((r) => r.findings.some((f) => f.severity === 'error')) ? 1 : 0;
-});
+  io().out(`${formatReport(results, format, library)}\n`);
+  return [...results, ...(library ? [library] : [])].some((r) => r.findings.some((f) => f.severity === 'error')) ? EXIT.refused : EXIT.ok;
+};
+
+entryPoint(import.meta.url, main);

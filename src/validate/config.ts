@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { defaultCacheDir } from '../lib/cache-dir.ts';
 import { compileCached } from '../lib/compiled-schemas.ts';
-import { UserError } from '../lib/errors.ts';
+import { UsageError } from '../lib/errors.ts';
 import { isFile } from '../lib/fsutil.ts';
 
 export const CONFIG_FILE = 'validator.config.yaml';
@@ -161,7 +161,7 @@ export const loadConfig = async (repoRoot: string): Promise<ValidatorConfig> => 
   try {
     doc = parse(readFileSync(file, 'utf8'));
   } catch (e: any) {
-    throw new UserError(`${CONFIG_FILE}: ${String(e.message).split('\n')[0]}`);
+    throw new UsageError(`${CONFIG_FILE}: ${String(e.message).split('\n')[0]}`);
   }
   if (doc == null) return config;
   const text = readFileSync(join(TOOLKIT_SCHEMAS, 'validator-config.schema.json'), 'utf8');
@@ -169,7 +169,7 @@ export const loadConfig = async (repoRoot: string): Promise<ValidatorConfig> => 
   if (!validate(doc)) {
     const e = validate.errors[0];
     const where = `${e.instancePath.slice(1).replace(/\//g, '.')}${e.params?.additionalProperty ? ` ${e.params.additionalProperty}` : ''}`;
-    throw new UserError(`${CONFIG_FILE}: ${where || '(root)'}: ${e.message}`);
+    throw new UsageError(`${CONFIG_FILE}: ${where || '(root)'}: ${e.message}`);
   }
   for (const [key, value] of Object.entries(doc)) {
     const current = (config as any)[key];

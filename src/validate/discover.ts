@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { UserError } from '../lib/errors.ts';
+import { UsageError } from '../lib/errors.ts';
 import { isDir, toPosix } from '../lib/fsutil.ts';
 import type { ClusterTarget } from './types.ts';
 
@@ -28,10 +28,10 @@ const findRepoRoot = (start: string): string => {
 export const discover = (opts: DiscoverOptions): Discovery => {
   if (opts.path) {
     const entry = resolve(opts.path);
-    if (!isDir(entry)) throw new UserError(`--path ${opts.path}: no such directory`);
+    if (!isDir(entry)) throw new UsageError(`--path ${opts.path}: no such directory`);
     const repoRoot = opts.repo ? resolve(opts.repo) : findRepoRoot(entry);
     const rel = toPosix(relative(repoRoot, entry)) || '.';
-    if (rel.startsWith('..')) throw new UserError(`--path ${opts.path} is outside the repository ${repoRoot}`);
+    if (rel.startsWith('..')) throw new UsageError(`--path ${opts.path} is outside the repository ${repoRoot}`);
     return { repoRoot, clusters: [{ name: opts.cluster ?? basename(entry), entry: rel }] };
   }
   const repoRoot = resolve(opts.repo ?? findRepoRoot(process.cwd()));
@@ -42,11 +42,11 @@ export const discover = (opts: DiscoverOptions): Discovery => {
         .sort()
         .map((c) => ({ name: c, entry: `clusters/${c}/flux` }))
     : [];
-  if (all.length === 0) throw new UserError(`no clusters found: ${repoRoot} has no clusters/*/flux/ folder (use --path DIR)`);
+  if (all.length === 0) throw new UsageError(`no clusters found: ${repoRoot} has no clusters/*/flux/ folder (use --path DIR)`);
   if (!opts.cluster) return { repoRoot, clusters: all };
   const chosen = all.filter((c) => c.name === opts.cluster);
   if (chosen.length === 0) {
-    throw new UserError(`--cluster ${opts.cluster}: unknown cluster (known: ${all.map((c) => c.name).join(', ')})`);
+    throw new UsageError(`--cluster ${opts.cluster}: unknown cluster (known: ${all.map((c) => c.name).join(', ')})`);
   }
   return { repoRoot, clusters: chosen };
 };

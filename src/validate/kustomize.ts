@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { UserError } from '../lib/errors.ts';
+import { UsageError } from '../lib/errors.ts';
 import { isFile } from '../lib/fsutil.ts';
 
 export interface KustomizeBin {
@@ -20,7 +20,7 @@ export const findKustomize = (): KustomizeBin => {
   if (standalone) return { command: standalone, args: ['build'], identity: identity(standalone) };
   const kubectl = which('kubectl');
   if (kubectl) return { command: kubectl, args: ['kustomize'], identity: identity(kubectl) };
-  throw new UserError('neither kustomize nor kubectl is on PATH: install one of them to build Kustomizations');
+  throw new UsageError('neither kustomize nor kubectl is on PATH: install one of them to build Kustomizations');
 };
 
 const identity = (path: string): string => {

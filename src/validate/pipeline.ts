@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { defaultCacheDir, TOOLKIT_ROOT } from '../lib/cache-dir.ts';
-import { UserError } from '../lib/errors.ts';
+import { UsageError } from '../lib/errors.ts';
 import { isDir, isFile, walkFiles } from '../lib/fsutil.ts';
 import { createPool } from '../lib/pool.ts';
 import { prewarmBuilds, type BuildContext } from './build.ts';
@@ -44,7 +44,7 @@ export const schemaDirsFrom = (given: string[] = [], configured: string[] = [], 
   const fromEnv = (process.env.K8S_OPS_SCHEMA_DIR ?? '').split(delimiter).filter(Boolean);
   const [dirs, origin] = given.length ? [given, '--schema-dir'] : [fromEnv, 'K8S_OPS_SCHEMA_DIR'];
   if (!dirs.length) return configured.map((d) => resolve(repoRoot, d)).filter(isDir);
-  for (const d of dirs) if (!isDir(d)) throw new UserError(`schema folder ${d} does not exist (from ${origin})`);
+  for (const d of dirs) if (!isDir(d)) throw new UsageError(`schema folder ${d} does not exist (from ${origin})`);
   return dirs.map((d) => resolve(d));
 };
 

@@ -1,0 +1,64 @@
+import { $ } from 'zx';
+import { CommandError } from './errors.ts';
+import { io } from './io.ts';
+
+export interface ExecOptions {
+  cwd?: string;
+  /** Added to the io's environment. */
+  env?: NodeJS.ProcessEnv;
+  /** Written to the command's stdin. */
+  input?: string;
+  /** Show the command's output as it runs (long steps); otherwise it is captured. */
+  stream?: boolean;
+}
+
+export interface Command extends Omit<ExecOptions, 'env'> {
+  cmd: string;
+  args: string[];
+  /** The whole environment the command sees. */
+  env: NodeJS.ProcessEnv;
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real thing, through zx: no shell preamble, output captured unless streamed. */
+export const spawnCommand = async (c: Command): Promise<CommandResult> => {
+  const out = await $({
+    cwd: c.cwd,
+    env: c.env,
+    input: c.input,
+    quiet: true,
+    nothrow: true,
+    // zx's default preamble turns on `set -euo pipefail`; one command needs none of it.
+    prefix: '',
+    stdio: c.stream ? ['pipe', 'inherit', 'inherit'] : ['pipe', 'pipe', 'pipe'],
+  })`${c.cmd} ${c.args}`;
+  return { code: out.exitCode ?? 1, stdout: out.stdout, stderr: out.stderr };
+};
+
+const exec = async (cmd: string, args: string[], opts: ExecOptions): Promise<CommandResult> => {
+  const r = await io().exec({ cmd, args, cwd: opts.cwd, input: opts.input, stream: opts.stream, env: { ...io().env, ...opts.env } });
+  // A real streamed command wrote to the terminal itself; one that answered in-process gives it here.
+  if (opts.stream) {
+    if (r.stdout) io().out(r.stdout);
+    if (r.stderr) io().err(r.stderr);
+  }
+  return r;
+};
+
+/** Runs a command and returns its stdout; a non-zero exit is a CommandError naming the command. */
+export const run = async (cmd: string, args: string[], opts: ExecOptions = {}): Promise<string> => {
+  const r = await exec(cmd, args, opts);
+  if (r.code !== 0) throw new CommandError(cmd, r.code);
+  return r.stdout;
+};
+
+/** Asks a tool something: never throws for a non-zero exit, which is an answer too. */
+export const query = async (cmd: string, args: string[], opts: ExecOptions = {}): Promise<{ ok: boolean; stdout: string }> => {
+  const r = await exec(cmd, args, { ...opts, stream: false });
+  return { ok: r.code === 0, stdout: r.stdout };
+};
