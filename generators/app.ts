@@ -1,15 +1,16 @@
 import { join, posix } from 'node:path';
 import { isFile } from '../src/lib/fsutil.ts';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { UserError } from '../src/lib/errors.ts';
 import type { Answers } from './lib/answers.ts';
-import { readIfExists, settle, staleFiles, type Plan } from './lib/plan.ts';
+import { readIfExists, type Plan, type Rendered } from './lib/plan.ts';
 import { PLATFORM } from './lib/platform.ts';
 import { render } from './lib/render.ts';
 import { hasObject, type ClusterFacts, type RepoFacts } from './lib/repo.ts';
 import type { KObject } from '../src/validate/types.ts';
 import type { Generator } from './lib/run.ts';
 import { addResource, allowPodSecurity, yamlWithRenovate } from './lib/yaml-edit.ts';
+import { chartValues, deepMerge } from './lib/charts.ts';
 
 const G = 'app';
 
@@ -24,10 +25,6 @@ const ksExists = (c: ClusterFacts, name: string) => hasObject(c, 'Kustomization'
 
 const isSystem = (a: Answers): boolean => PLATFORM.systemNamespaces.includes(a.namespace);
 const tierOf = (a: Answers): number => a.tier ?? (isSystem(a) ? 0 : 2);
-
-/** The files of an app folder the generator writes under some answers; anything else there is the operator's. */
-const isGeneratedFile = (file: string): boolean =>
-  /^app\/(helmrelease|ocirepository|externalsecret|httproute|ciliumnetworkpolicy)\.yaml$/.test(file) || /^overlays\/[^/]+\/(kustomization|helmrelease)\.yaml$/.test(file);
 
 /** Where Renovate finds new versions of the chart, named as its Flux manager names the HelmRelease's. */
 const renovateAnnotations = (a: Answers, clusters: ClusterFacts[]): Record<string, string> => {
@@ -59,13 +56,6 @@ const sharedSource = (a: Answers, repo: RepoFacts): KObject | undefined => {
   );
   if (!found.length || found.some((o) => !o) || new Set(found.map((o) => o!.metadata?.name)).size > 1) return undefined;
   return found[0];
-};
-
-const deepMerge = (a: any, b: any): any => {
-  if (!a || typeof a !== 'object' || Array.isArray(a) || !b || typeof b !== 'object' || Array.isArray(b)) return b;
-  const out = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = k in a ? deepMerge(a[k], v) : v;
-  return out;
 };
 
 const check = (a: Answers, repo: RepoFacts): void => {
@@ -135,14 +125,8 @@ const check = (a: Answers, repo: RepoFacts): void => {
   }
 };
 
-/** The chart values the answers imply, then the operator's own on top. */
-const valuesOf = (a: Answers): Record<string, unknown> => {
-  const v: Record<string, any> = {};
-  if (a.image) v.image = { repository: a.image.repository, tag: a.image.tag };
-  if (a.resources) v.resources = a.resources;
-  if (a.priorityClass) v.priorityClassName = a.priorityClass;
-  return deepMerge(v, a.values ?? {});
-};
+/** The chart values the answers imply, in the chart's own paths, then the operator's own (at creation) on top. */
+const valuesOf = (a: Answers): Record<string, unknown> => deepMerge(chartValues(a), a.values ?? {});
 
 const yamlBlock = (v: unknown): string => stringify(v, { lineWidth: 0 }).trimEnd();
 
@@ -179,7 +163,7 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
   const base = baseDir(a, repo);
   const nsDir = `${base}/${a.namespace}`;
   const appDir = `${nsDir}/${a.name}`;
-  const overlays = Boolean(a.clusterValues);
+  const overlays = Boolean(a.overlays || a.clusterValues);
   const path = overlays ? `${appDir}/overlays/\${CLUSTER_NAME}` : `${appDir}/app`;
   const fromPath = (target: string) => posix.relative(overlays ? `${appDir}/overlays/x` : `${appDir}/app`, target);
   const oci = a.chart.repository.startsWith('oci://');
@@ -239,9 +223,9 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
     crds: a.crds,
   };
 
-  const owned = (file: string, text: string) => ({ path: `${appDir}/${file}`, after: text, owned: true });
-  const changes = [
-    owned('ks.yaml', keepOtherKustomizations(readIfExists(repo.root, `${appDir}/ks.yaml`), a.name, render(G, 'ks.yaml', ctx))),
+  const owned = (file: string, text: string): Rendered => ({ path: `${appDir}/${file}`, after: text, owned: true });
+  const changes: Rendered[] = [
+    owned('ks.yaml', render(G, 'ks.yaml', ctx)),
     owned('app/kustomization.yaml', render(G, 'app/kustomization.yaml', ctx)),
     ...files.map((f) => owned(`app/${f}`, render(G, `app/${f}`, ctx))),
   ];
@@ -250,13 +234,11 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
       const v = a.clusterValues?.[c];
       const octx = { name: a.name, cluster: c, values: v && Object.keys(v).length ? yamlBlock(v) : '' };
       changes.push(owned(`overlays/${c}/kustomization.yaml`, render(G, 'overlay/kustomization.yaml', octx)));
-      if (octx.values) changes.push(owned(`overlays/${c}/helmrelease.yaml`, render(G, 'overlay/helmrelease.yaml', octx)));
+      changes.push(owned(`overlays/${c}/helmrelease.yaml`, render(G, 'overlay/helmrelease.yaml', octx)));
     }
   }
   const answersPath = `${appDir}/.answers.yaml`;
-  changes.push(owned('.answers.yaml', render(G, 'answers.yaml', { path: answersPath, answers: yamlWithRenovate(a, renovateAnnotations(a, clusters)) })));
-  // Other answers may need fewer files (no route, one cluster's values gone): the old ones would linger unlisted.
-  changes.push(...staleFiles(repo.root, appDir, isGeneratedFile, changes.map((c) => c.path)));
+  changes.push({ ...owned('.answers.yaml', render(G, 'answers.yaml', { path: answersPath, answers: yamlWithRenovate(recordOf(a), renovateAnnotations(a, clusters)) })), record: true });
 
   // The namespace folder: created when new, else the app is registered in it.
   const nsKustomization = `${nsDir}/kustomization.yaml`;
@@ -276,8 +258,8 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
       throw new UserError(`answers.namespace: ${a.namespace} exists in ${declared.map((c) => c.name).join(', ')} but not in every cluster of the app`);
     }
     const createNamespace = declared.length === 0;
-    changes.push({ path: nsKustomization, after: render(G, 'namespace/kustomization.yaml', { name: a.name, createNamespace }), owned: true });
-    if (createNamespace) changes.push({ path: `${nsDir}/namespace.yaml`, after: render(G, 'namespace/namespace.yaml', { ...a, tier }), owned: true });
+    changes.push({ path: nsKustomization, after: render(G, 'namespace/kustomization.yaml', { name: a.name, createNamespace }), owned: true, createOnly: true });
+    if (createNamespace) changes.push({ path: `${nsDir}/namespace.yaml`, after: render(G, 'namespace/namespace.yaml', { ...a, tier }), owned: true, createOnly: true });
     else if (a.podSecurity) throw new UserError(`answers.podSecurity: namespace ${a.namespace} is not declared in this folder, so its labels are not set here`);
     const parent = `${base}/kustomization.yaml`;
     const parentText = readIfExists(repo.root, parent);
@@ -285,24 +267,20 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
     changes.push({ path: parent, after: addResource(parent, parentText, `./${a.namespace}`), owned: false });
   }
 
-  return { target: `app ${a.namespace}/${a.name}`, changes: settle(repo.root, changes), clusters: a.clusters };
+  return { target: `app ${a.namespace}/${a.name}`, changes: changes as Plan['changes'], clusters: a.clusters };
 };
 
-/**
- * A ks.yaml may hold more Flux Kustomizations than the app's own (cloudnative-pg and its cluster/):
- * the generator rewrites its document and keeps the others as they are.
- */
-const keepOtherKustomizations = (existing: string | undefined, name: string, rendered: string): string => {
-  if (!existing) return rendered;
-  const docs = parseAllDocuments(existing);
-  const others = docs.filter((d) => d.getIn(['metadata', 'name']) !== name);
-  if (others.length === docs.length || others.length === 0) return rendered;
-  const text = (d: (typeof docs)[number]) => d.toString({ lineWidth: 0 }).replace(/^---\n/, '').trimEnd();
-  return [rendered.trimEnd(), ...others.map(text)].join('\n---\n') + '\n';
+/** Free-form chart values are the HelmRelease's once written: the record keeps what shapes the app. */
+const CREATION_ONLY = ['values', 'clusterValues'];
+
+const recordOf = (a: Answers): Answers => {
+  const { values: _v, clusterValues, ...kept } = a;
+  return clusterValues ? { ...kept, overlays: true } : kept;
 };
 
 export const generator: Generator = {
   name: G,
   check,
   plan,
+  creationOnly: CREATION_ONLY,
 };

@@ -9,6 +9,8 @@ import { stringify } from 'yaml';
 import { isDir } from '../src/lib/fsutil.ts';
 import { addResource } from '../generators/lib/yaml-edit.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
+import { invoke } from '../src/lib/cli.ts';
+import { generatorMain } from '../generators/lib/run.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(ROOT, 'tests', 'fixtures');
@@ -51,14 +53,12 @@ const STUBS: { folder: string; kustomization: string; namespace: string; objects
   { folder: 'stub-storage', kustomization: 'classes', namespace: 'storage', objects: [['StorageClass', 'ceph-block'], ['StorageClass', 'openebs-hostpath']] },
 ];
 
-/**
- * A scratch copy of the repository (a git work tree of its own, so tests can check `git status`), with
- * the platform stand-ins of tests/fixtures/platform-stubs added where the real platform does not yet
- * provide the same names (the Gateways, the ClusterSecretStore, postgres, the storage classes).
- */
-export const scratchRepo = async (): Promise<string> => {
-  const dir = tempDir('k8s-ops-repo-');
-  for (const entry of ['clusters', 'kubernetes', 'infrastructure', 'bootstrap', 'docs', 'validator.config.yaml', '.sops.yaml']) {
+/** The repository copy with the platform stand-ins, made once per run; each scratchRepo() copies it. */
+let scratchBase: Promise<string> | undefined;
+
+const makeScratchBase = async (): Promise<string> => {
+  const dir = tempDir('k8s-ops-base-');
+  for (const entry of ['clusters', 'kubernetes', 'infrastructure', 'bootstrap', 'docs', 'validator.config.yaml', '.sops.yaml', 'Taskfile.yaml', '.taskfiles']) {
     if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
   }
   // The config's schema folder is relative to the real checkout.
@@ -82,6 +82,27 @@ export const scratchRepo = async (): Promise<string> => {
   spawnSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', 'commit', '-qm', 'base'], { cwd: dir });
   return dir;
 };
+
+/**
+ * A scratch copy of the repository (a git work tree of its own, so tests can check `git status`), with
+ * the platform stand-ins of tests/fixtures/platform-stubs added where the real platform does not yet
+ * provide the same names (the Gateways, the ClusterSecretStore, postgres, the storage classes).
+ */
+export const scratchRepo = async (): Promise<string> => {
+  const base = await (scratchBase ??= makeScratchBase());
+  const dir = tempDir('k8s-ops-repo-');
+  cpSync(base, dir, { recursive: true });
+  return dir;
+};
+
+/** Commits everything in a scratch repository, as the operator would after a generator run. */
+export const commitAll = (dir: string): void => {
+  spawnSync('git', ['add', '-A'], { cwd: dir });
+  spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@e', 'commit', '-qm', 'change'], { cwd: dir });
+};
+
+/** `npx plop <generator> -- <args>` in `repo`, in this process: the generator plop calls, without plop. */
+export const generate = (repo: string, generator: string, args: string[]): Promise<Run> => invoke(generatorMain(generator, repo), args);
 
 export const gitStatus = (dir: string): string => spawnSync('git', ['status', '--porcelain'], { cwd: dir, encoding: 'utf8' }).stdout;
 

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { parse } from 'yaml';
 import { TOOLKIT_ROOT } from '../../src/lib/cache-dir.ts';
-import { UserError } from '../../src/lib/errors.ts';
+import { parseArgs } from 'node:util';
+import { UsageError, UserError } from '../../src/lib/errors.ts';
 import { isFile } from '../../src/lib/fsutil.ts';
 import { TOOLKIT_SCHEMA_OPTIONS, toolkitValidator } from '../../src/lib/toolkit-schemas.ts';
 import { fieldAt, resolveField } from './schema-util.ts';
@@ -19,22 +20,33 @@ export interface GeneratorArgs {
   fields: Record<string, string>;
 }
 
+/**
+ * What follows `--` on the plop command line, read with node's util.parseArgs: `--answers FILE`,
+ * `--dry-run`, `--force`, and any other `--field value` (or `--field=value`) as a single answer.
+ */
 export const parseGeneratorArgs = (argv: string[]): GeneratorArgs => {
   const dash = argv.indexOf('--');
   const rest = dash < 0 ? [] : argv.slice(dash + 1);
   const out: GeneratorArgs = { dryRun: false, force: false, fields: {} };
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i];
-    if (!arg.startsWith('--')) throw new UserError(`unexpected argument "${arg}" (fields are given as --name value)`);
-    const [key, inline] = arg.slice(2).split(/=(.*)/s, 2);
-    if (key === 'dry-run') out.dryRun = true;
-    else if (key === 'force') out.force = true;
-    else {
-      const value = inline ?? rest[++i];
-      if (value === undefined) throw new UserError(`--${key} needs a value`);
-      if (key === 'answers') out.answersFile = value;
-      else out.fields[key] = value;
+  const { tokens } = parseArgs({ args: rest, strict: false, allowPositionals: true, tokens: true });
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t.kind === 'positional') throw new UsageError(`unexpected argument "${t.value}" (fields are given as --name value)`);
+    if (t.kind !== 'option') continue;
+    if (t.name === 'dry-run' || t.name === 'force') {
+      if (t.value !== undefined) throw new UsageError(`--${t.name} takes no value`);
+      out[t.name === 'dry-run' ? 'dryRun' : 'force'] = true;
+      continue;
     }
+    let value = t.value;
+    const next = tokens[i + 1];
+    if (value === undefined && next?.kind === 'positional') {
+      value = next.value;
+      i++;
+    }
+    if (value === undefined) throw new UsageError(`--${t.name} needs a value`);
+    if (t.name === 'answers') out.answersFile = value;
+    else out.fields[t.name] = value;
   }
   return out;
 };

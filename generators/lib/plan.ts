@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { isFile, toPosix, walkFiles } from '../../src/lib/fsutil.ts';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import { isFile } from '../../src/lib/fsutil.ts';
 
 /** One file a generator writes, relative to the repository root. */
 export interface FileChange {
@@ -14,11 +13,19 @@ export interface FileChange {
   owned: boolean;
   /** A generated file the answers no longer produce (`after` is then empty). */
   remove?: boolean;
+  /** The answers themselves: written as they are, the record the next update starts from. */
+  record?: boolean;
+  /** Shared with other generated things (a namespace's files): written when missing, never updated or removed. */
+  createOnly?: boolean;
 }
+
+/** What a generator renders: every file it owns as the answers say, and its edits of shared files. */
+export type Rendered = Omit<FileChange, 'before'>;
 
 export interface Plan {
   /** What is generated, for messages: `app observability/gatus`. */
   target: string;
+  /** Before the update is worked out (generators return these), what the render says; after, what changes on disk. */
   changes: FileChange[];
   /** Clusters whose validation the change can affect. */
   clusters: string[];
@@ -33,28 +40,13 @@ export const settle = (repoRoot: string, changes: Omit<FileChange, 'before'>[]):
     .map((c) => ({ ...c, before: readIfExists(repoRoot, c.path) }))
     .filter((c) => (c.remove ? c.before !== undefined : c.before !== c.after));
 
-/** Removals of the generated files under `dir` that a plan no longer writes. */
-export const staleFiles = (repoRoot: string, dir: string, generated: (relative: string) => boolean, written: string[]): Omit<FileChange, 'before'>[] =>
-  walkFiles(join(repoRoot, dir))
-    .map((f) => toPosix(relative(repoRoot, f)))
-    .filter((p) => generated(p.slice(dir.length + 1)) && !written.includes(p))
-    .map((path) => ({ path, after: '', owned: true, remove: true }));
-
-/** A unified diff of one change, from git (present wherever the repository is). */
+/** A unified diff of one change, in-process. */
 export const unifiedDiff = (change: FileChange): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'k8s-ops-diff-'));
-  try {
-    const a = join(dir, 'a');
-    const b = join(dir, 'b');
-    writeFileSync(a, change.before ?? '');
-    writeFileSync(b, change.after);
-    const r = spawnSync('git', ['diff', '--no-index', '--no-color', '--', a, b], { encoding: 'utf8' });
-    const body = r.stdout.split('\n').filter((l) => !/^(diff --git|index |--- |\+\+\+ |new file mode)/.test(l));
-    const from = change.before === undefined ? '/dev/null' : `a/${change.path}`;
-    return [`--- ${from}`, `+++ ${change.remove ? '/dev/null' : `b/${change.path}`}`, ...body].join('\n').trimEnd();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const from = change.before === undefined ? '/dev/null' : `a/${change.path}`;
+  const to = change.remove ? '/dev/null' : `b/${change.path}`;
+  const patch = createTwoFilesPatch(from, to, change.before ?? '', change.remove ? '' : change.after, undefined, undefined, { context: 3 });
+  // The library's own header names the files once more (`Index:`, `===`); keep the git-like lines only.
+  return patch.split('\n').filter((l) => !/^(Index: |={10,}|\\ No newline)/.test(l)).join('\n').trimEnd();
 };
 
 export const describePlan = (plan: Plan, withDiff: boolean): string =>

@@ -1,7 +1,11 @@
 import type { NodePlopAPI } from 'plop';
 import { UserError } from '../../src/lib/errors.ts';
+import { io } from '../../src/lib/io.ts';
+import { reportFailure, type Main } from '../../src/lib/cli.ts';
 import { applyField, loadAnswersFile, loadSchema, parseGeneratorArgs, validateAnswers, type Answers, type GeneratorArgs } from './answers.ts';
-import { describePlan, writePlan, type Plan } from './plan.ts';
+import { formatConflicts } from './merge.ts';
+import { describePlan, readIfExists, writePlan, type Plan } from './plan.ts';
+import { previousAnswers, updatePlan } from './update.ts';
 import { askMissing } from './prompts.ts';
 import { readRepo, type RepoFacts } from './repo.ts';
 import { verifyPlan } from './verify.ts';
@@ -11,9 +15,15 @@ export interface Generator {
   name: string;
   /** Checks that need the repository (unknown cluster, duplicate id, ...): throw a UserError naming the field. */
   check?: (answers: Answers, repo: RepoFacts) => void | Promise<void>;
+  /** Every file as the answers render it (owned), the edits of shared files, and the answers record. */
   plan: (answers: Answers, repo: RepoFacts) => Plan | Promise<Plan>;
-  /** Validate the would-be tree before writing (false for files the validator does not read, like runbooks). */
-  verify?: boolean;
+  /** Answers written once, when the thing is created, and never again (free-form chart values). */
+  creationOnly?: string[];
+  /**
+   * Checks the settled plan before anything is written: the affected clusters validate on the would-be tree
+   * (the default), a check of the generator's own, or none (files the validator does not read).
+   */
+  verify?: false | ((root: string, plan: Plan, answers: Answers) => Promise<void>);
 }
 
 export interface Outcome {
@@ -22,36 +32,51 @@ export interface Outcome {
   message: string;
 }
 
-/** Everything after the answers are known: check, plan, refuse or show or verify, then write all at once. */
-export const generate = async (gen: Generator, input: Answers, args: Pick<GeneratorArgs, 'dryRun' | 'force'>, root: string): Promise<Outcome> => {
-  const answers = await validateAnswers(loadSchema(gen.name), structuredClone(input));
+const verifierOf = (gen: Generator) => (gen.verify === undefined ? verifyPlan : gen.verify || undefined);
+
+/** Generates or updates: check, render, merge into what is on disk, refuse or show or verify, then write all at once. */
+export const generate = async (gen: Generator, input: Answers, args: Pick<GeneratorArgs, 'dryRun' | 'force' | 'answersFile'>, root: string): Promise<Outcome> => {
+  const schema = loadSchema(gen.name);
+  const answers = await validateAnswers(schema, structuredClone(input));
   const repo = await readRepo(root);
   await gen.check?.(answers, repo);
-  const plan = await gen.plan(answers, repo);
+  const rendered = await gen.plan(answers, repo);
+  const previous = previousAnswers(root, rendered, args.answersFile);
+  const exists = previous !== undefined || rendered.changes.some((c) => c.record && readIfExists(root, c.path) !== undefined);
+  if (exists) {
+    const given = (gen.creationOnly ?? []).filter((f) => input[f] !== undefined);
+    if (given.length) {
+      throw new UserError(
+        given.map((f) => `answers.${f}: only taken when ${rendered.target} is created; it exists, so change these in its files (they are yours now) and leave ${f} out`).join('\n'),
+      );
+    }
+  }
+  const base = previous === undefined ? undefined : await gen.plan(await validateAnswers(schema, previous), repo);
+  const { plan, conflicts } = updatePlan(root, rendered, base, Boolean(args.force));
+  if (conflicts.length) {
+    throw new UserError(
+      `${plan.target}: the update changes what was edited by hand; nothing was written (rerun with --force to take the update's side):\n${formatConflicts(conflicts)}`,
+    );
+  }
   if (plan.changes.length === 0) return { plan, written: false, message: `${plan.target} is up to date: nothing to change` };
-  const overwrites = plan.changes.filter((c) => c.owned && c.before !== undefined);
+  const verify = verifierOf(gen);
   if (args.dryRun) {
     const shown = `dry run, nothing written; ${plan.target} would change:\n${describePlan(plan, true)}`;
     // The plan is shown either way; a dry run also says whether the real run would be refused.
-    if (gen.verify !== false) {
+    if (verify) {
       try {
-        await verifyPlan(root, plan);
+        await verify(root, plan, answers);
       } catch (e) {
-        if (e instanceof UserError) process.stdout.write(`${shown}\n`);
+        if (e instanceof UserError) io().out(`${shown}\n`);
         throw e;
       }
     }
-    return { plan, written: false, message: `${shown}\n${gen.verify === false ? '' : 'checked: the affected clusters still validate'}`.trimEnd() };
+    return { plan, written: false, message: `${shown}\n${verify ? 'checked: the affected clusters still validate' : ''}`.trimEnd() };
   }
-  if (overwrites.length && !args.force) {
-    throw new UserError(
-      `answers.name: ${plan.target} already exists with other content (${overwrites.map((c) => c.path).join(', ')}); rerun with --force to overwrite, --dry-run to see the diff`,
-    );
-  }
-  if (gen.verify !== false) await verifyPlan(root, plan);
+  if (verify) await verify(root, plan, answers);
   writePlan(root, plan);
-  const shown = overwrites.length ? describePlan(plan, true) : describePlan(plan, false);
-  return { plan, written: true, message: `${plan.target}: ${plan.changes.length} file${plan.changes.length === 1 ? '' : 's'} written\n${shown}` };
+  const updated = plan.changes.some((c) => c.before !== undefined && c.owned);
+  return { plan, written: true, message: `${plan.target}: ${plan.changes.length} file${plan.changes.length === 1 ? '' : 's'} written\n${describePlan(plan, updated)}` };
 };
 
 /** The answers: from --answers FILE and --field values, then prompts for the rest when a terminal is there. */
@@ -94,8 +119,23 @@ export const register = (plop: NodePlopAPI, name: string, description: string, l
 
 const fail = (e: unknown): never => {
   if (e instanceof UserError) {
-    process.stderr.write(`${e.message.split('\n').map((l) => (l.startsWith('  ') ? l : `error: ${l}`)).join('\n')}\n`);
-    process.exit(e.exitCode === 2 ? 1 : e.exitCode);
+    process.exit(reportFailure(e, 'error: '));
   }
   throw e;
 };
+
+export const loadGenerator = async (name: string): Promise<Generator> => (await import(`../${name}.ts`)).generator;
+
+/**
+ * A generator as `npx plop <name> -- <argv>` runs it in `root`, without plop and without prompts: what the
+ * tests call in-process, and what plop's action does after the prompts.
+ */
+export const generatorMain =
+  (name: string, root: string): Main =>
+  async (argv) => {
+    const gen = await loadGenerator(name);
+    const args = parseGeneratorArgs(['--', ...argv]);
+    const answers = await collectAnswers(gen, args);
+    const { message } = await generate(gen, answers, args, root);
+    io().out(`${message}\n`);
+  };
