@@ -1,17 +1,22 @@
 import { runMain, UserError } from '../lib/errors.ts';
 import { commonOptions, parseCli, progressPrinter } from './args.ts';
 import { checkComponentLibrary } from './components.ts';
+import { checkPinsOnline } from './online.ts';
 import { validateRepository } from './pipeline.ts';
 import { formatReport } from './report.ts';
 
-const USAGE = `usage: npm run validate -- [--cluster NAME] [--path DIR] [--repo DIR] [--schema-dir DIR]... [--format text|json] [--cache-dir DIR] [--no-cache] [--quiet]
+const USAGE = `usage: npm run validate -- [--cluster NAME] [--path DIR] [--repo DIR] [--schema-dir DIR]... [--format text|json] [--cache-dir DIR] [--no-cache] [--online] [--quiet]
 
 Simulates Flux for every cluster (clusters/*/flux/) or for the entry folder given with --path, offline,
 checks the component library (kubernetes/components/, each component through a sample app; not with
---path), and reports findings as path:line: rule: message. Exit 0 clean, 1 on findings, 2 on usage errors.`;
+--path), and reports findings as path:line: rule: message. Exit 0 clean, 1 on findings, 2 on usage errors.
+
+--online  then asks the Helm repositories and OCI registries (anonymously) whether every pinned chart
+          version, OCIRepository ref and image tag or digest exists: a missing one is an error
+          (pin-missing), a host that cannot be asked a warning (pin-unchecked).`;
 
 runMain(async () => {
-  const args = parseCli(process.argv.slice(2), { ...commonOptions, format: { type: 'string' } });
+  const args = parseCli(process.argv.slice(2), { ...commonOptions, format: { type: 'string' }, online: { type: 'boolean' } });
   if (args.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -41,7 +46,8 @@ runMain(async () => {
         noCache: args['no-cache'],
         progress: progress.update,
       });
+  const checked = args.online ? await checkPinsOnline(repoRoot, results, library, { progress: progress.update }) : { results, library };
   progress.done();
-  process.stdout.write(`${formatReport(results, format, library)}\n`);
-  return [...results, ...(library ? [library] : [])].some((r) => r.findings.some((f) => f.severity === 'error')) ? 1 : 0;
+  process.stdout.write(`${formatReport(checked.results, format, checked.library)}\n`);
+  return [...checked.results, ...(checked.library ? [checked.library] : [])].some((r) => r.findings.some((f) => f.severity === 'error')) ? 1 : 0;
 });
