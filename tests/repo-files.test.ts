@@ -91,7 +91,7 @@ test('a hand-edited answers file with a typo is caught without the bundle, by th
   const app = 'kubernetes/apps/observability/gatus/.answers.yaml';
   mkdirSync(join(repo, 'kubernetes/apps/observability/gatus'), { recursive: true });
   mkdirSync(join(repo, 'clusters/lab'), { recursive: true });
-  writeFileSync(join(repo, app), readFileSync(join(ROOT, app), 'utf8').replace('  version: 1.5.0', '  verison: 1.5.0'));
+  writeFileSync(join(repo, app), readFileSync(join(ROOT, app), 'utf8').replace(/^  version: /m, '  verison: '));
   writeFileSync(join(repo, 'clusters/lab/.answers.yaml'), readFileSync(join(ROOT, 'clusters/infra/.answers.yaml'), 'utf8').replace('id: 1', 'id: 0'));
   const { checked, findings } = await checkRepoFiles(repo, [], tempDir());
   assert.equal(checked.sort(), ['clusters/lab/.answers.yaml', app]);

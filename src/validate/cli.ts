@@ -3,17 +3,26 @@ import { EXIT } from '../lib/errors.ts';
 import { io } from '../lib/io.ts';
 import { commonFlags, formatFlag, progressPrinter } from './args.ts';
 import { checkComponentLibrary } from './components.ts';
+import { checkPinsOnline } from './online.ts';
 import { validateRepository } from './pipeline.ts';
 import { formatReport } from './report.ts';
 
-const USAGE = `usage: npm run validate -- [--cluster NAME] [--path DIR] [--repo DIR] [--schema-dir DIR]... [--format text|json] [--cache-dir DIR] [--no-cache] [--quiet]
+const USAGE = `usage: npm run validate -- [--cluster NAME] [--path DIR] [--repo DIR] [--schema-dir DIR]... [--format text|json] [--cache-dir DIR] [--no-cache] [--online] [--quiet]
 
 Simulates Flux for every cluster (clusters/*/flux/) or for the entry folder given with --path, offline,
 checks the component library (kubernetes/components/, each component through a sample app; not with
---path), and reports findings as path:line: rule: message. Exit 0 clean, 1 on findings, 2 on usage errors.`;
+--path), and reports findings as path:line: rule: message. Exit 0 clean, 1 on findings, 2 on usage errors.
+
+--online  then asks the Helm repositories and OCI registries (anonymously) whether every pinned chart
+          version, OCIRepository ref and image tag or digest exists: a missing one is an error
+          (pin-missing), a host that cannot be asked a warning (pin-unchecked).`;
 
 export const main = async (argv: string[]): Promise<number> => {
-  const args = parseFlags(argv, USAGE, { ...commonFlags, format: formatFlag });
+  const args = parseFlags(argv, USAGE, {
+    ...commonFlags,
+    format: formatFlag,
+    online: { type: 'boolean', description: 'also ask the registries whether every pinned chart and image exists' },
+  });
   if (!args) return EXIT.ok;
   const format = (args.format ?? 'text') as 'text' | 'json';
   const progress = progressPrinter(args.quiet || format === 'json');
@@ -39,9 +48,10 @@ export const main = async (argv: string[]): Promise<number> => {
         noCache: args['no-cache'],
         progress: progress.update,
       });
+  const checked = args.online ? await checkPinsOnline(repoRoot, results, library, { progress: progress.update }) : { results, library };
   progress.done();
-  io().out(`${formatReport(results, format, library)}\n`);
-  return [...results, ...(library ? [library] : [])].some((r) => r.findings.some((f) => f.severity === 'error')) ? EXIT.refused : EXIT.ok;
+  io().out(`${formatReport(checked.results, format, checked.library)}\n`);
+  return [...checked.results, ...(checked.library ? [checked.library] : [])].some((r) => r.findings.some((f) => f.severity === 'error')) ? EXIT.refused : EXIT.ok;
 };
 
 entryPoint(import.meta.url, main);
