@@ -8,7 +8,7 @@ import { CLUSTERS, REPO_ROOT } from './lib/cluster.ts';
 import { UserError, runMain } from './lib/errors.ts';
 import { run } from './lib/exec.ts';
 import { parseFlags } from './lib/flags.ts';
-import { requireClis } from './lib/preflight.ts';
+import { findOnPath, requireClis } from './lib/preflight.ts';
 
 const USAGE = `Usage: node --import tsx scripts/seal-connect.ts --cluster NAME [--dry-run]
        task op:seal-connect CLUSTER=NAME
@@ -31,7 +31,7 @@ await runMain('seal-connect', async () => {
   const { recipients } = creationRule(REPO_ROOT, target);
   const plan = [
     ...Object.values(FIELDS).map((f) => `op read ${item}/${f}`),
-    `write ${target}, encrypted for ${recipients.join(', ')}`,
+    `write ${target}, encrypted for ${recipients.join(', ')} by ${findOnPath('sops') ? 'sops encrypt (plain text on stdin)' : "the toolkit's SOPS (sops is not on PATH)"}`,
   ];
   if (flags['dry-run']) {
     process.stdout.write(`seal-connect ${cluster}: plan (dry run, nothing is executed)\n${plan.map((p) => `  ${p}`).join('\n')}\n`);
@@ -44,8 +44,8 @@ await runMain('seal-connect', async () => {
     if (!value || value.includes('\n')) throw new UserError(`${item}/${field}: expected one non-empty line (see docs/secrets.md for the item's fields)`);
     values[key] = value;
   }
-  const sealed = sealConnectCredentials(REPO_ROOT, cluster, { credentials: values.credentials, token: values.token, sealedFrom: item });
+  const sealed = await sealConnectCredentials(REPO_ROOT, cluster, { credentials: values.credentials, token: values.token, sealedFrom: item });
   mkdirSync(dirname(join(REPO_ROOT, target)), { recursive: true });
-  writeFileSync(join(REPO_ROOT, target), sealed);
-  process.stdout.write(`sealed ${target} from ${item}; commit and push it, Flux applies it with the sops-age key\n`);
+  writeFileSync(join(REPO_ROOT, target), sealed.text);
+  process.stdout.write(`sealed ${target} from ${item} (encrypted by ${sealed.by === 'sops' ? 'sops' : "the toolkit's SOPS, sops not being on PATH"}); commit and push it, Flux applies it with the sops-age key\n`);
 });

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectCredentialsPath, connectItem, sealConnectCredentials } from '../generators/lib/connect-credentials.ts';
+import { connectCredentialsPath, connectItem, PLACEHOLDER, SEALED_FROM } from '../generators/lib/connect-credentials.ts';
 import { ROOT, tempDir, type Run } from './helpers.ts';
 
 export const STUB_TOOLS = ['talosctl', 'talhelper', 'kubectl', 'helmfile', 'flux', 'sops', 'op'] as const;
@@ -31,8 +31,9 @@ export const createStubs = (tools: readonly string[] = STUB_TOOLS) => {
   for (const c of ['infra', 'apps']) {
     rmSync(join(repo, 'clusters', c, 'talos', 'clusterconfig'), { recursive: true, force: true });
     writeFileSync(join(repo, 'clusters', c, 'talos', 'talsecret.sops.yaml'), 'cluster: {}\nsops: {}\n');
-    // Sealed from 1Password, as `task op:seal-connect` leaves them before a bootstrap.
-    writeFileSync(join(repo, connectCredentialsPath(c)), sealConnectCredentials(repo, c, { credentials: 'c3R1Yg==', token: 'stub-token', sealedFrom: connectItem(c) }));
+    // Sealed from 1Password, as `task op:seal-connect` leaves them before a bootstrap (the annotation is outside the MAC).
+    const sealed = join(repo, connectCredentialsPath(c));
+    writeFileSync(sealed, readFileSync(sealed, 'utf8').replace(`${SEALED_FROM}: ${PLACEHOLDER}`, `${SEALED_FROM}: ${connectItem(c)}`));
   }
   writeFileSync(log, '');
   for (const t of tools) {
