@@ -136,6 +136,7 @@ export class RealSops {
           Format: 'yaml',
           Flatten: 'false',
           StringifyValues: 'false',
+          ConvertToJSON: 'false',
           ResourceType: 'SECRET',
         },
       }),

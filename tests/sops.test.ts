@@ -133,7 +133,8 @@ test('Go number formatting: FormatFloat f and g, and yaml.v3 resolution', () => 
 });
 
 test('timestamps are type:time, read and written', async () => {
-  const text = await sealed('stringData:\n  day: 2001-12-14\n  stamp: 2001-12-14T21:59:43.10-05:00\n  quoted: "2001-12-14"\n', valuesOnly);
+  // type:time is sops 3.10's; the real sops here is 3.9.2, which predates it, so only the toolkit reads these back.
+  const text = await encryptYaml('stringData:\n  day: 2001-12-14\n  stamp: 2001-12-14T21:59:43.10-05:00\n  quoted: "2001-12-14"\n', valuesOnly);
   const doc = parse(text);
   assert.match(doc.stringData.day, /type:time\]$/);
   assert.match(doc.stringData.quoted, /type:str\]$/);
@@ -225,7 +226,7 @@ test('multi-document files: every document encrypted and MAC\'d together, each w
   await rejects(() => decryptYaml(first, ids), /MAC mismatch/);
   const verdict = await real.decrypt(first);
   assert.not.ok(verdict.ok);
-  assert.match(verdict.error ?? '', /MAC/);
+  assert.match(verdict.error ?? '', /Failed to verify data integrity/);
 });
 
 test('refused as sops refuses them, naming the file and the key: non-string keys, sequence and value documents', async () => {

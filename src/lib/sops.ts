@@ -134,6 +134,7 @@ export const creationRule = (repoRoot: string, path: string): CreationRule => {
 /** One comment line, as sops keeps it (the text after `#`), and where it is written back. */
 interface CommentLine {
   text: string;
+  slot?: Slot;
 }
 /** A comment-holding property of a YAML node (commentBefore or comment), one entry per line, '' for a blank line. */
 interface Slot {
@@ -230,7 +231,8 @@ class TreeBuilder {
     const existing = this.slots.find((s) => s.owner === owner && s.prop === prop);
     if (existing) return existing;
     const text: string | undefined = owner?.[prop];
-    const s: Slot = { owner, prop, lines: text ? text.split('\n').map((t) => (t === '' ? '' : { text: t })) : [] };
+    const s: Slot = { owner, prop, lines: [] };
+    s.lines = text ? text.split('\n').map((t) => (t === '' ? '' : { text: t, slot: s })) : [];
     this.slots.push(s);
     return s;
   }
@@ -264,8 +266,17 @@ class TreeBuilder {
     const col = this.colOf(node);
     const items: any[] = [...head, ...this.comments(node, 'commentBefore')];
     const overflow: { c: TComment; col: number }[] = [];
-    const place = (out: { c: TComment; col: number }[]) => {
-      for (const o of out) (o.col === -1 || o.col >= col ? items.push(o.c) : overflow.push(o));
+    // Lines that came up from a nested block: written where yaml.v3 reads them as this collection's, above the
+    // next entry or after the last one.
+    const moved: { line: CommentLine; after: number }[] = [];
+    const place = (out: { c: TComment; col: number }[], after = -1) => {
+      for (const o of out) {
+        if (o.col !== -1 && o.col < col) overflow.push(o);
+        else {
+          items.push(o.c);
+          if (after >= 0) moved.push({ line: o.c.line, after });
+        }
+      }
     };
     if (isMap(node)) {
       for (const pair of node.items as Pair[]) {
@@ -277,16 +288,24 @@ class TreeBuilder {
         const childPath = [...path, keyValue.text];
         const { value, overflow: out, before } = this.value(pair.value as Node | null, childPath, (n) => (pair.value = n), keyNode);
         items.push(...(before ?? []), { kind: 'pair', key: keyValue.text, keyNode, value } satisfies TPair);
-        place(out);
+        place(out, node.items.indexOf(pair));
       }
     } else {
       node.items.forEach((item, i) => {
         const { value, overflow: out, before } = this.value(item as Node | null, path, (n) => (node.items[i] = n));
         items.push(...(before ?? []), value);
-        place(out);
+        place(out, i);
       });
     }
     place(this.trailing(node));
+    for (const { line, after } of moved.reverse()) {
+      if (line.slot) line.slot.lines.splice(line.slot.lines.indexOf(line), 1);
+      const next = node.items[after + 1] as any;
+      const target = next ? this.slot(isMap(node) ? next.key : next, 'commentBefore') : this.slot(node, 'comment');
+      if (next) target.lines.unshift(line);
+      else target.lines.push(line);
+      line.slot = target;
+    }
     return { value: isMap(node) ? { kind: 'map', items } : { kind: 'seq', items }, overflow };
   }
 
