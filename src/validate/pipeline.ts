@@ -79,7 +79,7 @@ export const simulateAll = (p: Prepared, progress?: (m: string) => void): Promis
 /** The repository's own files: one set of findings, reported with every cluster it belongs to. */
 const repositoryFindings = async (repoRoot: string, schemaDirs: string[], cacheDir: string, only?: string[]): Promise<Finding[]> => {
   const files = only ? only.map((f) => join(repoRoot, f)).filter(isFile) : walkFiles(repoRoot);
-  return [...(await checkRepoFiles(repoRoot, schemaDirs, cacheDir, files, { complete: !only })).findings, ...checkSopsFiles(repoRoot, files)];
+  return [...(await checkRepoFiles(repoRoot, schemaDirs, cacheDir, files, { complete: !only })).findings, ...(await checkSopsFiles(repoRoot, files))];
 };
 
 /** The whole pipeline: discover, build, substitute, schema, references, policy; the caller reports. */

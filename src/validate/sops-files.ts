@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
-import { parseDocument } from 'yaml';
 import { UserError } from '../lib/errors.ts';
 import { isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
-import { creationRule, ENC, leaves, shouldEncrypt } from '../lib/sops.ts';
+import { creationRule, MAX_SOPS_BYTES, parseSops, plaintextIn, plainValues, sopsMetadata, type CreationRule, type ParsedSops } from '../lib/sops.ts';
+import { sopsFileStatus } from '../lib/sops-tool.ts';
 import type { Finding } from './types.ts';
 
 export const SOPS_FILE = /(^|\/)[^./][^/]*\.sops\.ya?ml$/;
@@ -12,44 +12,50 @@ const PLACEHOLDER = /^<[^>\n]*>$/;
 
 /**
  * Every `*.sops.yaml` of the repository, Flux-built or not (bootstrap/, talos/): encrypted for the recipients
- * `.sops.yaml` gives its path (else whoever holds the new key cannot decrypt it), and no plain value where
- * the rule says encrypted. Catches a filled-in template or a file encrypted with an old key before it is pushed.
+ * `.sops.yaml` gives its path (else whoever holds the new key cannot decrypt it), and nothing in clear that the
+ * rule (or the file's own sops metadata) says is encrypted: values of any type in every document, what an alias
+ * repeats, and comments. Catches a filled-in template or a file encrypted with an old key before it is pushed.
+ * Where sops is on PATH, sops itself must also be able to load each encrypted file.
  */
-export const checkSopsFiles = (repoRoot: string, files = walkFiles(repoRoot)): Finding[] => {
+export const checkSopsFiles = async (repoRoot: string, files = walkFiles(repoRoot)): Promise<Finding[]> => {
   if (!isFile(`${repoRoot}/.sops.yaml`)) return [];
   const findings: Finding[] = [];
-  const report = (file: string, rule: string, message: string, line?: number) => findings.push({ file, line, rule, message, severity: 'error' });
+  const report = (file: string, rule: string, message: string) => findings.push({ file, rule, message, severity: 'error' });
   for (const abs of files.filter((f) => SOPS_FILE.test(f))) {
     const file = toPosix(relative(repoRoot, abs));
     if (file.startsWith('tests/') || file.startsWith('templates/')) continue;
-    const text = readFileSync(abs, 'utf8');
-    const doc = parseDocument(text);
-    if (doc.errors.length) continue; // the build stage reports YAML errors with their lines
-    const data = doc.toJS() ?? {};
-    let rule;
-    try {
-      rule = creationRule(repoRoot, file);
-    } catch (e) {
-      if (e instanceof UserError) {
-        report(file, 'sops-rule', e.message);
-        continue;
-      }
-      throw e;
-    }
-    const plain = leaves(doc)
-      .map(({ node, path }) => ({ path, value: node.value }))
-      .filter((l) => shouldEncrypt(l.path, rule.encryptedRegex) && typeof l.value === 'string' && l.value !== '' && !ENC.test(l.value));
-    if (!data.sops) {
-      const secrets = plain.filter((l) => !PLACEHOLDER.test(String(l.value)));
-      if (secrets.length) report(file, 'sops-unencrypted', `${secrets[0].path.join('.')} is plain text in a file SOPS should have encrypted: sops --encrypt --in-place ${file}`);
+    if (statSync(abs).size > MAX_SOPS_BYTES) {
+      report(file, 'sops-unreadable', `larger than ${MAX_SOPS_BYTES} bytes: refused unread`);
       continue;
     }
-    if (plain.length) report(file, 'sops-unencrypted', `${plain[0].path.join('.')} is not encrypted although .sops.yaml says it must be`);
-    const recipients = new Set((data.sops.age ?? []).map((a: any) => String(a?.recipient)));
-    const missing = rule.recipients.filter((r) => !recipients.has(r));
-    if (missing.length) {
-      report(file, 'sops-recipients', `not encrypted for ${missing.join(', ')}, which .sops.yaml names for this path: sops updatekeys ${file}`);
+    let parsed: ParsedSops;
+    let rule: CreationRule;
+    try {
+      parsed = parseSops(readFileSync(abs, 'utf8'), file);
+      rule = creationRule(repoRoot, file);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      // An alias bomb, a non-string key, a rule sops would not load: a finding, and the run goes on.
+      report(file, /\.sops\.yaml:/.test(e.message) && !e.message.startsWith(file) ? 'sops-rule' : 'sops-unreadable', e.message.replace(`${file}: `, ''));
+      continue;
     }
+    const meta = sopsMetadata(parsed, file);
+    if (!meta) {
+      const secrets = plainValues(parsed, rule).filter((v) => !PLACEHOLDER.test(v.text));
+      if (secrets.length) report(file, 'sops-unencrypted', `${secrets[0].path} is plain text in a file SOPS should have encrypted: sops --encrypt --in-place ${file}`);
+      continue;
+    }
+    const plain = [...plaintextIn(parsed, rule, { comments: true }), ...plaintextIn(parsed, meta, { comments: true })];
+    if (plain.length) {
+      const p = plain[0];
+      report(file, 'sops-unencrypted', `${p.what === 'comment' ? `a comment in ${p.path}` : p.path} is not encrypted although .sops.yaml says it must be`);
+    }
+    if (parsed.aliases) report(file, 'sops-unencrypted', 'has YAML aliases, which sops never writes: a value repeated through an alias is in clear or cannot be decrypted there');
+    const recipients = new Set(meta.age.map((a: any) => String(a?.recipient)));
+    const missing = rule.recipients.filter((r) => !recipients.has(r));
+    if (missing.length) report(file, 'sops-recipients', `not encrypted for ${missing.join(', ')}, which .sops.yaml names for this path: sops updatekeys ${file}`);
+    const status = await sopsFileStatus(repoRoot, file);
+    if (status === 'unreadable' || status === 'not-encrypted') report(file, 'sops-unreadable', `sops filestatus ${file}: sops ${status === 'unreadable' ? 'cannot load it' : 'does not see it as encrypted'}`);
   }
   return findings;
 };

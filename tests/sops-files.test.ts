@@ -1,0 +1,77 @@
+// The plaintext guard over *.sops.yaml: what sops would have encrypted but is in clear, however it got there.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { generateIdentity } from '../src/lib/age-keys.ts';
+import { encryptYaml, type CreationRule } from '../src/lib/sops.ts';
+import type { Io } from '../src/lib/io.ts';
+import { withIo } from '../src/lib/io.ts';
+import { checkSopsFiles } from '../src/validate/sops-files.ts';
+import { tempDir } from './helpers.ts';
+
+const test = suite('sops-files');
+const key = await generateIdentity();
+const rule: CreationRule = { recipients: [key.recipient], encryptedRegex: '^(data|stringData)$', macOnlyEncrypted: true };
+const noSops: Partial<Io> = { which: () => undefined };
+
+const repoWith = async (files: Record<string, string | ((sealed: (plain: string) => Promise<string>) => Promise<string>)>) => {
+  const repo = tempDir();
+  writeFileSync(join(repo, '.sops.yaml'), `creation_rules:\n  - path_regex: .*\\.sops\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    mac_only_encrypted: true\n    age: ${key.recipient}\n`);
+  mkdirSync(join(repo, 'secrets'));
+  for (const [name, content] of Object.entries(files)) {
+    writeFileSync(join(repo, 'secrets', name), typeof content === 'string' ? content : await content((p) => encryptYaml(p, rule)));
+  }
+  return repo;
+};
+const lines = async (repo: string, io = noSops) => (await withIo(io, () => checkSopsFiles(repo))).map((f) => `${f.file}: ${f.rule}: ${f.message}`);
+const SECRET = 'kind: Secret\nmetadata:\n  name: a\nstringData:\n  token: fine\n';
+
+test('plaintext through a second document, an alias, a number and a comment is caught', async () => {
+  const repo = await repoWith({
+    'multi.sops.yaml': async (seal) => `${await seal(SECRET)}---\nkind: Secret\nstringData:\n  leaked: in-clear\n`,
+    'alias.sops.yaml': async (seal) => (await seal(SECRET)).replace('name: a', 'name: &n hunter2').replace(/token: ENC\[[^\]]*\]/, 'token: *n'),
+    'number.sops.yaml': async (seal) => (await seal(SECRET)).replace(/token: ENC\[[^\]]*\]/, 'token: 123456'),
+    'comment.sops.yaml': async (seal) => (await seal(SECRET)).replace(/(\n {2}token: )/, '\n  # the password is hunter2$1'),
+    'good.sops.yaml': async (seal) => seal(SECRET),
+  });
+  assert.equal(await lines(repo), [
+    'secrets/alias.sops.yaml: sops-unencrypted: stringData.token is not encrypted although .sops.yaml says it must be',
+    'secrets/alias.sops.yaml: sops-unencrypted: has YAML aliases, which sops never writes: a value repeated through an alias is in clear or cannot be decrypted there',
+    'secrets/comment.sops.yaml: sops-unencrypted: a comment in stringData is not encrypted although .sops.yaml says it must be',
+    'secrets/multi.sops.yaml: sops-unencrypted: stringData.leaked is not encrypted although .sops.yaml says it must be',
+    'secrets/number.sops.yaml: sops-unencrypted: stringData.token is not encrypted although .sops.yaml says it must be',
+  ]);
+});
+
+test('an alias bomb, an oversized file and a non-string key are findings, and the run goes on', async () => {
+  const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]', ...'bcdefghi'.split('').map((c, i) => `${c}: &${c} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`), 'stringData:\n  boom: *i'].join('\n');
+  const repo = await repoWith({
+    'bomb.sops.yaml': bomb,
+    'big.sops.yaml': `stringData:\n  big: ${'x'.repeat(1024 * 1024)}\n`,
+    'intkey.sops.yaml': 'stringData:\n  1: one\n',
+    'plain.sops.yaml': 'stringData:\n  token: hunter2\n',
+  });
+  const found = await lines(repo);
+  assert.is(found.length, 4, found.join('\n'));
+  assert.match(found[0], /^secrets\/big\.sops\.yaml: sops-unreadable: larger than 1048576 bytes: refused unread$/);
+  assert.match(found[1], /^secrets\/bomb\.sops\.yaml: sops-unreadable: .*(alias|resource exhaustion)/i);
+  assert.match(found[2], /^secrets\/intkey\.sops\.yaml: sops-unreadable: stringData\.1: a non-string key \(int\)/);
+  assert.match(found[3], /^secrets\/plain\.sops\.yaml: sops-unencrypted: stringData\.token is plain text/);
+});
+
+test('where sops is on PATH, sops filestatus must see each encrypted file as encrypted', async () => {
+  const repo = await repoWith({ 'good.sops.yaml': async (seal) => seal(SECRET) });
+  const asked: string[][] = [];
+  const sops = (answer: string): Partial<Io> => ({
+    which: (c) => (c === 'sops' ? '/usr/bin/sops' : undefined),
+    exec: async (c) => (asked.push(c.args), { code: 0, stdout: answer, stderr: '' }),
+  });
+  const saysNo = sops('{"encrypted":false}\n');
+  assert.equal(await lines(repo, saysNo), ['secrets/good.sops.yaml: sops-unreadable: sops filestatus secrets/good.sops.yaml: sops does not see it as encrypted']);
+  assert.equal(asked, [['filestatus', 'secrets/good.sops.yaml']]);
+  const saysYes = sops('{"encrypted":true}\n');
+  assert.equal(await lines(repo, saysYes), []);
+});
+
+test.run();
