@@ -3,38 +3,42 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse, parseAllDocuments } from 'yaml';
+import { invoke } from '../src/lib/cli.ts';
+import { main as validateMain } from '../src/validate/cli.ts';
+import { main as renderMain } from '../src/validate/render-cli.ts';
 import { listComponents } from '../src/validate/components.ts';
-import { FIXTURES, ROOT, runNode, tempDir } from './helpers.ts';
+import { CACHE, FIXTURES, ROOT, runNode, tempDir } from './helpers.ts';
 
 const test = suite('cli');
-const validate = (args: string[]) => runNode('src/validate/cli.ts', ['--cache-dir', tempDir(), ...args]);
-const render = (args: string[]) => runNode('src/validate/render-cli.ts', ['--cache-dir', tempDir(), ...args]);
+// The entry points' main, in-process, as `npm run validate|render -- <args>` runs it.
+const validate = (args: string[]) => invoke(validateMain, ['--cache-dir', CACHE, ...args]);
+const render = (args: string[]) => invoke(renderMain, ['--cache-dir', CACHE, ...args]);
 
-test('exit 0 and a summary table on a clean repository', () => {
-  const r = validate(['--repo', join(FIXTURES, 'clean')]);
+test('exit 0 and a summary table on a clean repository', async () => {
+  const r = await validate(['--repo', join(FIXTURES, 'clean')]);
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /cluster\s+kustomizations\s+resources\s+errors\s+warnings\s+seconds/);
   assert.match(r.stdout, /^test\s+\d+\s+\d+\s+0\s+0\s/m);
 });
 
-test('exit 1 and one path:line: rule: message line per finding', () => {
+test('exit 1 and one path:line: rule: message line per finding', async () => {
   const expected = parse(readFileSync(join(FIXTURES, 'dangling-depends-on', 'expect.yaml'), 'utf8'));
-  const r = validate(['--repo', join(FIXTURES, 'dangling-depends-on')]);
+  const r = await validate(['--repo', join(FIXTURES, 'dangling-depends-on')]);
   assert.is(r.code, 1);
   assert.ok(r.stdout.includes(`${expected.file}:${expected.line}: ${expected.rule}: `), r.stdout);
 });
 
-test('--format json for machines', () => {
-  const r = validate(['--repo', join(FIXTURES, 'dangling-depends-on'), '--format', 'json']);
+test('--format json for machines', async () => {
+  const r = await validate(['--repo', join(FIXTURES, 'dangling-depends-on'), '--format', 'json']);
   const out = JSON.parse(r.stdout);
   assert.is(out.clusters[0].cluster, 'test');
   assert.is(out.findings.filter((f: any) => f.severity === 'error').length, 1);
   assert.is(out.findings[0].rule, 'depends-on');
 });
 
-test('usage errors exit 2 with one line and no stack trace', () => {
+test('usage errors exit 2 with one line and no stack trace', async () => {
   for (const args of [['--bogus'], ['--cluster', 'nope'], ['--path', 'no/such/dir'], ['--format', 'xml'], ['--schema-dir', '/no/such']]) {
-    const r = validate(args);
+    const r = await validate(args);
     assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, /^error: /);
@@ -42,8 +46,8 @@ test('usage errors exit 2 with one line and no stack trace', () => {
   }
 });
 
-test('--cluster limits the run', () => {
-  const r = validate(['--cluster', 'infra', '--format', 'json']);
+test('--cluster limits the run', async () => {
+  const r = await validate(['--cluster', 'infra', '--format', 'json']);
   const out = JSON.parse(r.stdout);
   assert.equal(out.clusters.map((c: any) => c.cluster), ['infra']);
   // The component library is checked too, through a sample app per component, on that cluster alone.
@@ -51,10 +55,10 @@ test('--cluster limits the run', () => {
   assert.is(out.components.errors, 0, JSON.stringify(out.findings));
 });
 
-test('--path runs on a home-ops style repository laid out differently', () => {
+test('--path runs on a home-ops style repository laid out differently', async () => {
   const repo = join(FIXTURES, 'home-ops-style');
   const expected = parse(readFileSync(join(repo, 'expect.yaml'), 'utf8'));
-  const r = validate(['--repo', repo, '--path', join(repo, 'kubernetes', 'flux', 'cluster'), '--format', 'json']);
+  const r = await validate(['--repo', repo, '--path', join(repo, 'kubernetes', 'flux', 'cluster'), '--format', 'json']);
   assert.ok(r.code === 0 || r.code === 1, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.is(out.clusters.length, 1);
@@ -63,9 +67,9 @@ test('--path runs on a home-ops style repository laid out differently', () => {
   assert.is(out.components, undefined, 'a tree given with --path has no library check');
 });
 
-test('render writes one substituted multi-document file per Flux Kustomization', () => {
+test('render writes one substituted multi-document file per Flux Kustomization', async () => {
   const out = tempDir();
-  const r = render(['--repo', join(FIXTURES, 'clean'), '--out', out]);
+  const r = await render(['--repo', join(FIXTURES, 'clean'), '--out', out]);
   assert.is(r.code, 0, r.stderr);
   const files = readdirSync(join(out, 'flux-system')).sort();
   assert.ok(files.includes('flux-system.yaml'), files.join(','));
@@ -79,11 +83,22 @@ test('render writes one substituted multi-document file per Flux Kustomization',
   }
 });
 
-test('render needs --out', () => {
-  const r = render(['--repo', join(FIXTURES, 'clean')]);
+test('render needs --out', async () => {
+  const r = await render(['--repo', join(FIXTURES, 'clean')]);
   assert.is(r.code, 2);
   assert.match(r.stderr, /error: --out is required \(see --help\)/);
   assert.not.ok(existsSync(join(FIXTURES, 'clean', 'rendered')));
+});
+
+test('end to end, as npm runs it: node and tsx, the exit code and the output of a real process', () => {
+  const clean = runNode('src/validate/cli.ts', ['--cache-dir', CACHE, '--repo', join(FIXTURES, 'clean')]);
+  assert.is(clean.code, 0, clean.stderr);
+  assert.match(clean.stdout, /^test\s+\d+\s+\d+\s+0\s+0\s/m);
+  const usage = runNode('src/validate/cli.ts', ['--bogus']);
+  assert.is(usage.code, 2);
+  assert.match(usage.stderr, /^error: Unknown option '--bogus'/);
+  const failing = runNode('src/validate/render-cli.ts', ['--repo', join(FIXTURES, 'clean')]);
+  assert.is(failing.code, 2);
 });
 
 test.run();

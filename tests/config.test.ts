@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { writeSyntheticRepo } from '../bench/synthetic.ts';
 import { loadConfig } from '../src/validate/config.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
-import { SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('validator config');
 
@@ -21,7 +21,7 @@ const repoWithFluxInstance = () => {
 };
 
 const errors = async (repo: string) => {
-  const { results } = await validateRepository({ repo, schemaDirs: SCHEMAS, cacheDir: tempDir() });
+  const { results } = await validateRepository({ repo, schemaDirs: SCHEMAS, cacheDir: CACHE });
   return results.flatMap((r) => r.findings).filter((f) => f.severity === 'error');
 };
 

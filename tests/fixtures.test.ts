@@ -5,10 +5,10 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine } from '../src/validate/report.ts';
-import { FIXTURES, SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, FIXTURES, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('defect fixtures');
-const cacheDir = tempDir();
+const cacheDir = CACHE;
 
 const cases = readdirSync(FIXTURES).filter((c) => {
   try {

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { checkPinsOnline, type OnlineOptions } from '../src/validate/online.ts';
 import { validateRepository, type Validation } from '../src/validate/pipeline.ts';
 import { findingLine, uniqueFindings } from '../src/validate/report.ts';
-import { FIXTURES, ROOT, SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, FIXTURES, ROOT, SCHEMAS, tempDir } from './helpers.ts';
 import { closedPort, fakeHelmRepository, fakeRegistry, silentServer, type Fake } from './online-fakes.ts';
 
 const test = suite('online pin check');
@@ -37,7 +37,7 @@ const started = async <F extends Fake>(fake: Promise<F>): Promise<F> => {
 };
 
 test.before(async () => {
-  validation = await validateRepository({ repo: REPO, schemaDirs: SCHEMAS, cacheDir: tempDir() });
+  validation = await validateRepository({ repo: REPO, schemaDirs: SCHEMAS, cacheDir: CACHE });
 });
 test.after.each(async () => {
   await Promise.all(fakes.splice(0).map((f) => f.close()));

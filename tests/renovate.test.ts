@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { toPosix, walkFiles } from '../src/lib/fsutil.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
-import { ROOT, SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, ROOT, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('renovate');
 const config = JSON5.parse(readFileSync(join(ROOT, 'renovate.json5'), 'utf8'));
@@ -30,7 +30,7 @@ const extract = (file: string) => {
 
 test('every answers file is read by the regex manager, and each chart version has a source it names', async () => {
   assert.ok(answerFiles.length >= 16, answerFiles.join(', '));
-  const { results } = await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: tempDir() });
+  const { results } = await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: CACHE });
   const objects = results.flatMap((r) => r.resources.map((x) => x.obj));
   for (const file of answerFiles.filter((f) => !/^clusters\/[^/]+\/\.answers\.yaml$/.test(f))) {
     const answers = parse(readFileSync(join(ROOT, file), 'utf8'));

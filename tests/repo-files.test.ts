@@ -9,7 +9,7 @@ import { validateRepository } from '../src/validate/pipeline.ts';
 import { checkRepoFiles } from '../src/validate/repo-files.ts';
 import { checkSopsFiles } from '../src/validate/sops-files.ts';
 import { findingLine } from '../src/validate/report.ts';
-import { ROOT, SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, ROOT, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('repository files');
 
@@ -80,9 +80,9 @@ test('npm run validate reports the repository\'s own files with every cluster', 
   const repo = tempDir();
   for (const entry of ['clusters', 'kubernetes', 'infrastructure', 'bootstrap', '.sops.yaml', 'Taskfile.yaml']) cpSync(join(ROOT, entry), join(repo, entry), { recursive: true });
   writeFileSync(join(repo, 'Taskfile.yaml'), readFileSync(join(ROOT, 'Taskfile.yaml'), 'utf8').replace("version: '3'", 'version: 3\nbogus: true'));
-  const { results } = await validateRepository({ repo, schemaDirs: SCHEMAS, repoFiles: true, cacheDir: tempDir() });
+  const { results } = await validateRepository({ repo, schemaDirs: SCHEMAS, repoFiles: true, cacheDir: CACHE });
   for (const r of results) assert.ok(r.findings.some((f) => f.file === 'Taskfile.yaml' && f.rule === 'schema'), `${r.cluster.name}: ${r.findings.map(findingLine).join('\n')}`);
-  const without = await validateRepository({ repo, schemaDirs: SCHEMAS, cacheDir: tempDir() });
+  const without = await validateRepository({ repo, schemaDirs: SCHEMAS, cacheDir: CACHE });
   assert.not.ok(without.results.some((r) => r.findings.some((f) => f.file === 'Taskfile.yaml')));
 });
 

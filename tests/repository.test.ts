@@ -7,12 +7,12 @@ import { connectCredentialsPath } from '../generators/lib/connect-credentials.ts
 import { creationRule } from '../src/lib/sops.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine } from '../src/validate/report.ts';
-import { ROOT, SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, ROOT, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('repository');
 
 test('the repository validates clean for both clusters, its own files included', async () => {
-  const { results } = await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: tempDir(), repoFiles: true });
+  const { results } = await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: CACHE, repoFiles: true });
   assert.equal(results.map((r) => r.cluster.name), ['apps', 'infra']);
   for (const r of results) {
     assert.equal(r.findings.map(findingLine), [], `${r.cluster.name} has findings`);
@@ -24,7 +24,7 @@ test('the repository validates clean for both clusters, its own files included',
 });
 
 test('1Password Connect takes its credentials from the cluster\'s SOPS file, which Flux decrypts first', async () => {
-  const { results } = await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: tempDir() });
+  const { results } = await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: CACHE });
   for (const r of results) {
     const file = connectCredentialsPath(r.cluster.name);
     const secret = r.resources.find((x) => x.obj.kind === 'Secret' && x.obj.metadata.name === 'onepassword-connect-secret');
@@ -45,7 +45,7 @@ test('1Password Connect takes its credentials from the cluster\'s SOPS file, whi
 });
 
 test('each cluster tracks its own branch and identity', async () => {
-  const { results } = await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: tempDir() });
+  const { results } = await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: CACHE });
   const expected: Record<string, { branch: string; id: string; domain: string }> = {
     infra: { branch: 'main', id: '1', domain: 'monosense.dev' },
     apps: { branch: 'release', id: '2', domain: 'monosense.io' },
@@ -61,7 +61,7 @@ test('each cluster tracks its own branch and identity', async () => {
 });
 
 test('every HelmRelease takes its chart from a source in infrastructure/base/repositories', async () => {
-  const { results } = await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: tempDir() });
+  const { results } = await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: CACHE });
   for (const r of results) {
     const releases = r.resources.filter((x) => x.obj.kind === 'HelmRelease');
     assert.ok(releases.length > 0);

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { accessSync, constants } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { delimiter, join } from 'node:path';
@@ -64,20 +65,14 @@ const processIo = (): Io => ({
   now: Date.now,
 });
 
-let current: Io | undefined;
+let processWide: Io | undefined;
+// Per async context, so that runs started side by side (a test's parallel cases) each keep their own.
+const scoped = new AsyncLocalStorage<Io>();
 
-export const io = (): Io => (current ??= processIo());
+export const io = (): Io => scoped.getStore() ?? (processWide ??= processIo());
 
-/** Runs `fn` with parts of the io replaced; the rest stays as the process has it. */
-export const withIo = async <T>(parts: Partial<Io>, fn: () => Promise<T>): Promise<T> => {
-  const previous = current;
-  current = { ...io(), ...parts };
-  try {
-    return await fn();
-  } finally {
-    current = previous;
-  }
-};
+/** Runs `fn` with parts of the io replaced; the rest stays as the surrounding io has it. */
+export const withIo = <T>(parts: Partial<Io>, fn: () => Promise<T>): Promise<T> => scoped.run({ ...io(), ...parts }, fn);
 
 /** Prints lines on the entry point's stdout. */
 export const say = (...lines: string[]): void => io().out(`${lines.join('\n')}\n`);
