@@ -12,7 +12,7 @@ export interface ObjectSubstitution {
   obj: KObject;
   /** Variables used without a value where no default applies (Flux would write an empty string). */
   missing: string[];
-  /** Why Flux would fail to apply the object, or would leave its expressions as written. */
+  /** Why Flux would fail to apply the object. */
   error?: string;
   /** A pattern for the line of the expression the error names. */
   errorAt?: string;
@@ -27,7 +27,9 @@ export interface ObjectSubstitution {
  */
 export const substituteObject = (obj: KObject, vars: Record<string, string>): ObjectSubstitution => {
   if (substitutionDisabled(obj)) return { obj, missing: [] };
-  if (Object.keys(vars).length === 0) return unsubstituted(obj);
+  // Flux does not run the substitution without a variable: every `${...}` is applied as written. Not
+  // reported, since offline that is also what a source the cluster makes (an ExternalSecret's) looks like.
+  if (Object.keys(vars).length === 0) return { obj, missing: [] };
   const values = withoutNewlines(vars);
   const missing = new Set<string>();
   let failure: SubstError | undefined;
@@ -64,21 +66,6 @@ const withoutNewlines = (vars: Record<string, string>): Record<string, string> =
     cleaned.set(vars, clean);
   }
   return clean;
-};
-
-/** With no variable at all Flux does not run the substitution: a `${...}` is applied as written. */
-const unsubstituted = (obj: KObject): ObjectSubstitution => {
-  let first: string | undefined;
-  const visit = (value: unknown): void => {
-    if (first !== undefined) return;
-    if (typeof value === 'string') first = /\$\{[^}\n]*\}?/.exec(value.replace(/\$\$/g, ''))?.[0];
-    else if (Array.isArray(value)) value.forEach(visit);
-    else if (value && typeof value === 'object') Object.entries(value).forEach(([k, v]) => (visit(k), visit(v)));
-  };
-  visit(obj);
-  if (first === undefined) return { obj, missing: [] };
-  const error = `${first} stays as written: the Kustomization's postBuild gives no variable, and then Flux substitutes nothing`;
-  return { obj, missing: [], error, errorAt: escapeRegExp(first) };
 };
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
