@@ -281,15 +281,16 @@ const parseCached = (input: string): Parsed => {
   return p;
 };
 
-/** The expression text around a failure: from its `${` to the next `}` (or the line's end), kept short. */
+/** The expression text around a failure: from its `${` to the next `}` (or the line's end). */
 const expressionText = (input: string, start: number, at: number): string => {
   const close = input.indexOf('}', at);
   const eol = input.indexOf('\n', start);
   let end = close < 0 ? input.length : close + 1;
   if (eol >= 0 && eol < end) end = eol;
-  const text = input.slice(start, Math.max(end, Math.min(at + 1, input.length)));
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  return input.slice(start, Math.max(end, Math.min(at + 1, input.length)));
 };
+
+const shown = (expression: string): string => (expression.length > 80 ? `${expression.slice(0, 77)}...` : expression);
 
 /** A substring whose length Flux's Go code cannot slice with: its controller panics on it. */
 class SlicePanic extends Error {}
@@ -300,7 +301,7 @@ export const envsubst = (input: string, vars: Record<string, string>): SubstResu
   if ('syntax' in p) {
     const { reason, start, at } = p.syntax;
     const expression = expressionText(input, start, at);
-    return { output: input, missing: [], error: { expression, message: `${expression} is not valid Flux substitution syntax (${reason})` } };
+    return { output: input, missing: [], error: { expression, message: `${shown(expression)} is not valid Flux substitution syntax (${reason})` } };
   }
   const missing = new Set<string>();
   const values = new Map<string, Bytes>();
@@ -319,7 +320,7 @@ export const envsubst = (input: string, vars: Record<string, string>): SubstResu
       } catch (e) {
         if (!(e instanceof SlicePanic)) throw e;
         const expression = written.get(node)!;
-        return { output: input, missing: [], error: { expression, message: `${expression}: ${e.message}` } };
+        return { output: input, missing: [], error: { expression, message: `${shown(expression)}: ${e.message}` } };
       }
     }
   }
@@ -328,7 +329,7 @@ export const envsubst = (input: string, vars: Record<string, string>): SubstResu
     // Name the expression that cuts a character, unless only their concatenation is invalid.
     const culprit = p.nodes.find((n, i) => typeof n !== 'string' && fromBytes(parts[i]) === undefined);
     const expression = culprit && typeof culprit !== 'string' ? written.get(culprit)! : input;
-    const message = `${expression} cuts a multi-byte character in two (Flux counts bytes): Flux's YAML parser rejects the invalid UTF-8`;
+    const message = `${shown(expression)} cuts a multi-byte character in two (Flux counts bytes): Flux's YAML parser rejects the invalid UTF-8`;
     return { output: input, missing: [], error: { expression, message } };
   }
   return { output, missing: [...missing] };

@@ -52,7 +52,7 @@ export const substituteObject = (obj: KObject, vars: Record<string, string>): Ob
   const out = visit(obj) as KObject;
   // Flux fails the whole object on its first bad expression; the rest is substituted here so that later
   // stages do not report the same mistake again.
-  if (failure) return { obj: out, missing: [...missing], error: failure.message, errorAt: escapeRegExp(failure.expression) };
+  if (failure) return { obj: out, missing: [...missing], error: failure.message, errorAt: escapeRegExp(failure.expression.split('\n')[0]) };
   return { obj: out, missing: [...missing] };
 };
 
