@@ -304,6 +304,9 @@ export const envsubst = (input: string, vars: Record<string, string>): SubstResu
     return { output: input, missing: [], error: { expression, message: `${shown(expression)} is not valid Flux substitution syntax (${reason})` } };
   }
   const missing = new Set<string>();
+  const quick = inText(p.nodes, vars, missing);
+  if (quick !== undefined) return { output: quick, missing: [...missing] };
+  missing.clear();
   const values = new Map<string, Bytes>();
   const lookup = (name: string): Bytes | undefined => {
     if (!Object.hasOwn(vars, name)) return undefined;
@@ -333,6 +336,35 @@ export const envsubst = (input: string, vars: Record<string, string>): SubstResu
     return { output: input, missing: [], error: { expression, message } };
   }
   return { output, missing: [...missing] };
+};
+
+/**
+ * Plain `${var}` and defaults, by far the most used forms, need no byte semantics: they are evaluated on
+ * the text. Undefined when another operator appears.
+ */
+const inText = (nodes: Node[], vars: Record<string, string>, missing: Set<string>): string | undefined => {
+  let out = '';
+  for (const node of nodes) {
+    if (typeof node === 'string') {
+      out += node;
+      continue;
+    }
+    const defaulting = DEFAULTING.has(node.op);
+    if (node.op !== '' && !defaulting) return undefined;
+    const set = Object.hasOwn(vars, node.name);
+    const value = set ? vars[node.name] : '';
+    if (!set && !defaulting) missing.add(node.name);
+    if (value !== '' || node.args.length === 0) {
+      // Flux evaluates the unused default too: it must be of these forms as well.
+      if (node.args.length && inText(node.args, vars, new Set()) === undefined) return undefined;
+      out += value;
+      continue;
+    }
+    const fallback = inText(node.args, vars, missing);
+    if (fallback === undefined) return undefined;
+    out += fallback;
+  }
+  return out;
 };
 
 const evaluate = (expr: Expression, lookup: (name: string) => Bytes | undefined, missing: Set<string>): Bytes => {
