@@ -139,7 +139,7 @@ export const simulateCluster = async (
             at: { obj, pattern: `\\$\\{${name}(?![_a-zA-Z0-9]|:?[=-])` },
           });
         }
-        if (result.error) findings.push({ file, rule: 'substitute', message: `${obj.kind} ${obj.metadata?.name}: ${result.error}`, severity: 'error', at: { obj } });
+        if (result.error) findings.push({ file, rule: 'substitute', message: `${obj.kind} ${obj.metadata?.name}: ${result.error}`, severity: 'error', at: { obj, pattern: result.errorAt } });
         obj = result.obj;
       }
       const resource: Resource = { obj, appliedBy: ksId(p.ks), origin: { file }, sops };
