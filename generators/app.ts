@@ -69,6 +69,7 @@ const check = (a: Answers, repo: RepoFacts): void => {
   if (a.layer === 'infrastructure' && !everyCluster(a, repo)) {
     throw new UserError(`answers.layer: infrastructure is shared by every cluster; list all of them (${known.join(', ')})`);
   }
+  if (a.health === 'external' && !a.route) throw new UserError('answers.health: external checks the app through its route; give route (or health: internal)');
   if ((a.route || a.health === 'internal' || a.networkPolicy?.ingress?.some((r: Answers) => !r.port)) && !a.port) {
     throw new UserError(`answers.port: is required with ${a.route ? 'route' : a.health === 'internal' ? 'an internal health check' : 'an ingress rule without port'}`);
   }
@@ -159,6 +160,14 @@ const networkRules = (a: Answers) => {
   return { ingress, egress };
 };
 
+/** `status` of `status.${CLUSTER_DOMAIN}` (or of `status.monosense.dev` on a cluster of that domain). */
+const subdomainOf = (host: string, clusters: ClusterFacts[]): string | undefined => {
+  for (const suffix of ['.${CLUSTER_DOMAIN}', ...clusters.map((c) => `.${c.vars.CLUSTER_DOMAIN}`)]) {
+    if (host.endsWith(suffix)) return host.slice(0, -suffix.length);
+  }
+  return undefined;
+};
+
 const plan = (a: Answers, repo: RepoFacts): Plan => {
   const base = baseDir(a, repo);
   const nsDir = `${base}/${a.namespace}`;
@@ -190,6 +199,9 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
   if (a.health) {
     components.push(fromPath(`${PLATFORM.components}/gatus/${a.health}`));
     if (a.health === 'internal') substitute.GATUS_PORT = String(a.port);
+    // The external check asks for the route's real host; the component defaults to <app>.
+    const subdomain = host && subdomainOf(host, clusters);
+    if (a.health === 'external' && subdomain && subdomain !== a.name) substitute.GATUS_SUBDOMAIN = subdomain;
   }
   if (a.secrets?.length) dependsOn.add(PLATFORM.secretStore.kustomization);
   for (const d of a.dependsOn ?? []) dependsOn.add(d);

@@ -83,7 +83,7 @@ const inNamespace = (results: ClusterResult[], namespace: string): KObject[] =>
 const variablesOf = (dir: string): Map<string, string | undefined> => {
   const vars = new Map<string, string | undefined>();
   for (const f of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
-    for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)(?::=([^}]*))?\}/g)) {
+    for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/\$\{([A-Z_][A-Z0-9_]*)(?::=((?:[^{}]|\$\{[^}]*\})*))?\}/g)) {
       if (!vars.has(m[1]) || vars.get(m[1]) === undefined) vars.set(m[1], m[2]);
     }
   }

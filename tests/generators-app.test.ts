@@ -187,6 +187,22 @@ test('answers a chart has no place for are refused, naming the field', async () 
   assert.is(gitStatus(repo), '');
 });
 
+test('an external health check asks for the route\'s real host', async () => {
+  const repo = await scratchRepo();
+  const answers = { ...echo, route: { host: 'hello.${CLUSTER_DOMAIN}', gateway: 'external' }, health: 'external' };
+  const r = await generate(repo, 'app', ['--answers', writeAnswers(answers)]);
+  assert.is(r.code, 0, r.stderr);
+  const results = await validates(repo);
+  for (const x of results) {
+    const cm = x.resources.find((y) => y.obj.kind === 'ConfigMap' && y.obj.metadata.name === 'echo-gatus-ep')!;
+    const domain = x.cluster.name === 'infra' ? 'monosense.dev' : 'monosense.io';
+    assert.match(cm.obj.data['echo.yaml'], new RegExp(`url: https://hello\\.${domain.replace('.', '\\.')}/\n`));
+  }
+  const unrouted = await generate(repo, 'app', ['--answers', writeAnswers({ ...echo, name: 'other', route: undefined, health: 'external' })]);
+  assert.is(unrouted.code, 1);
+  assert.match(unrouted.stderr, /error: answers\.health: external checks the app through its route/);
+});
+
 test('app-template: probes on the pods\' port, the backed-up volume mounted, the priority class on every pod', async () => {
   const repo = await scratchRepo();
   const answers = { ...echo, containerPort: 9000, probes: { path: '/healthz' }, backup: { target: 'r2', mountPath: '/config' }, priorityClass: 'application' };
