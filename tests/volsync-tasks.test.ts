@@ -296,7 +296,8 @@ test('the namespace is found from the app\'s VolSync objects, and must be one', 
 test('status shows every backup and restore, and fails when a backup failed', async () => {
   const r = await stubs.runScript(SCRIPT, ['status', '--cluster', 'infra'], running());
   assert.is(r.code, 0, r.stderr);
-  assert.match(r.stdout, /observability +gatus +0 \*\/8 \* \* \* +\S+ \(2\.0h ago|observability +gatus +0 \*\/8 \* \* \* +\S+ \(\d+m\d+s ago\) +41s +Successful/);
+  assert.match(r.stdout, /^ReplicationSources \(backups\) on infra:\nNAMESPACE +NAME +TRIGGER +LAST SYNC +DURATION +RESULT +NEXT SYNC\n/);
+  assert.match(r.stdout, /observability +gatus +0 \*\/8 \* \* \* +\S+ \(2h00m ago\) +41s +Successful +\S+ \(in (5h59m|6h00m)\)/);
   assert.match(r.stdout, /observability +gatus-dst +manual restore-once +- +- +- +-/);
   const failed = gatus();
   failed[2].status.latestMoverStatus = { result: 'Failed', logs: 'Fatal: unable to open repository' };

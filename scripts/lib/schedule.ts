@@ -38,10 +38,13 @@ export const freshness = (opts: { schedule: string; last: number | undefined; cr
   return { ok: false, detail: `newest ${age(opts.now - opts.last)} old, older than the run ${dueText}` };
 };
 
+/** A duration as an age: seconds and minutes below an hour, then hours and minutes, then days and hours. */
 export const age = (ms: number): string => {
   if (ms < 0) return 'in the future';
-  const hours = ms / 3_600_000;
-  return hours >= 48 ? `${Math.floor(hours / 24)}d${Math.floor(hours % 24)}h` : formatDuration(ms);
+  if (ms < 3_600_000) return formatDuration(ms);
+  const minutes = Math.floor(ms / 60_000);
+  const hours = Math.floor(minutes / 60);
+  return hours < 48 ? `${hours}h${String(minutes % 60).padStart(2, '0')}m` : `${Math.floor(hours / 24)}d${hours % 24}h`;
 };
 
 /** Epoch ms of an RFC 3339 time stamp, or undefined. */

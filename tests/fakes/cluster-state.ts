@@ -9,7 +9,7 @@
 // Tests seed it with `seedCluster`. Knobs, from the command's environment: STUB_VOLSYNC_STALLED=1 (no mover
 // ever finishes), STUB_CNPG_STALLED=1 (a recovery never gets healthy), STUB_WAL_STUCK=1 (archiving stalls),
 // STUB_ESO_STALLED=1 (force-sync is ignored), STUB_KUBELET_DELAY=n (a pod reads a changed Secret only from
-// its nth read on).
+// its nth read on), STUB_PITR_IGNORES_TARGET=1 (a recovery replays past its target time).
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -235,7 +235,9 @@ export const answerCluster = (tool: string, a: Answering): boolean => {
       return;
     }
     const target = s.targets[c.spec.bootstrap.recovery.recoveryTarget?.targetTime];
-    s.databases[c.metadata.namespace!] = JSON.parse(JSON.stringify(target?.rows ?? {}));
+    // STUB_PITR_IGNORES_TARGET=1: a recovery that replays to the end of the WAL, as if no target were set.
+    const rows = env.STUB_PITR_IGNORES_TARGET === '1' && target ? s.databases[target.namespace] : target?.rows;
+    s.databases[c.metadata.namespace!] = JSON.parse(JSON.stringify(rows ?? {}));
     c.status = { phase: 'Cluster in healthy state', instances: c.spec.instances ?? 1, readyInstances: c.spec.instances ?? 1, currentPrimary: `${c.metadata.name}-1` };
   };
 
