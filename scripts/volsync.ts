@@ -135,7 +135,7 @@ export const main = async (argv: string[]): Promise<void> => {
   if (!(minutes > 0)) throw new UsageError(`--timeout must be a number of minutes, not "${flags.timeout}"`);
   const timeoutMs = minutes * MINUTE;
   const now = () => io().now();
-  const nsText = flags.namespace ?? "the app's namespace";
+  const nsText = flags.namespace ?? '<namespace>';
 
   if (cmd === 'status') {
     if (dryRun) return say(`volsync status ${cluster}: plan (dry run, nothing is executed)`, `  kubectl get ReplicationSources and ReplicationDestinations${flags.namespace ? ` in ${flags.namespace}` : ''} and print their state`);

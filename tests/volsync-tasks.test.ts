@@ -245,6 +245,8 @@ test('--dry-run prints the plan and calls nothing, for every command', async () 
   assert.equal(stubs.calls(), []);
   const r = await stubs.runScript(SCRIPT, ['restore', '--cluster', 'apps', '--app', 'odoo', '--snapshot', '1', '--dry-run']);
   assert.match(r.stdout, /1\. suspend .*\n.*2\. scale-down .*\n.*3\. restore .*the snapshot 1 before the latest.*\n.*4\. scale-up .*\n.*5\. resume /);
+  assert.match(r.stdout, /ReplicationDestination <namespace>\/odoo-restore from odoo-dst's restic settings/);
+  assert.match(r.stdout, /^Budget: 120m00s\.$/m);
 });
 
 test('unlock runs restic unlock in a Job labelled like the mover, with the app\'s Secret, and deletes the Job', async () => {
