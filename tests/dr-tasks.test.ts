@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RECOVERY_MANIFEST } from '../scripts/dr.ts';
+import { RECOVERY_MANIFEST, withFieldValue } from '../scripts/dr.ts';
+import { dueSince, freshness } from '../scripts/lib/schedule.ts';
 import { createStubs, show, type Call } from './cli-stubs.ts';
 import { opItem, readCluster, seedCluster, snapshotAt, type ClusterState, type Obj } from './fakes/cluster-state.ts';
 import { ROOT } from './helpers.ts';
@@ -95,6 +96,20 @@ const findings = (stdout: string) =>
     .map((l) => l.split(/\s{2,}/).slice(0, 3).join(' | '));
 
 // ---------------------------------------------------------------- verify-backups
+
+test('a backup is due from the newest scheduled time that is the grace period in the past, five or six cron fields', () => {
+  const at = Date.parse('2026-03-10T09:30:00Z');
+  assert.is(new Date(dueSince('0 */8 * * *', at, HOUR)).toISOString(), '2026-03-10T08:00:00.000Z');
+  assert.is(new Date(dueSince('0 */8 * * *', Date.parse('2026-03-10T08:45:00Z'), HOUR)).toISOString(), '2026-03-10T00:00:00.000Z');
+  assert.is(new Date(dueSince('0 0 3 * * *', at, HOUR)).toISOString(), '2026-03-10T03:00:00.000Z');
+  assert.is(freshness({ schedule: '0 */8 * * *', last: Date.parse('2026-03-10T08:01:00Z'), now: at, graceMs: HOUR }).ok, true);
+  assert.equal(freshness({ schedule: '0 */8 * * *', last: Date.parse('2026-03-10T07:59:00Z'), now: at, graceMs: HOUR }), {
+    ok: false,
+    detail: 'newest 1h31m old, older than the run due since 2026-03-10T08:00:00.000Z (0 */8 * * *)',
+  });
+  assert.is(freshness({ schedule: '0 */8 * * *', last: undefined, created: Date.parse('2026-03-10T08:10:00Z'), now: at, graceMs: HOUR }).ok, true);
+  assert.throws(() => dueSince('every day', at), /schedule "every day" is not a cron expression/);
+});
 
 test('verify-backups: every backup on schedule, every repository listed, archiving and base backups fine, one repository checked', async () => {
   const env = running({
@@ -288,6 +303,14 @@ test('test-cnpg-restore refuses a missing manifest or one that would archive int
 });
 
 // ---------------------------------------------------------------- test-secret-rotation
+
+test('the item template changes one field and keeps the rest; an unknown field is named', () => {
+  const item = opItem('onepassword-smoke-test', { message: 'old', other: 'kept' });
+  const edited = JSON.parse(withFieldValue(JSON.stringify(item), 'message', 'new', 'onepassword-smoke-test'));
+  assert.equal(edited.fields.map((f: any) => [f.label, f.value]), [['message', 'new'], ['other', 'kept']]);
+  assert.is(edited.id, item.id);
+  assert.throws(() => withFieldValue(JSON.stringify(item), 'nope', 'x', 'onepassword-smoke-test'), /1Password item onepassword-smoke-test has no field nope \(it has message, other\)/);
+});
 
 const smokeItem = () => ({ 'onepassword-smoke-test': opItem('onepassword-smoke-test', { message: 'hello from 1Password' }) });
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { parseSnapshot, restoredSnapshotId } from '../scripts/volsync.ts';
 import { createStubs, show, type Call } from './cli-stubs.ts';
 import { readCluster, seedCluster, snapshotAt, type Obj } from './fakes/cluster-state.ts';
 import { ROOT } from './helpers.ts';
@@ -306,6 +307,17 @@ test('status shows every backup and restore, and fails when a backup failed', as
   const bad = await stubs.runScript(SCRIPT, ['status', '--cluster', 'infra'], running(failed));
   assert.is(bad.code, 1);
   assert.is(lastLine(bad.stderr), 'volsync: the last backup failed for observability/gatus');
+});
+
+test('SNAPSHOT reads as latest, a count back, a time or a restic ID; the mover\'s log names what it restored', () => {
+  assert.equal(parseSnapshot(undefined), { kind: 'latest' });
+  assert.equal(parseSnapshot('0'), { kind: 'latest' });
+  assert.equal(parseSnapshot('3'), { kind: 'previous', n: 3 });
+  assert.equal(parseSnapshot('4b3c2a1f'), { kind: 'id', id: '4b3c2a1f' });
+  assert.equal(parseSnapshot('2026-03-10T08:00:00+07:00'), { kind: 'asOf', time: '2026-03-10T01:00:00.000Z' });
+  assert.throws(() => parseSnapshot('2026-13-45T99:00'), /--snapshot must be latest/);
+  assert.is(restoredSnapshotId('=== Starting restore ===\nSelected restic snapshot with id: 4b3c2a1fdeadbeef\n'), '4b3c2a1fdeadbeef');
+  assert.is(restoredSnapshotId('No eligible snapshots found\n=== No data will be restored ==='), undefined);
 });
 
 test('bad input is refused with one line and exit 2', async () => {
