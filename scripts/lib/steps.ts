@@ -81,7 +81,8 @@ export const createRunner = (opts: RunnerOptions) => {
         const note = chosen.has(s.name) ? '' : '  [before --from: not run]';
         write(`  ${String(i + 1).padStart(2)}. ${s.name.padEnd(width)}  ${s.describe}${note}`);
       });
-      write(`Each step is skipped when the cluster shows it is already done. Budget: ${budget}${source}.`);
+      const skips = steps.some((s) => s.skipIf) ? 'Each step is skipped when the cluster shows it is already done. ' : '';
+      write(`${skips}Budget: ${budget}${source}.`);
       return;
     }
     const started = now();

@@ -7,10 +7,12 @@
 // STUB_CONTEXT / STUB_CONTEXTS (kubeconfig contexts), STUB_TALCONFIG (nodes for `kubectl get nodes`),
 // STUB_NODES_AFTER (they register only after that many questions), STUB_TALOS_VERSION,
 // STUB_K8S_VERSION, STUB_OP_VALUES (a JSON object of op:// reference -> value).
+// A running cluster's objects and controllers, for the DR scripts, are answered by cluster-state.ts.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { Command, CommandResult } from '../../src/lib/exec.ts';
+import { answerCluster } from './cluster-state.ts';
 
 export const FAKE_TOOLS = ['talosctl', 'talhelper', 'kubectl', 'helmfile', 'flux', 'sops', 'op'] as const;
 
@@ -171,7 +173,7 @@ export const answer = async (tool: string, args: string[], env: NodeJS.ProcessEn
       return out('');
     };
 
-
+    if (answerCluster(tool, { args, env, input, out, raw: (text) => void (stdout += text), fail })) return { code: 0, stdout, stderr };
     const tools: Record<string, () => unknown> = { talosctl, kubectl, helmfile, talhelper, op, flux: () => out('✔ all checks passed'), sops: () => out('') };
     await tools[tool]();
     return { code: 0, stdout, stderr };
