@@ -8,14 +8,16 @@ import { commitOf, git, gitAsk, logOf, type CommitLine } from '../src/lib/git.ts
 import { io } from '../src/lib/io.ts';
 import { repoRoot } from './lib/cluster.ts';
 
-const USAGE = `usage: node --import tsx scripts/release-promote.ts [--remote NAME] [--soak DURATION] [--now] [--dry-run]
+const USAGE = `usage: node --import tsx scripts/release-promote.ts [--remote NAME] [--soak DURATION] [--now] [--to COMMIT] [--dry-run]
        task flux:override-staged-rollout      (the same with --now, after a confirmation)
 
 Fast-forwards the branch release to the newest commit of main whose committer date is at least
 --soak old (a plain push, never a force). Nothing to promote, or release already there: exit 0.
 release holding commits that main lacks: exit 1, nothing pushed. Promotion is held while main has a
 file named hold at its root (its content is the reason) or PROMOTION_HOLD is set (the repository
-variable the workflow passes). A summary goes to stdout and to $GITHUB_STEP_SUMMARY when set.`;
+variable the workflow passes). A summary goes to stdout and to $GITHUB_STEP_SUMMARY when set; the
+chosen commit goes to $GITHUB_OUTPUT (target=...) when set, so a workflow can preview it and then
+promote exactly that commit with --to.`;
 
 export const MAIN = 'main';
 export const RELEASE = 'release';
@@ -62,6 +64,7 @@ export const main = async (argv: string[]): Promise<void> => {
     remote: { type: 'string', description: 'the remote holding main and release (default origin)' },
     soak: { type: 'string', description: 'how long a commit stays on main before it may reach release (default 24h)' },
     now: { type: 'boolean', description: 'skip the soak: promote the head of main (the override)' },
+    to: { type: 'string', description: 'promote up to this commit of main instead of the newest that has soaked' },
     'dry-run': { type: 'boolean', description: 'print the plan; push nothing, write no summary' },
   });
   if (!flags) return;
@@ -123,12 +126,22 @@ export const main = async (argv: string[]): Promise<void> => {
 
   const now = io().now();
   const chain = await logOf(root, '--first-parent', `${releaseSha}..${mainSha}`);
+  const soaked = (c: CommitLine) => now - c.committed * 1000 >= soakMs;
   let target: CommitLine | undefined;
-  for (const c of chain) {
-    if (now - c.committed * 1000 < soakMs) continue;
-    if ((await gitAsk(root, 'merge-base', '--is-ancestor', releaseSha, c.sha)).ok) {
-      target = c;
-      break;
+  if (flags.to !== undefined) {
+    const wanted = await commitOf(root, flags.to);
+    if (!wanted) throw new UsageError(`--to ${flags.to}: no such commit`);
+    target = chain.find((c) => c.sha === wanted);
+    if (target && !(await gitAsk(root, 'merge-base', '--is-ancestor', releaseSha, target.sha)).ok) target = undefined;
+    if (!target) throw new UserError(`--to ${flags.to}: not a commit of ${MAIN} after ${RELEASE} (${RELEASE} is at ${releaseSha.slice(0, 7)}, ${MAIN} at ${mainSha.slice(0, 7)}); nothing was pushed`);
+    if (!soaked(target)) throw new UserError(`--to ${flags.to}: ${target.short} is ${formatAge(now - target.committed * 1000)} old, less than the soak (${soakText}); nothing was pushed`);
+  } else {
+    for (const c of chain) {
+      if (!soaked(c)) continue;
+      if ((await gitAsk(root, 'merge-base', '--is-ancestor', releaseSha, c.sha)).ok) {
+        target = c;
+        break;
+      }
     }
   }
   if (!target) {

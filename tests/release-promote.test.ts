@@ -214,6 +214,26 @@ test('--dry-run prints the plan and pushes nothing; the target is given to the w
   assert.is(readFileSync(outputFile, 'utf8'), `target=${soaked}\n`);
 });
 
+test('--to promotes exactly the commit a workflow previewed, and refuses one that has not soaked or is not ahead of release', async () => {
+  const base = commit('chore: first', 48);
+  const older = commit('feat: odoo', 30);
+  commit('fix: odoo values', 25);
+  const fresh = commit('feat: n8n', 2);
+  pushBranches(base);
+  const young = await promote(['--to', fresh]);
+  assert.is(young.code, 1);
+  assert.is(young.stderr.trim(), `release-promote: --to ${fresh}: ${fresh.slice(0, 7)} is 2h old, less than the soak (24h); nothing was pushed`);
+  const r = await promote(['--to', older]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(remoteHead('release'), older);
+  const behind = await promote(['--to', base]);
+  assert.is(behind.code, 1);
+  assert.match(behind.stderr, `--to ${base}: not a commit of main after release`);
+  assert.is(remoteHead('release'), older);
+  const unknown = await promote(['--to', 'no-such-ref']);
+  assert.is(unknown.code, 2);
+});
+
 test('a remote without release is refused with the command that creates it', async () => {
   commit('chore: first', 48);
   git(work, ['push', '-q', 'origin', 'HEAD:refs/heads/main']);
