@@ -90,7 +90,7 @@ export const main = async (argv: string[]): Promise<void> => {
     const extra = await logOf(root, `${mainSha}..${releaseSha}`);
     const base = await git(root, 'merge-base', mainSha, releaseSha);
     const repair = `git push --force-with-lease=${RELEASE}:${releaseSha} ${remote} ${base}:refs/heads/${RELEASE}`;
-    summary('Promotion to release failed', [
+    if (!dryRun) summary('Promotion to release failed', [
       `\`${RELEASE}\` has ${extra.length} commit(s) that \`${MAIN}\` lacks, so it cannot be fast-forwarded:`,
       '',
       ...commitList(extra, '- '),
