@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { connectCredentialsPath, hasPlaceholderConnectCredentials } from '../generators/lib/connect-credentials.ts';
 import { listClusters, clusterPaths, readTalconfig, type ClusterName, type TalosNode } from './lib/cluster.ts';
 import { confirmTyped } from './lib/confirm.ts';
-import { UsageError, UserError } from '../src/lib/errors.ts';
+import { UserError } from '../src/lib/errors.ts';
 import { entryPoint, parseFlags } from '../src/lib/cli.ts';
 import { io } from '../src/lib/io.ts';
 import { query, run } from '../src/lib/exec.ts';

@@ -68,6 +68,21 @@ test('a shared app: every file, registered, and the repository validates', async
   }
 });
 
+test('end to end through plop, as the operator runs it: the app is written, a refusal exits 1 with one line', async () => {
+  const repo = await scratchRepo();
+  const r = plop(repo, 'app', ['--answers', writeAnswers(echo)]);
+  assert.is(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /app demo\/echo: \d+ files written/);
+  assert.ok(existsSync(join(repo, 'kubernetes/apps/demo/echo/app/helmrelease.yaml')));
+  const refused = plop(repo, 'app', ['--answers', writeAnswers({ ...echo, name: 'Bad_Name' })]);
+  assert.is(refused.code, 1);
+  assert.match(refused.stderr, /^error: answers\.name: must match/m);
+  assert.not.match(refused.stderr, /\n\s+at .+:\d+:\d+/);
+  const usage = plop(repo, 'app', ['--answers']);
+  assert.is(usage.code, 2);
+  assert.match(usage.stderr, /error: --answers needs a value/);
+});
+
 test('dry run prints the plan with diffs and writes nothing', async () => {
   const repo = await scratchRepo();
   const r = await generate(repo, 'app', ['--answers', writeAnswers(echo), '--dry-run']);

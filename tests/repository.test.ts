@@ -7,7 +7,7 @@ import { connectCredentialsPath } from '../generators/lib/connect-credentials.ts
 import { creationRule } from '../src/lib/sops.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine } from '../src/validate/report.ts';
-import { CACHE, ROOT, SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, ROOT, SCHEMAS } from './helpers.ts';
 
 const test = suite('repository');
 

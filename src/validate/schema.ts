@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { cacheArea, cacheRecord } from '../lib/cache.ts';
 import { compileCached } from '../lib/compiled-schemas.ts';
 import { isFile } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
@@ -69,21 +70,15 @@ export class SchemaValidator {
   private objectMetaIdentity = '';
   private results: Record<string, SchemaIssue[] | null> = {};
   private used: Record<string, SchemaIssue[] | null> = {};
-  private resultsFile: string;
+  private record: ReturnType<typeof cacheRecord<Record<string, SchemaIssue[] | null>>>;
   /** A download from the public locations failed (no network, not a 404). */
   private unreachable = false;
   /** The schema files found on disk so far, by fileIdentity. */
   private files = new Set<string>();
 
   constructor(private opts: SchemaOptions) {
-    this.resultsFile = join(opts.cacheDir, 'schema-results.json');
-    if (isFile(this.resultsFile)) {
-      try {
-        this.results = JSON.parse(readFileSync(this.resultsFile, 'utf8'));
-      } catch {
-        this.results = {};
-      }
-    }
+    this.record = cacheRecord(opts.cacheDir, 'schema-results');
+    this.results = this.record.load() ?? {};
   }
 
   async check(obj: KObject): Promise<SchemaVerdict> {
@@ -106,8 +101,7 @@ export class SchemaValidator {
 
   /** Keeps only this run's results, so the cache does not grow without bound. */
   save(): void {
-    mkdirSync(dirname(this.resultsFile), { recursive: true });
-    writeFileSync(this.resultsFile, JSON.stringify(this.used));
+    this.record.save(this.used);
   }
 
   private schemaFor(apiVersion: string, kind: string) {
@@ -158,7 +152,7 @@ export class SchemaValidator {
       ? `${PUBLIC_LOCATIONS.k8s}/${rel.slice(4)}`
       : `${PUBLIC_LOCATIONS.crds}/${rel.slice(5)}`;
     tried.push(url);
-    const cached = join(this.opts.cacheDir, 'schemas', rel);
+    const cached = cacheArea(this.opts.cacheDir, 'schemas').file(rel, '');
     if (isFile(cached)) return { text: () => readFileSync(cached, 'utf8'), identity: url };
     // Without a network every download would wait for its timeout: after the first failure, none is tried.
     if (this.unreachable) return undefined;
