@@ -5,7 +5,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileCached } from '../src/lib/compiled-schemas.ts';
 import { loadConfig } from '../src/validate/config.ts';
-import { goRegExp, schemaPaths, SchemaValidator } from '../src/validate/schema.ts';
+import { SchemaValidator } from '../src/validate/schema.ts';
+import { goRegExp } from '../src/validate/schema-patches.ts';
+import { schemaPaths } from '../src/validate/schema-registry.ts';
 import { checkSchemas } from '../src/validate/schema-stage.ts';
 import { ROOT, SCHEMAS, tempDir } from './helpers.ts';
 

@@ -6,7 +6,7 @@ import { isDir, toPosix } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
 import { defaultCacheDir } from '../lib/cache-dir.ts';
 import { kustomizationFile } from './inputs.ts';
-import { unchangedFiles } from './schema.ts';
+import { unchangedFiles } from './schema-registry.ts';
 import { uniqueFindings } from './report.ts';
 import { addSampleApp, sampleAppDir, type SampleApp } from './sample-app.ts';
 import { validateScratch, type ScratchOptions } from './scratch.ts';

@@ -8,7 +8,9 @@ import { compileCached } from '../lib/compiled-schemas.ts';
 import { toolkitValidator } from '../lib/toolkit-schemas.ts';
 import { isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
-import { dotted, fileIdentity, goRegExp, toIssues } from './schema.ts';
+import { dotted, toIssues } from './schema-errors.ts';
+import { goRegExp } from './schema-patches.ts';
+import { fileIdentity } from './schema-registry.ts';
 import type { Finding } from './types.ts';
 
 interface FileRule {
