@@ -2,7 +2,7 @@
 // file from 1Password; the plain values are only ever in this process's memory.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { connectCredentialsPath, connectItem, sealConnectCredentials } from '../generators/lib/connect-credentials.ts';
+import { connectCredentialsPath, connectItem, sealConnectCredentials } from '../src/lib/connect-credentials.ts';
 import { creationRule } from '../src/lib/sops.ts';
 import { listClusters, repoRoot } from './lib/cluster.ts';
 import { UserError } from '../src/lib/errors.ts';

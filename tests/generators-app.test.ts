@@ -391,7 +391,7 @@ test('a system namespace is tier 0: not declared in Git, no CiliumNetworkPolicy'
   for (const [change, message] of [
     [{ tier: 2 }, /answers\.tier: kube-system is a system namespace, tier 0 \(got 2\)/],
     [{ name: 'other', networkPolicy: { egress: [{ entity: 'world', port: 443 }] } }, /answers\.networkPolicy: kube-system is tier 0/],
-    [{ name: 'other', namespace: 'widget-system', tier: 0 }, /answers\.tier: 0 is for the system namespaces \(kube-system, flux-system\), not widget-system/],
+    [{ name: 'other', namespace: 'widget-system', tier: 0 }, /answers\.tier: 0 is for the system namespaces \(default, kube-system, kube-public, kube-node-lease, flux-system\), not widget-system/],
   ] as const) {
     const refused = await generate(repo, 'app', ['--answers', writeAnswers({ ...answers, ...change })]);
     assert.is(refused.code, 1);

@@ -11,8 +11,9 @@ import { uniqueFindings } from './report.ts';
 import { addSampleApp, sampleAppDir, type SampleApp } from './sample-app.ts';
 import { validateScratch, type ScratchOptions } from './scratch.ts';
 import { id, type BuiltKustomization, type ClusterResult, type Finding, type Resource } from './types.ts';
+import { LAYOUT } from '../lib/layout.ts';
 
-export const LIBRARY = 'kubernetes/components';
+export const LIBRARY = LAYOUT.components;
 
 /** Bump when what is checked or kept changes. */
 

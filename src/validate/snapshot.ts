@@ -4,12 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { cacheArea } from '../lib/cache.ts';
 import { isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
-import { CONFIG_FILE } from './config.ts';
 import type { KustomizeBin } from './kustomize.ts';
 import type { KObject } from './types.ts';
+import { FLUX_TREE } from '../lib/layout.ts';
 
-/** What Flux and the validator read of a repository: everything else (docs, node_modules, .git) is not. */
-export const FLUX_TREE = ['clusters', 'kubernetes', 'infrastructure', 'bootstrap', CONFIG_FILE];
 
 const VALIDATOR_DIR = dirname(fileURLToPath(import.meta.url));
 let validatorSource: string | undefined;
