@@ -4,7 +4,7 @@ import { parse, stringify } from 'yaml';
 import { UserError } from '../src/lib/errors.ts';
 import { isDir, isFile } from '../src/lib/fsutil.ts';
 import type { Answers } from './lib/answers.ts';
-import { settle, type Plan } from './lib/plan.ts';
+import type { Plan, Rendered } from './lib/plan.ts';
 import { render } from '../src/lib/templates.ts';
 import type { RepoFacts } from './lib/repo.ts';
 import type { Generator } from './lib/run.ts';
@@ -83,7 +83,7 @@ export const sampleFor = (a: Answers): SampleApp => ({
 });
 
 /** The files of the component, rendered from the answers (before settling against the disk). */
-export const componentFiles = (a: Answers): { path: string; after: string; owned: boolean }[] => {
+export const componentFiles = (a: Answers): Rendered[] => {
   const slug = a.name.replace(/\//g, '-');
   const variables = (a.variables as Answers[]).map((v) => ({
     ...v,
@@ -108,27 +108,24 @@ export const componentFiles = (a: Answers): { path: string; after: string; owned
     file('kustomization.yaml'),
     file('README.md'),
     ...resources.map((r) => file(`${r}.yaml`)),
-    file('.answers.yaml', 'answers.yaml'),
+    { ...file('.answers.yaml', 'answers.yaml'), record: true },
   ];
 };
 
-const plan = async (a: Answers, repo: RepoFacts): Promise<Plan> => {
-  const changes = settle(repo.root, componentFiles(a));
-  const result: Plan = { target: `component ${a.name}`, changes, clusters: repo.clusters.map((c) => c.name) };
-  if (changes.length === 0) return result;
-  // No Flux Kustomization builds a component on its own, so validating the would-be tree proves
-  // nothing: build it through a throwaway app instead, in a scratch copy, before anything is written.
-  const errors = await validateThroughSampleApp(repo.root, changes, sampleFor(a));
-  if (errors.length) {
-    throw new UserError(`${result.target} does not validate when an app uses it; nothing was written:\n${describeFindings(errors)}`, 1);
-  }
-  return result;
+const plan = (a: Answers, repo: RepoFacts): Plan => ({ target: `component ${a.name}`, changes: componentFiles(a) as Plan['changes'], clusters: repo.clusters.map((c) => c.name) });
+
+/**
+ * No Flux Kustomization builds a component on its own, so validating the would-be tree proves nothing:
+ * the component is built through a throwaway app instead, in a scratch copy, before anything is written.
+ */
+const verify = async (root: string, settled: Plan, a: Answers): Promise<void> => {
+  const errors = await validateThroughSampleApp(root, settled.changes, sampleFor(a));
+  if (errors.length) throw new UserError(`${settled.target} does not validate when an app uses it; nothing was written:\n${describeFindings(errors)}`, 1);
 };
 
 export const generator: Generator = {
   name: G,
   check,
   plan,
-  // The component is validated in plan(), through a sample app: no cluster builds it as it is.
-  verify: false,
+  verify,
 };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeSyntheticRepo } from '../bench/synthetic.ts';
+import { UserError } from '../src/lib/errors.ts';
 import { loadConfig } from '../src/validate/config.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { CACHE, SCHEMAS, tempDir } from './helpers.ts';
@@ -43,7 +44,8 @@ test('a skip without a reason is refused, naming the field', async () => {
     await loadConfig(repo);
     assert.unreachable('should refuse');
   } catch (e: any) {
-    assert.is(e.name, 'UserError');
+    assert.instance(e, UserError);
+    assert.is(e.exitCode, 2, 'a broken config is a usage error');
     assert.match(e.message, /^validator\.config\.yaml: schemaSkips\.0: must have required property 'reason'$/);
   }
 });

@@ -72,7 +72,7 @@ test('end to end through plop, as the operator runs it: the app is written, a re
   const repo = await scratchRepo();
   const r = plop(repo, 'app', ['--answers', writeAnswers(echo)]);
   assert.is(r.code, 0, r.stderr + r.stdout);
-  assert.match(r.stdout, /app demo\/echo: \d+ files written/);
+  assert.match(r.stdout + r.stderr, /app demo\/echo: \d+ files written/);
   assert.ok(existsSync(join(repo, 'kubernetes/apps/demo/echo/app/helmrelease.yaml')));
   const refused = plop(repo, 'app', ['--answers', writeAnswers({ ...echo, name: 'Bad_Name' })]);
   assert.is(refused.code, 1);

@@ -7,14 +7,14 @@ import { stringify } from 'yaml';
 import { slugOf, taskNames, withRunbookLink } from '../generators/runbook.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine, uniqueFindings } from '../src/validate/report.ts';
-import { generatorSchema, gitStatus, plopAsync, refusalFailures, ROOT, SCHEMAS, scratchRepo, tempDir, writeAnswers, type Run } from './helpers.ts';
+import { generatorSchema, gitStatus, generate, refusalFailures, ROOT, SCHEMAS, scratchRepo, tempDir, writeAnswers, type Run } from './helpers.ts';
 
 const test = suite('generators: runbook');
 
 const { schema, example: EXAMPLE, valid } = generatorSchema('runbook');
 const FILE = `docs/runbooks/${slugOf(EXAMPLE.title)}.md`;
-/** `npx plop runbook -- <args>` as the operator runs it, with `cwd` the repository to change. */
-const plop = (cwd: string, args: string[]) => plopAsync(cwd, 'runbook', args);
+/** `npx plop runbook -- <args>` in-process, with `cwd` the repository to change. */
+const plop = (cwd: string, args: string[]) => generate(cwd, 'runbook', args);
 
 const commitAll = (dir: string) => {
   spawnSync('git', ['add', '-A'], { cwd: dir });

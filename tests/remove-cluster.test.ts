@@ -6,26 +6,30 @@ import { loadSchema } from '../generators/lib/answers.ts';
 import { findReferences } from '../scripts/lib/references.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine } from '../src/validate/report.ts';
-import { plop, ROOT, runNode, SCHEMAS, scratchRepo, writeAnswers } from './helpers.ts';
+import { invoke } from '../src/lib/cli.ts';
+import { main } from '../scripts/remove-cluster.ts';
+import { generate, ROOT, runNode, SCHEMAS, scratchRepo, writeAnswers } from './helpers.ts';
 
 const test = suite('remove cluster');
 // Named so that no doc example (they use lab) refers to it.
 const edge = { ...loadSchema('cluster').examples[0], name: 'edge' };
-const remove = (repo: string, args: string[]) => runNode('scripts/remove-cluster.ts', args, { env: { K8S_OPS_ROOT: repo } });
+/** The script in-process on `repo`; nothing is typed at its confirmation. */
+const remove = (repo: string, args: string[]) =>
+  invoke(main, args, { env: { ...process.env, K8S_OPS_ROOT: repo }, readLine: async () => '' }, 'remove-cluster: ');
 
 test('a cluster nothing refers to is removed after --yes, and the rest still validates', async () => {
   const repo = await scratchRepo();
-  assert.is(plop(repo, 'cluster', ['--answers', writeAnswers(edge)]).code, 0);
+  assert.is((await generate(repo, 'cluster', ['--answers', writeAnswers(edge)])).code, 0);
   assert.equal(findReferences(repo, 'edge'), []);
-  const dry = remove(repo, ['--cluster', 'edge', '--dry-run']);
+  const dry = await remove(repo, ['--cluster', 'edge', '--dry-run']);
   assert.is(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /would delete: clusters\/edge, bootstrap\/edge/);
   assert.ok(existsSync(join(repo, 'clusters/edge')));
-  const unconfirmed = remove(repo, ['--cluster', 'edge']);
+  const unconfirmed = await remove(repo, ['--cluster', 'edge']);
   assert.is.not(unconfirmed.code, 0);
   assert.match(unconfirmed.stderr, /not confirmed/);
   assert.ok(existsSync(join(repo, 'clusters/edge')));
-  const r = remove(repo, ['--cluster', 'edge', '--yes']);
+  const r = await remove(repo, ['--cluster', 'edge', '--yes']);
   assert.is(r.code, 0, r.stderr);
   assert.not.ok(existsSync(join(repo, 'clusters/edge')));
   assert.not.ok(existsSync(join(repo, 'bootstrap/edge')));
@@ -36,11 +40,11 @@ test('a cluster nothing refers to is removed after --yes, and the rest still val
 
 test('a cluster still referred to is refused with each reference, nothing deleted', async () => {
   const repo = await scratchRepo();
-  assert.is(plop(repo, 'cluster', ['--answers', writeAnswers(edge)]).code, 0);
+  assert.is((await generate(repo, 'cluster', ['--answers', writeAnswers(edge)])).code, 0);
   const index = join(repo, 'docs', 'index.md');
   const lines = readFileSync(index, 'utf8').split('\n').length;
   appendFileSync(index, 'The edge cluster: see clusters/edge/talos/README.md.\n');
-  const r = remove(repo, ['--cluster', 'edge', '--yes']);
+  const r = await remove(repo, ['--cluster', 'edge', '--yes']);
   assert.is.not(r.code, 0);
   assert.match(r.stderr, /edge is still referred to; change these first, nothing was deleted/);
   assert.match(r.stderr, new RegExp(`docs/index\\.md:${lines}: The edge cluster`));

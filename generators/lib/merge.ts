@@ -182,11 +182,31 @@ class DocMerge {
 
 const stringify = (doc: Document): string => doc.toString({ lineWidth: 0 });
 
+/** Where yaml keeps the comment above a document's first line: on the document, its top node, or its first key. */
+const headerHolders = (doc: Document | undefined): any[] => {
+  if (!doc) return [];
+  const top: any = doc.contents;
+  return [doc, top, isMap(top) ? top.items[0]?.key : undefined].filter(Boolean);
+};
+const headerOf = (doc: Document | undefined): string | undefined =>
+  headerHolders(doc).map((h) => h.commentBefore).filter(Boolean).join('\n') || undefined;
+
+const updateHeader = (theirs: Document, base: Document | undefined, ours: Document | undefined): boolean => {
+  const [was, now, is] = [headerOf(base), headerOf(ours), headerOf(theirs)];
+  if (was === now || is !== was) return false;
+  const holders = headerHolders(theirs);
+  const at = holders.find((h) => h.commentBefore) ?? holders.at(-1);
+  for (const h of holders) if (h !== at && h.commentBefore) h.commentBefore = h === theirs ? null : undefined;
+  at.commentBefore = now ?? (at === theirs ? null : undefined);
+  return true;
+};
+
 const mergeYaml = (file: string, base: string | undefined, theirs: string, ours: string, force: boolean): Merged => {
   const docs = parse(file, theirs);
   const baseValues = valuesOf(file, base);
   const ourValues = valuesOf(file, ours);
   const ourDocs = parse(file, ours);
+  const baseDocs = base === undefined ? [] : parse(file, base);
   const keyed = docs.map((d, i) => ({ doc: d as Document, key: docKey(d.toJS(), i), changed: false }));
   const multi = docs.length > 1 || ourValues.size > 1;
   const conflicts: Conflict[] = [];
@@ -204,8 +224,11 @@ const mergeYaml = (file: string, base: string | undefined, theirs: string, ours:
     const m = new DocMerge(file, target.doc, multi ? `[${key}]` : '', force);
     m.merge([], baseValues.get(key), value);
     conflicts.push(...m.conflicts);
-    target.changed ||= m.changed;
-    changed ||= m.changed;
+    // The comment on top of a document says what it is; an update that rewords it rewords it on disk, unless the operator did.
+    const headerChanged = updateHeader(target.doc, baseDocs.find((d, i) => docKey(d.toJS(), i) === key), ourDocs.find((d, i) => docKey(d.toJS(), i) === key));
+    const docChanged = m.changed || headerChanged;
+    target.changed ||= docChanged;
+    changed ||= docChanged;
   }
   for (const [key, value] of baseValues) {
     if (ourValues.has(key)) continue;

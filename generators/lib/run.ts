@@ -54,9 +54,16 @@ export const generate = async (gen: Generator, input: Answers, args: Pick<Genera
   const base = previous === undefined ? undefined : await gen.plan(await validateAnswers(schema, previous), repo);
   const { plan, conflicts } = updatePlan(root, rendered, base, Boolean(args.force));
   if (conflicts.length) {
-    throw new UserError(
-      `${plan.target}: the update changes what was edited by hand; nothing was written (rerun with --force to take the update's side):\n${formatConflicts(conflicts)}`,
-    );
+    const files = [...new Set(conflicts.map((c) => c.file))].join(', ');
+    // Files the generator did not make (or made without keeping answers): nothing says what it wrote then.
+    const message = exists
+      ? `${plan.target}: the update changes what was edited by hand; nothing was written (rerun with --force to take the update's side):\n${formatConflicts(conflicts)}`
+      : `answers.name: ${plan.target} already exists with other content (${files}); rerun with --force to overwrite, --dry-run to see the diff`;
+    if (args.dryRun) {
+      const forced = updatePlan(root, rendered, base, true).plan;
+      io().out(`dry run, nothing written; with --force, ${plan.target} would change:\n${describePlan(forced, true)}\n`);
+    }
+    throw new UserError(message);
   }
   if (plan.changes.length === 0) return { plan, written: false, message: `${plan.target} is up to date: nothing to change` };
   const verify = verifierOf(gen);
