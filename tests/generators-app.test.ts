@@ -288,14 +288,15 @@ test('a Service port in front of another container port: the route takes the one
 
 test('a one-cluster app from a HelmRepository goes to clusters/<c>/apps', async () => {
   const repo = await scratchRepo();
-  // Not named gatus: the real Gatus runs on every cluster (kubernetes/apps/observability/gatus).
-  const answers = { name: 'status-page', namespace: 'observability', clusters: ['infra'], chart: { repository: 'gatus', name: 'gatus', version: '1.4.4' }, port: 8080, route: { host: 'status.monosense.dev', gateway: 'external' } };
+  // Not named gatus: the real Gatus runs on every cluster (kubernetes/apps/observability/gatus). Not in
+  // observability either, whose resource budget on infra would name an uncounted HelmRelease.
+  const answers = { name: 'status-page', namespace: 'status', clusters: ['infra'], chart: { repository: 'gatus', name: 'gatus', version: '1.4.4' }, port: 8080, route: { host: 'status.monosense.dev', gateway: 'external' } };
   const r = await generate(repo, 'app', ['--answers', writeAnswers(answers)]);
   assert.is(r.code, 0, r.stderr);
-  const hr = parse(readFileSync(join(repo, 'clusters/infra/apps/observability/status-page/app/helmrelease.yaml'), 'utf8'));
+  const hr = parse(readFileSync(join(repo, 'clusters/infra/apps/status/status-page/app/helmrelease.yaml'), 'utf8'));
   assert.equal(hr.spec.chart.spec, { chart: 'gatus', version: '1.4.4', sourceRef: { kind: 'HelmRepository', name: 'gatus', namespace: 'flux-system' } });
-  assert.not.ok(existsSync(join(repo, 'clusters/infra/apps/observability/status-page/app/ocirepository.yaml')));
-  assert.match(readFileSync(join(repo, 'clusters/infra/apps/kustomization.yaml'), 'utf8'), /\.\/observability/);
+  assert.not.ok(existsSync(join(repo, 'clusters/infra/apps/status/status-page/app/ocirepository.yaml')));
+  assert.match(readFileSync(join(repo, 'clusters/infra/apps/kustomization.yaml'), 'utf8'), /\.\/status/);
   const results = await validates(repo);
   assert.ok(results.find((x) => x.cluster.name === 'infra')!.resources.some((x) => x.obj.kind === 'HelmRelease' && x.obj.metadata.name === 'status-page'));
   assert.not.ok(results.find((x) => x.cluster.name === 'apps')!.resources.some((x) => x.obj.kind === 'HelmRelease' && x.obj.metadata.name === 'status-page'));

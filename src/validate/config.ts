@@ -15,6 +15,21 @@ export interface SchemaSkip {
   reason: string;
 }
 
+/** A resource budget: what the workloads of a group of namespaces may ask for, on one cluster or all. */
+export interface Budget {
+  name: string;
+  /** The cluster it applies to; every cluster when absent. */
+  cluster?: string;
+  namespaces: string[];
+  /** Caps as Kubernetes quantities (`4Gi`, `2`, `1500m`); a resource without one is not capped. */
+  memory?: string;
+  cpu?: string;
+  /** Which sums the caps apply to; both when absent. */
+  counts?: ('requests' | 'limits')[];
+  /** HelmReleases of the group known not to be counted (charts are not rendered offline), each with the reason. */
+  uncounted?: { name: string; reason: string }[];
+}
+
 export interface ValidatorConfig {
   kubernetesVersion: string;
   /** Repository-relative schema folders, for when neither --schema-dir nor K8S_OPS_SCHEMA_DIR is given. */
@@ -42,11 +57,14 @@ export interface ValidatorConfig {
   toolLabelKeys: string[];
   /** The longest ExternalSecret refreshInterval allowed (NFR5: 1Password changes reach Secrets within 5 minutes). */
   secretRefreshMax: string;
+  /** Resource budgets per group of namespaces (the resource-budget rule). */
+  budgets: Budget[];
 }
 
 export const defaultConfig = (): ValidatorConfig => ({
   kubernetesVersion: '1.35.0',
   secretRefreshMax: '5m',
+  budgets: [],
   schemaDirs: [],
   schemaSkips: [],
   apiVersions: {

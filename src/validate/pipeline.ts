@@ -123,7 +123,7 @@ export const validateRepository = async (opts: RunOptions): Promise<Validation> 
       ...sim.findings,
       ...(await checkSchemas(sim.resources, schemas, prepared.config)),
       ...checkReferences(sim.resources, prepared.config),
-      ...checkPolicy(sim.resources, sim.kustomizations, prepared.config, prepared.repoRoot),
+      ...checkPolicy(sim.resources, sim.kustomizations, prepared.config, prepared.repoRoot, cluster.name),
     ];
     results.push({
       cluster,

@@ -1,5 +1,6 @@
 import { basename, join, relative } from 'node:path';
 import { toPosix, walkFiles } from '../lib/fsutil.ts';
+import { checkBudgets } from './budget.ts';
 import type { ValidatorConfig } from './config.ts';
 import { isKsFile } from './simulate.ts';
 import { apiGroup, describe, finding, type BuiltKustomization, type Finding, type KObject, type Resource } from './types.ts';
@@ -21,6 +22,7 @@ export const checkPolicy = (
   kustomizations: BuiltKustomization[],
   config: ValidatorConfig,
   repoRoot: string,
+  cluster = '',
 ): Finding[] => {
   const findings: Finding[] = [...kustomizationFileNames(kustomizations, repoRoot)];
   const report = (r: Resource, rule: string, message: string, path?: (string | number)[]) => findings.push(finding(r, rule, message, path));
@@ -98,6 +100,7 @@ export const checkPolicy = (
     }
   }
   findings.push(...networkPolicyCoverage(resources, config));
+  findings.push(...checkBudgets(resources, config, repoRoot, cluster)); // house rule: resource-budget
   return findings;
 };
 
