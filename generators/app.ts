@@ -5,12 +5,13 @@ import { UserError } from '../src/lib/errors.ts';
 import type { Answers } from './lib/answers.ts';
 import { readIfExists, type Plan, type Rendered } from './lib/plan.ts';
 import { PLATFORM } from './lib/platform.ts';
-import { render } from './lib/render.ts';
+import { render } from '../src/lib/templates.ts';
 import { hasObject, type ClusterFacts, type RepoFacts } from './lib/repo.ts';
 import type { KObject } from '../src/validate/types.ts';
 import type { Generator } from './lib/run.ts';
 import { addResource, allowPodSecurity, yamlWithRenovate } from './lib/yaml-edit.ts';
 import { chartValues, deepMerge } from './lib/charts.ts';
+import { LAYOUT, namespaceTier } from '../src/lib/layout.ts';
 
 const G = 'app';
 
@@ -23,8 +24,13 @@ const baseDir = (a: Answers, repo: RepoFacts): string =>
 const targets = (a: Answers, repo: RepoFacts): ClusterFacts[] => repo.clusters.filter((c) => a.clusters.includes(c.name));
 const ksExists = (c: ClusterFacts, name: string) => hasObject(c, 'Kustomization', name, 'flux-system');
 
-const isSystem = (a: Answers): boolean => PLATFORM.systemNamespaces.includes(a.namespace);
-const tierOf = (a: Answers): number => a.tier ?? (isSystem(a) ? 0 : 2);
+/** A namespace that exists before Flux (kube-system, flux-system, ...): tier 0, never declared in Git. */
+const isSystem = (a: Answers, repo: RepoFacts): boolean => repo.config.builtinNamespaces.includes(a.namespace);
+/** The answer, else what the namespace says of itself (its tier label) or the validator's settings say. */
+const tierOf = (a: Answers, repo: RepoFacts): number => {
+  const declared = repo.clusters.flatMap((c) => c.objects).find((o) => o.kind === 'Namespace' && o.metadata?.name === a.namespace);
+  return a.tier ?? namespaceTier(a.namespace, declared?.metadata?.labels, repo.config);
+};
 
 /** Where Renovate finds new versions of the chart, named as its Flux manager names the HelmRelease's. */
 const renovateAnnotations = (a: Answers, clusters: ClusterFacts[]): Record<string, string> => {
@@ -73,11 +79,11 @@ const check = (a: Answers, repo: RepoFacts): void => {
   if ((a.route || a.health === 'internal' || a.networkPolicy?.ingress?.some((r: Answers) => !r.port)) && !a.port) {
     throw new UserError(`answers.port: is required with ${a.route ? 'route' : a.health === 'internal' ? 'an internal health check' : 'an ingress rule without port'}`);
   }
-  if (a.tier === 0 && !isSystem(a)) {
-    throw new UserError(`answers.tier: 0 is for the system namespaces (${PLATFORM.systemNamespaces.join(', ')}), not ${a.namespace}`);
+  if (a.tier === 0 && !isSystem(a, repo)) {
+    throw new UserError(`answers.tier: 0 is for the system namespaces (${repo.config.builtinNamespaces.join(', ')}), not ${a.namespace}`);
   }
-  if (isSystem(a) && tierOf(a) !== 0) throw new UserError(`answers.tier: ${a.namespace} is a system namespace, tier 0 (got ${a.tier})`);
-  if (tierOf(a) === 0 && a.networkPolicy) {
+  if (isSystem(a, repo) && tierOf(a, repo) !== 0) throw new UserError(`answers.tier: ${a.namespace} is a system namespace, tier 0 (got ${a.tier})`);
+  if (tierOf(a, repo) === 0 && a.networkPolicy) {
     throw new UserError(`answers.networkPolicy: ${a.namespace} is tier 0, outside the default deny; no CiliumNetworkPolicy is written (one would put its pods into default deny)`);
   }
   const shared = sharedSource(a, repo);
@@ -177,7 +183,7 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
   const fromPath = (target: string) => posix.relative(overlays ? `${appDir}/overlays/x` : `${appDir}/app`, target);
   const oci = a.chart.repository.startsWith('oci://');
   const shared = sharedSource(a, repo);
-  const tier = tierOf(a);
+  const tier = tierOf(a, repo);
   const host = a.route ? (a.route.host ?? `${a.name}.\${CLUSTER_DOMAIN}`) : undefined;
 
   const components: string[] = [];
@@ -186,18 +192,18 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
   const clusters = targets(a, repo);
   const everywhere = (ks: string) => clusters.every((c) => ksExists(c, ks));
   if (a.database) {
-    components.push(fromPath(`${PLATFORM.components}/cnpg`));
+    components.push(fromPath(`${LAYOUT.components}/cnpg`));
     dependsOn.add(PLATFORM.database.kustomization);
     substitute.CNPG_DATABASE = a.database.name ?? a.name.replace(/-/g, '_');
   }
   if (a.backup) {
-    components.push(fromPath(`${PLATFORM.components}/volsync/${a.backup.target}`));
+    components.push(fromPath(`${LAYOUT.components}/volsync/${a.backup.target}`));
     if (everywhere(PLATFORM.volsync.kustomization)) dependsOn.add(PLATFORM.volsync.kustomization);
     substitute.VOLSYNC_CAPACITY = a.backup.capacity;
     substitute.VOLSYNC_SCHEDULE = a.backup.schedule;
   }
   if (a.health) {
-    components.push(fromPath(`${PLATFORM.components}/gatus/${a.health}`));
+    components.push(fromPath(`${LAYOUT.components}/gatus/${a.health}`));
     if (a.health === 'internal') substitute.GATUS_PORT = String(a.port);
     // The external check asks for the route's real host; the component defaults to <app>.
     const subdomain = host && subdomainOf(host, clusters);

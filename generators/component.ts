@@ -5,13 +5,14 @@ import { UserError } from '../src/lib/errors.ts';
 import { isDir, isFile } from '../src/lib/fsutil.ts';
 import type { Answers } from './lib/answers.ts';
 import { settle, type Plan } from './lib/plan.ts';
-import { render } from './lib/render.ts';
+import { render } from '../src/lib/templates.ts';
 import type { RepoFacts } from './lib/repo.ts';
 import type { Generator } from './lib/run.ts';
 import { describeFindings, validateThroughSampleApp, type SampleApp } from './lib/sample-app.ts';
+import { LAYOUT } from '../src/lib/layout.ts';
 
 const G = 'component';
-export const LIBRARY = 'kubernetes/components';
+export const LIBRARY = LAYOUT.components;
 
 /** What each scaffolded kind is, for the README's table. */
 const KINDS: Record<string, { kind: string; name: (slug: string) => string; purpose: string }> = {

@@ -6,7 +6,7 @@ import { UserError } from '../src/lib/errors.ts';
 import { isDir, isFile } from '../src/lib/fsutil.ts';
 import type { Answers } from './lib/answers.ts';
 import { readIfExists, settle, type Plan } from './lib/plan.ts';
-import { render } from './lib/render.ts';
+import { render } from '../src/lib/templates.ts';
 import type { RepoFacts } from './lib/repo.ts';
 import type { Generator } from './lib/run.ts';
 

@@ -2,10 +2,10 @@
 // The steps and what each one checks before doing anything: docs/runbooks/bootstrap.md.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { connectCredentialsPath, hasPlaceholderConnectCredentials } from '../generators/lib/connect-credentials.ts';
+import { connectCredentialsPath, hasPlaceholderConnectCredentials } from '../src/lib/connect-credentials.ts';
 import { listClusters, clusterPaths, readTalconfig, type ClusterName, type TalosNode } from './lib/cluster.ts';
 import { confirmTyped } from './lib/confirm.ts';
-import { UsageError, UserError } from '../src/lib/errors.ts';
+import { UserError } from '../src/lib/errors.ts';
 import { entryPoint, parseFlags } from '../src/lib/cli.ts';
 import { io } from '../src/lib/io.ts';
 import { query, run } from '../src/lib/exec.ts';

@@ -2,10 +2,10 @@
 // file from 1Password; the plain values are only ever in this process's memory.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { connectCredentialsPath, connectItem, sealConnectCredentials } from '../generators/lib/connect-credentials.ts';
+import { connectCredentialsPath, connectItem, sealConnectCredentials } from '../src/lib/connect-credentials.ts';
 import { creationRule } from '../src/lib/sops.ts';
 import { listClusters, repoRoot } from './lib/cluster.ts';
-import { UsageError, UserError } from '../src/lib/errors.ts';
+import { UserError } from '../src/lib/errors.ts';
 import { entryPoint, parseFlags } from '../src/lib/cli.ts';
 import { io } from '../src/lib/io.ts';
 import { run } from '../src/lib/exec.ts';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { connectCredentialsPath, connectItem, PLACEHOLDER, SEALED_FROM } from '../generators/lib/connect-credentials.ts';
+import { connectCredentialsPath, connectItem, PLACEHOLDER, SEALED_FROM } from '../src/lib/connect-credentials.ts';
 import { invoke, type Main } from '../src/lib/cli.ts';
 import { io } from '../src/lib/io.ts';
 import { fakeExec, FAKE_TOOLS, type Call } from './fakes/cli-tools.ts';

@@ -1,5 +1,6 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cacheArea } from '../src/lib/cache.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkComponentLibrary, LIBRARY, listComponents, sampleApps } from '../src/validate/components.ts';
@@ -47,8 +48,8 @@ test("the repository's library is clean on every cluster, and an unchanged tree 
   assert.is(first!.kustomizations.length, listComponents(root).length);
   assert.ok(first!.resources.some((r) => r.obj.kind === 'ReplicationDestination'), 'volsync is built although no app uses it');
   // The kept result is what the next run of the same tree reports: doctor it to see that it is read.
-  const [kept] = readdirSync(join(cacheDir, 'components'));
-  const file = join(cacheDir, 'components', kept);
+  const [kept] = readdirSync(cacheArea(cacheDir, 'components').dir);
+  const file = join(cacheArea(cacheDir, 'components').dir, kept);
   const entry = JSON.parse(readFileSync(file, 'utf8'));
   assert.ok(entry.schemaFiles.some((f: string) => f.includes('replicationdestination')), 'the kept result names the schema files it used');
   entry.result.findings = [{ file: `${LIBRARY}/cnpg/kustomization.yaml`, rule: 'marker', message: 'from the cache', severity: 'warning' }];

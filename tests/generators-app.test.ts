@@ -68,6 +68,21 @@ test('a shared app: every file, registered, and the repository validates', async
   }
 });
 
+test('end to end through plop, as the operator runs it: the app is written, a refusal exits 1 with one line', async () => {
+  const repo = await scratchRepo();
+  const r = plop(repo, 'app', ['--answers', writeAnswers(echo)]);
+  assert.is(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /app demo\/echo: \d+ files written/);
+  assert.ok(existsSync(join(repo, 'kubernetes/apps/demo/echo/app/helmrelease.yaml')));
+  const refused = plop(repo, 'app', ['--answers', writeAnswers({ ...echo, name: 'Bad_Name' })]);
+  assert.is(refused.code, 1);
+  assert.match(refused.stderr, /^error: answers\.name: must match/m);
+  assert.not.match(refused.stderr, /\n\s+at .+:\d+:\d+/);
+  const usage = plop(repo, 'app', ['--answers']);
+  assert.is(usage.code, 2);
+  assert.match(usage.stderr, /error: --answers needs a value/);
+});
+
 test('dry run prints the plan with diffs and writes nothing', async () => {
   const repo = await scratchRepo();
   const r = await generate(repo, 'app', ['--answers', writeAnswers(echo), '--dry-run']);
@@ -381,7 +396,7 @@ test('a system namespace is tier 0: not declared in Git, no CiliumNetworkPolicy'
   for (const [change, message] of [
     [{ tier: 2 }, /answers\.tier: kube-system is a system namespace, tier 0 \(got 2\)/],
     [{ name: 'other', networkPolicy: { egress: [{ entity: 'world', port: 443 }] } }, /answers\.networkPolicy: kube-system is tier 0/],
-    [{ name: 'other', namespace: 'widget-system', tier: 0 }, /answers\.tier: 0 is for the system namespaces \(kube-system, flux-system\), not widget-system/],
+    [{ name: 'other', namespace: 'widget-system', tier: 0 }, /answers\.tier: 0 is for the system namespaces \(default, kube-system, kube-public, kube-node-lease, flux-system\), not widget-system/],
   ] as const) {
     const refused = await generate(repo, 'app', ['--answers', writeAnswers({ ...answers, ...change })]);
     assert.is(refused.code, 1);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
-import { connectCredentialsPath, hasPlaceholderConnectCredentials } from '../generators/lib/connect-credentials.ts';
+import { connectCredentialsPath, hasPlaceholderConnectCredentials } from '../src/lib/connect-credentials.ts';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { generator as cluster } from '../generators/cluster.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { applyField, formatAnswerError, loadAnswersFile, loadSchema, parseGeneratorArgs, validateAnswers } from '../generators/lib/answers.ts';
 import { askMissing, questionsFor } from '../generators/lib/prompts.ts';
 import { addResource } from '../generators/lib/yaml-edit.ts';
-import { render } from '../generators/lib/render.ts';
+import { render } from '../src/lib/templates.ts';
 import { tempDir } from './helpers.ts';
 
 const test = suite('generator machinery');

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { toPosix, walkFiles } from '../src/lib/fsutil.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
-import { CACHE, ROOT, SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, ROOT, SCHEMAS } from './helpers.ts';
 
 const test = suite('renovate');
 const config = JSON5.parse(readFileSync(join(ROOT, 'renovate.json5'), 'utf8'));

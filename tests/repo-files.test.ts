@@ -1,6 +1,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { cacheRecord } from '../src/lib/cache.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateIdentity } from '../src/lib/age-keys.ts';
@@ -43,7 +44,7 @@ test('Taskfiles, renovate.json5, dependabot and workflows match their SchemaStor
 test('a wrong Taskfile is caught, and caught again from the kept verdicts', async () => {
   const cacheDir = tempDir();
   const { findings } = await checkRepoFiles(join(ROOT, 'tests', 'fixtures', 'bad-repo-files'), SCHEMAS, cacheDir);
-  assert.ok(existsSync(join(cacheDir, 'repo-file-results.json')));
+  assert.ok(existsSync(cacheRecord(cacheDir, 'repo-files').file));
   assert.equal((await checkRepoFiles(join(ROOT, 'tests', 'fixtures', 'bad-repo-files'), SCHEMAS, cacheDir)).findings, findings);
   assert.ok(findings.some((f) => f.file === 'Taskfile.yaml' && f.rule === 'schema'), findings.map(findingLine).join('\n'));
   assert.ok(findings.some((f) => f.file === 'renovate.json5' && f.rule === 'schema'), findings.map(findingLine).join('\n'));
@@ -52,7 +53,7 @@ test('a wrong Taskfile is caught, and caught again from the kept verdicts', asyn
 test("a check of a few files (a generator's) keeps the other files' verdicts; a check of all keeps only its own", async () => {
   const repo = join(ROOT, 'tests', 'fixtures', 'bad-repo-files');
   const cacheDir = tempDir();
-  const kept = () => Object.keys(JSON.parse(readFileSync(join(cacheDir, 'repo-file-results.json'), 'utf8'))).length;
+  const kept = () => Object.keys(JSON.parse(readFileSync(cacheRecord(cacheDir, 'repo-files').file, 'utf8'))).length;
   await checkRepoFiles(repo, SCHEMAS, cacheDir);
   assert.is(kept(), 2);
   const { checked } = await checkRepoFiles(repo, SCHEMAS, cacheDir, [join(repo, 'Taskfile.yaml')]);

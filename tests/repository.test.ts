@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import { parse } from 'yaml';
 import * as assert from 'uvu/assert';
-import { connectCredentialsPath } from '../generators/lib/connect-credentials.ts';
+import { connectCredentialsPath } from '../src/lib/connect-credentials.ts';
 import { creationRule } from '../src/lib/sops.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine } from '../src/validate/report.ts';
-import { CACHE, ROOT, SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, ROOT, SCHEMAS } from './helpers.ts';
 
 const test = suite('repository');
 

@@ -1,10 +1,13 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cacheArea, cacheRecord } from '../src/lib/cache.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compileCached } from '../src/lib/compiled-schemas.ts';
 import { loadConfig } from '../src/validate/config.ts';
-import { goRegExp, schemaPaths, SchemaValidator } from '../src/validate/schema.ts';
+import { SchemaValidator } from '../src/validate/schema.ts';
+import { goRegExp } from '../src/validate/schema-patches.ts';
+import { schemaPaths } from '../src/validate/schema-registry.ts';
 import { checkSchemas } from '../src/validate/schema-stage.ts';
 import { ROOT, SCHEMAS, tempDir } from './helpers.ts';
 
@@ -106,10 +109,10 @@ test('compiled validators are cached as code and give the same verdicts from the
   const cacheDir = tempDir();
   const bad = { apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name: 'x', namespace: 'y' }, spec: { interval: 5 } };
   const fresh = await new SchemaValidator({ dirs: SCHEMAS, cacheDir, kubernetesVersion: '1.35.0' }).check(bad);
-  const files = readdirSync(join(cacheDir, 'validators'));
+  const files = readdirSync(cacheArea(cacheDir, 'validators').dir);
   assert.ok(files.some((f) => f.endsWith('.cjs')), 'the compiled code is kept');
   // A new validator with the same cache, as a new process has: no ajv compile, the same issues.
-  rmSync(join(cacheDir, 'schema-results.json'), { force: true });
+  rmSync(cacheRecord(cacheDir, 'schema-results').file, { force: true });
   const cached = await new SchemaValidator({ dirs: SCHEMAS, cacheDir, kubernetesVersion: '1.35.0' }).check(bad);
   assert.equal(cached, fresh);
   assert.is(cached.kind, 'invalid');
@@ -121,13 +124,13 @@ test('a damaged compiled validator is compiled again', async () => {
   const options = { allErrors: true, code: { regExp: goRegExp } };
   const first = await compileCached({ key: 'k', schema: () => schema, options, cacheDir });
   assert.ok(first({ name: 'ABC' }), 'the Go pattern engine is used');
-  const [file] = readdirSync(join(cacheDir, 'validators')).filter((f) => f.endsWith('.cjs'));
-  writeFileSync(join(cacheDir, 'validators', file), 'this is not javascript {');
+  const [file] = readdirSync(cacheArea(cacheDir, 'validators').dir).filter((f) => f.endsWith('.cjs'));
+  writeFileSync(join(cacheArea(cacheDir, 'validators').dir, file), 'this is not javascript {');
   // Another spelling of the same folder, so this process's own memo does not answer.
   const again = await compileCached({ key: 'k', schema: () => schema, options, cacheDir: `${cacheDir}/` });
   assert.ok(again({ name: 'ABC' }));
   assert.not.ok(again({ name: 'a1' }));
-  assert.not.match(readFileSync(join(cacheDir, 'validators', file), 'utf8'), 'not javascript', 'the entry was replaced');
+  assert.not.match(readFileSync(join(cacheArea(cacheDir, 'validators').dir, file), 'utf8'), 'not javascript', 'the entry was replaced');
 });
 
 test.run();

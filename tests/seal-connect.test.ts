@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { connectCredentialsPath, hasPlaceholderConnectCredentials, placeholderConnectCredentials, SEALED_FROM } from '../generators/lib/connect-credentials.ts';
+import { connectCredentialsPath, hasPlaceholderConnectCredentials, placeholderConnectCredentials, SEALED_FROM } from '../src/lib/connect-credentials.ts';
 import { generateIdentity, parseIdentities } from '../src/lib/age-keys.ts';
 import { decryptYaml } from '../src/lib/sops.ts';
 import { actions, createStubs } from './cli-stubs.ts';

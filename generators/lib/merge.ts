@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { Document, isMap, isScalar, isSeq, parseAllDocuments, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
+import { Document, isMap, isScalar, parseAllDocuments, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
 import { UserError } from '../../src/lib/errors.ts';
 
 /**

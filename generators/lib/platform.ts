@@ -7,9 +7,6 @@ export const PLATFORM = {
   secretStore: { kind: 'ClusterSecretStore', name: 'onepassword', kustomization: 'onepassword-store' },
   database: { kustomization: 'cloudnative-pg-cluster', cluster: 'postgres', namespace: 'databases', port: 5432 },
   volsync: { kustomization: 'volsync' },
-  components: 'kubernetes/components',
-  /** Tier 0: outside the cluster-wide default deny, created before Flux (kubernetes/apps/security/network-policies). */
-  systemNamespaces: ['kube-system', 'flux-system'] as readonly string[],
   /** Where the shared chart sources live (infrastructure/base/repositories, applied by flux-system). */
   sourcesNamespace: 'flux-system',
 } as const;

@@ -1,12 +1,14 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { isDir, isFile } from '../../src/lib/fsutil.ts';
+import { isFile } from '../../src/lib/fsutil.ts';
+import { clusterVarsFile, listClusters } from '../../src/lib/layout.ts';
 import { defaultCacheDir } from '../../src/lib/cache-dir.ts';
 import { findKustomize } from '../../src/validate/kustomize.ts';
 import { prepare, simulateAll } from '../../src/validate/pipeline.ts';
 import { loadSnapshot, saveSnapshot, treeKey } from '../../src/validate/snapshot.ts';
 import type { KObject } from '../../src/validate/types.ts';
+import { loadConfig, type ValidatorConfig } from '../../src/validate/config.ts';
 
 export interface ClusterFacts {
   name: string;
@@ -18,15 +20,16 @@ export interface ClusterFacts {
 export interface RepoFacts {
   root: string;
   clusters: ClusterFacts[];
+  /** The validator's settings for this repository (namespace tiers among them). */
+  config: ValidatorConfig;
 }
 
 const clusterVars = (root: string, cluster: string): Record<string, string> => {
-  const file = join(root, 'clusters', cluster, 'flux', 'cluster-vars.yaml');
+  const file = join(root, clusterVarsFile(cluster));
   return isFile(file) ? (parse(readFileSync(file, 'utf8'))?.data ?? {}) : {};
 };
 
-export const clusterNames = (root: string): string[] =>
-  isDir(join(root, 'clusters')) ? readdirSync(join(root, 'clusters')).filter((c) => isDir(join(root, 'clusters', c, 'flux'))).sort() : [];
+export const clusterNames = listClusters;
 
 /**
  * What the repository holds now, per cluster, from the validator's own simulation: the snapshot the last
@@ -34,7 +37,8 @@ export const clusterNames = (root: string): string[] =>
  */
 export const readRepo = async (root: string): Promise<RepoFacts> => {
   const names = clusterNames(root);
-  if (names.length === 0) return { root, clusters: [] };
+  const config = await loadConfig(root);
+  if (names.length === 0) return { root, clusters: [], config };
   const cacheDir = defaultCacheDir();
   const key = treeKey(root, findKustomize());
   const objects = new Map(names.map((name) => [name, loadSnapshot(cacheDir, key, name)]));
@@ -45,7 +49,7 @@ export const readRepo = async (root: string): Promise<RepoFacts> => {
       saveSnapshot(cacheDir, key, cluster.name, objects.get(cluster.name)!);
     }
   }
-  return { root, clusters: names.map((name) => ({ name, vars: clusterVars(root, name), objects: objects.get(name)! })) };
+  return { root, clusters: names.map((name) => ({ name, vars: clusterVars(root, name), objects: objects.get(name)! })), config };
 };
 
 export const hasObject = (c: ClusterFacts, kind: string, name: string, namespace?: string): boolean =>

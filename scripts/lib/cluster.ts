@@ -1,18 +1,16 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { UserError } from '../../src/lib/errors.ts';
 import { io } from '../../src/lib/io.ts';
+import { listClusters as clustersIn } from '../../src/lib/layout.ts';
 
 /** The repository to act on: K8S_OPS_ROOT, or the checkout these scripts belong to. */
 export const repoRoot = (): string => (io().env.K8S_OPS_ROOT ? resolve(io().env.K8S_OPS_ROOT!) : resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'));
 
 /** The repository's clusters: every clusters/<name>/ with a flux/ entry point (npx plop cluster adds one). */
-export const listClusters = (root = repoRoot()): string[] => {
-  const dir = join(root, 'clusters');
-  return existsSync(dir) ? readdirSync(dir).filter((c) => existsSync(join(dir, c, 'flux'))).sort() : [];
-};
+export const listClusters = (root = repoRoot()): string[] => clustersIn(root);
 
 export type ClusterName = string;
 

@@ -2,6 +2,7 @@ import type { ValidatorConfig } from '../validate/config.ts';
 import { workloadNamespace } from '../validate/policy.ts';
 import type { KObject, Resource } from '../validate/types.ts';
 import { describeSelector, matchNamespace, namespaceLabels, NAMESPACE_KEY, type Match } from './selector.ts';
+import { namespaceTier } from '../lib/layout.ts';
 
 /** One rule of a policy: who (peers), on which ports, with which L7 rules. */
 export interface RuleSummary {
@@ -138,16 +139,6 @@ const summarize = (r: Resource): PolicySummary[] => {
 
 const best = (a: Match, b: Match): Match => (a === 'all' || b === 'all' ? 'all' : a === 'some' || b === 'some' ? 'some' : 'none');
 
-/**
- * The tier of a namespace: its monosense.dev/tier label; else 0 for the namespaces Kubernetes and
- * bootstrap create, 1 for the others the validator trusts, 2 for the rest (as the validator's rule).
- */
-const tierOf = (name: string, labels: Record<string, string>, config: ValidatorConfig): number => {
-  const label = labels[`${config.labelPrefix}tier`];
-  if (label !== undefined) return Number(label);
-  if (config.builtinNamespaces.includes(name)) return 0;
-  return config.trustedNamespaces.includes(name) ? 1 : 2;
-};
 
 /** FR24: every namespace's tier and default-deny coverage, and what every Cilium policy allows. */
 export const auditCluster = (cluster: string, resources: Resource[], config: ValidatorConfig): ClusterAudit => {
@@ -190,7 +181,7 @@ export const auditCluster = (cluster: string, resources: Resource[], config: Val
     }
     return {
       name,
-      tier: tierOf(name, nsLabels.get(name) ?? {}, config),
+      tier: namespaceTier(name, nsLabels.get(name), config),
       workloads: (workloads.get(name) ?? []).sort(),
       defaultDeny: coverage,
       policies: [...new Set(policies.filter((p) => p.namespace === name).map((p) => p.name))].sort(),

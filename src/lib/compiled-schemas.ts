@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { Script } from 'node:vm';
 import type { ValidateFunction } from 'ajv';
-import { isFile, keepNewest, writeAtomically } from './fsutil.ts';
+import { cacheArea } from './cache.ts';
+import { isFile, writeAtomically } from './fsutil.ts';
 import { sha256 } from './hash.ts';
 
 const requireHere = createRequire(import.meta.url);
@@ -81,9 +81,6 @@ const load = (file: string, scope: Record<string, unknown>): ValidateFunction =>
   return module.exports;
 };
 
-/** Enough for every kind of a few schema bundles; beyond it the least recently compiled go (with their code caches). */
-const KEPT = 400;
-
 /**
  * A validator for `schema`: ajv's standalone code from the cache when it is there, else compiled and then cached.
  * Big CRD schemas take ajv hundreds of milliseconds to compile; loading the cached code takes a few.
@@ -99,7 +96,8 @@ const compiled = new Map<string, Promise<ValidateFunction>>();
 
 const loadOrCompile = async (req: CompileRequest): Promise<ValidateFunction> => {
   const scope = scopeOf(req.options);
-  const file = req.cacheDir ? join(req.cacheDir, 'validators', `${sha256(AJV_VERSION, String(req.draft2020 ?? false), optionsId(req.options), req.key)}.cjs`) : undefined;
+  const area = req.cacheDir ? cacheArea(req.cacheDir, 'validators') : undefined;
+  const file = area?.file(sha256(AJV_VERSION, String(req.draft2020 ?? false), optionsId(req.options), req.key), '.cjs');
   if (file && isFile(file)) {
     try {
       return load(file, scope);
@@ -112,9 +110,9 @@ const loadOrCompile = async (req: CompileRequest): Promise<ValidateFunction> => 
   if (file) {
     const { default: standaloneCode } = await import('ajv/dist/standalone/index.js');
     const code = (standaloneCode as any)(ajv, validate);
-    mkdirSync(join(req.cacheDir!, 'validators'), { recursive: true });
+    mkdirSync(area!.dir, { recursive: true });
     writeAtomically(file, code);
-    keepNewest(join(req.cacheDir!, 'validators'), KEPT, (f) => f.endsWith('.cjs'), (f) => [`${f}.v8`]);
+    area!.prune((f) => f.endsWith('.cjs'), (f) => [`${f}.v8`]);
     // Run from the file from now on, so that this process leaves the V8 code cache for the next.
     return load(file, scope);
   }

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
+import { cacheArea } from '../lib/cache.ts';
 import { isDir, isFile, toPosix } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
 import { collectInputs, isYamlFile, kustomizationFile, type Inputs } from './inputs.ts';
@@ -92,7 +93,7 @@ export const buildFluxKustomization = async (
   const dir = resolve(ctx.repoRoot, pathRel);
   if (!isDir(dir)) return fail('path-missing', `${where.ks}: spec.path ${spec.path ?? '.'} does not exist`);
 
-  const overlayDir = join(ctx.cacheDir, 'overlays', sha256(dir, JSON.stringify(spec)).slice(0, 20));
+  const overlayDir = cacheArea(ctx.cacheDir, 'overlays').file(sha256(dir, JSON.stringify(spec)).slice(0, 20), '');
   const fromOverlay = (p: string) => toPosix(relative(overlayDir, p));
   const fromRoot = (p: string) => toPosix(relative(ctx.repoRoot, p));
 
@@ -125,13 +126,12 @@ export const buildFluxKustomization = async (
   // The key names files relative to the repository root, so a copy of the tree elsewhere (the
   // generators validate one) reuses the renders of everything it did not change.
   const key = sha256(
-    BUILD_VERSION,
     ctx.kustomize.identity,
     JSON.stringify(overlayFor(spec, resourcePaths.map(fromRoot), componentDirs.map(fromRoot))),
     ...inputFiles.flatMap((f) => [fromRoot(f), digestOf(ctx, f)]),
   );
 
-  const cacheFile = join(ctx.cacheDir, 'builds', `${key}.json`);
+  const cacheFile = cacheArea(ctx.cacheDir, 'builds').file(key);
   const cached = isFile(cacheFile);
   if (!ctx.renders.has(cacheFile)) {
     ctx.renders.set(cacheFile, cached ? readCached(cacheFile) : render(ctx, overlayDir, overlay, cacheFile));
@@ -163,9 +163,6 @@ export const prewarmBuilds = (ctx: BuildContext, file: string): void => {
     buildFluxKustomization(ctx, obj.spec, { file, ks: `Kustomization ${obj.metadata?.name}` }).catch(() => undefined);
   }
 };
-
-/** Bump when the overlay or what is cached changes shape. */
-const BUILD_VERSION = '4';
 
 export type Rendered = { ok: true; docs: BuiltDoc[] } | { ok: false; error: string };
 

@@ -1,21 +1,21 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { parse } from 'yaml';
-import { isDir, isFile, keepNewest, toPosix, writeAtomically } from '../lib/fsutil.ts';
+import { cacheArea } from '../lib/cache.ts';
+import { isDir, toPosix } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
 import { defaultCacheDir } from '../lib/cache-dir.ts';
 import { kustomizationFile } from './inputs.ts';
-import { unchangedFiles } from './schema.ts';
+import { unchangedFiles } from './schema-registry.ts';
 import { uniqueFindings } from './report.ts';
 import { addSampleApp, sampleAppDir, type SampleApp } from './sample-app.ts';
 import { validateScratch, type ScratchOptions } from './scratch.ts';
 import { id, type BuiltKustomization, type ClusterResult, type Finding, type Resource } from './types.ts';
+import { LAYOUT } from '../lib/layout.ts';
 
-export const LIBRARY = 'kubernetes/components';
+export const LIBRARY = LAYOUT.components;
 
 /** Bump when what is checked or kept changes. */
-const LIBRARY_VERSION = '2';
-const KEPT = 24;
 
 /** Every kustomize Component in the library, as its folder relative to it (`volsync/r2`). */
 export const listComponents = (repoRoot: string): string[] => {
@@ -129,19 +129,11 @@ export const checkComponentLibrary = async (repoRoot: string, opts: LibraryOptio
   const started = performance.now();
   const { results, treeKey, progress, ...scratch } = opts;
   const cacheDir = scratch.cacheDir ?? defaultCacheDir();
-  const cacheFile =
-    treeKey && !scratch.noCache
-      ? join(cacheDir, 'components', `${sha256(LIBRARY_VERSION, treeKey, JSON.stringify([scratch.cluster ?? '', scratch.schemaDirs ?? []])).slice(0, 32)}.json`)
-      : undefined;
+  const area = cacheArea(cacheDir, 'components');
+  const entry = treeKey && !scratch.noCache ? sha256(treeKey, JSON.stringify([scratch.cluster ?? '', scratch.schemaDirs ?? []])).slice(0, 32) : undefined;
   // Before the library is even listed: this is every unchanged run's path.
-  if (cacheFile && isFile(cacheFile)) {
-    try {
-      const { result, schemaFiles } = JSON.parse(readFileSync(cacheFile, 'utf8'));
-      if (unchangedFiles(schemaFiles)) return { ...result, seconds: (performance.now() - started) / 1000 };
-    } catch {
-      // Only a cache: check again.
-    }
-  }
+  const kept = entry ? area.readJson<{ result: ClusterResult; schemaFiles: string[] }>(entry) : undefined;
+  if (kept && unchangedFiles(kept.schemaFiles)) return { ...kept.result, seconds: (performance.now() - started) / 1000 };
   const components = listComponents(repoRoot);
   if (!components.length) return undefined;
   const samples = sampleApps(repoRoot, components, clusterVariables(results));
@@ -164,10 +156,9 @@ export const checkComponentLibrary = async (repoRoot: string, opts: LibraryOptio
     findings: libraryFindings(checked, samples),
     seconds: 0,
   };
-  if (cacheFile) {
-    mkdirSync(dirname(cacheFile), { recursive: true });
-    writeAtomically(cacheFile, JSON.stringify({ result, schemaFiles }));
-    keepNewest(dirname(cacheFile), KEPT);
+  if (entry) {
+    area.writeJson(entry, { result, schemaFiles });
+    area.prune();
   }
   return { ...result, seconds: (performance.now() - started) / 1000 };
 };

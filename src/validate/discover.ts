@@ -1,7 +1,8 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../lib/errors.ts';
 import { isDir, toPosix } from '../lib/fsutil.ts';
+import { fluxEntry, listClusters } from '../lib/layout.ts';
 import type { ClusterTarget } from './types.ts';
 
 export interface DiscoverOptions {
@@ -35,13 +36,7 @@ export const discover = (opts: DiscoverOptions): Discovery => {
     return { repoRoot, clusters: [{ name: opts.cluster ?? basename(entry), entry: rel }] };
   }
   const repoRoot = resolve(opts.repo ?? findRepoRoot(process.cwd()));
-  const clustersDir = join(repoRoot, 'clusters');
-  const all = isDir(clustersDir)
-    ? readdirSync(clustersDir)
-        .filter((c) => isDir(join(clustersDir, c, 'flux')))
-        .sort()
-        .map((c) => ({ name: c, entry: `clusters/${c}/flux` }))
-    : [];
+  const all = listClusters(repoRoot).map((c) => ({ name: c, entry: fluxEntry(c) }));
   if (all.length === 0) throw new UsageError(`no clusters found: ${repoRoot} has no clusters/*/flux/ folder (use --path DIR)`);
   if (!opts.cluster) return { repoRoot, clusters: all };
   const chosen = all.filter((c) => c.name === opts.cluster);

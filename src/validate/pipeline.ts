@@ -1,3 +1,4 @@
+import { cacheArea } from '../lib/cache.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
@@ -134,5 +135,6 @@ export const validateRepository = async (opts: RunOptions): Promise<Validation> 
     opts.progress?.(`${cluster.name}: checked ${sim.resources.length} resources`);
   }
   schemas.save();
+  cacheArea(prepared.ctx.cacheDir, 'builds').prune();
   return { repoRoot: prepared.repoRoot, results, treeKey: key, schemaDirs, schemaFiles: schemas.schemaFiles() };
 };

@@ -3,6 +3,7 @@ import { toPosix, walkFiles } from '../lib/fsutil.ts';
 import type { ValidatorConfig } from './config.ts';
 import { isKsFile } from './simulate.ts';
 import { apiGroup, describe, finding, type BuiltKustomization, type Finding, type KObject, type Resource } from './types.ts';
+import { namespaceTier } from '../lib/layout.ts';
 
 const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*$/;
 const EXACT_VERSION = /^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$/;
@@ -163,11 +164,6 @@ const kustomizationFileNames = (kustomizations: BuiltKustomization[], repoRoot: 
     .map((file) => ({ file, line: 1, rule: 'kustomization-yml', message: `${basename(file)} must be named kustomization.yaml`, severity: 'error' as const }));
 };
 
-const tierOf = (nsObj: KObject | undefined, name: string, config: ValidatorConfig): number => {
-  const label = nsObj?.metadata?.labels?.[`${config.labelPrefix}tier`];
-  if (label !== undefined) return Number(label);
-  return config.trustedNamespaces.includes(name) ? 0 : 2;
-};
 
 /**
  * Every tier-2 namespace that runs something has a CiliumNetworkPolicy of its own: default deny comes
@@ -185,7 +181,7 @@ export const networkPolicyCoverage = (resources: Resource[], config: ValidatorCo
   const findings: Finding[] = [];
   for (const name of [...running].sort()) {
     const nsResource = namespaces.get(name);
-    if (tierOf(nsResource?.obj, name, config) < 2 || covered.has(name)) continue;
+    if (namespaceTier(name, nsResource?.obj.metadata?.labels, config) < 2 || covered.has(name)) continue;
     findings.push({
       file: nsResource?.origin?.file ?? '?',
       rule: 'network-policy',

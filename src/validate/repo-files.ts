@@ -1,13 +1,16 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import JSON5 from 'json5';
 import { parse } from 'yaml';
 import { defaultCacheDir, TOOLKIT_ROOT } from '../lib/cache-dir.ts';
+import { cacheRecord } from '../lib/cache.ts';
 import { compileCached } from '../lib/compiled-schemas.ts';
 import { toolkitValidator } from '../lib/toolkit-schemas.ts';
-import { isFile, toPosix, walkFiles, writeAtomically } from '../lib/fsutil.ts';
+import { isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
-import { dotted, fileIdentity, goRegExp, toIssues } from './schema.ts';
+import { dotted, toIssues } from './schema-errors.ts';
+import { goRegExp } from './schema-patches.ts';
+import { fileIdentity } from './schema-registry.ts';
 import type { Finding } from './types.ts';
 
 interface FileRule {
@@ -37,9 +40,8 @@ const readDoc = (file: string): unknown => {
   return file.endsWith('.json5') ? JSON5.parse(text) : parse(text);
 };
 
-const VERDICTS = 'repo-file-results.json';
-/** Bump when the findings' wording changes, so kept verdicts are recomputed. */
-const VERDICTS_VERSION = '2';
+/** The kept verdicts (bump the cache's verdicts version when the findings' wording changes). */
+const VERDICTS = 'repo-files';
 
 /**
  * Validates each matching file against `<schemaDir>/schemastore/<schema>`. Verdicts are kept by the file's
@@ -57,13 +59,8 @@ export const checkRepoFiles = async (
   const compiled = new Map<string, any>();
   const findings: Finding[] = [];
   const checked: string[] = [];
-  const verdictsFile = join(cacheDir, VERDICTS);
-  let known: Record<string, Finding[]> = {};
-  try {
-    known = JSON.parse(readFileSync(verdictsFile, 'utf8'));
-  } catch {
-    // none yet
-  }
+  const record = cacheRecord<Record<string, Finding[]>>(cacheDir, VERDICTS);
+  const known = record.load() ?? {};
   const used: Record<string, Finding[]> = {};
   for (const abs of files ?? walkFiles(repoRoot)) {
     const file = toPosix(relative(repoRoot, abs));
@@ -77,16 +74,11 @@ export const checkRepoFiles = async (
       continue;
     }
     checked.push(file);
-    const key = sha256(VERDICTS_VERSION, file, fileIdentity(schemaFile), readFileSync(abs));
+    const key = sha256(file, fileIdentity(schemaFile), readFileSync(abs));
     used[key] = known[key] ?? (await checkFile(abs, file, rule, schemaFile, compiled, options));
     findings.push(...used[key]);
   }
-  try {
-    mkdirSync(cacheDir, { recursive: true });
-    writeAtomically(verdictsFile, JSON.stringify(complete ? used : { ...known, ...used }));
-  } catch {
-    // only a cache
-  }
+  record.save(complete ? used : { ...known, ...used });
   return { checked, findings };
 };
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { copyTree, isDir, isFile } from '../lib/fsutil.ts';
 import { loadConfig } from './config.ts';
 import { schemaDirsFrom, validateRepository, type RunOptions, type Validation } from './pipeline.ts';
-import { FLUX_TREE } from './snapshot.ts';
+import { FLUX_TREE } from '../lib/layout.ts';
 
 /** Memory-backed where the machine has it: on a disk, creating hundreds of small files can take 300 ms. */
 const scratchParent = (): string => {

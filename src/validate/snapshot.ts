@@ -1,16 +1,14 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isFile, keepNewest, toPosix, walkFiles, writeAtomically } from '../lib/fsutil.ts';
+import { cacheArea } from '../lib/cache.ts';
+import { isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
-import { CONFIG_FILE } from './config.ts';
 import type { KustomizeBin } from './kustomize.ts';
 import type { KObject } from './types.ts';
+import { FLUX_TREE } from '../lib/layout.ts';
 
-/** What Flux and the validator read of a repository: everything else (docs, node_modules, .git) is not. */
-export const FLUX_TREE = ['clusters', 'kubernetes', 'infrastructure', 'bootstrap', CONFIG_FILE];
 
-const KEPT = 24;
 const VALIDATOR_DIR = dirname(fileURLToPath(import.meta.url));
 let validatorSource: string | undefined;
 
@@ -24,24 +22,15 @@ export const treeKey = (root: string, kustomize: KustomizeBin): string => {
   return sha256(validatorSource, kustomize.identity, ...files.flatMap((f) => [toPosix(relative(root, f)), readFileSync(f)]));
 };
 
-const fileFor = (cacheDir: string, key: string, cluster: string) => join(cacheDir, 'snapshots', `${key.slice(0, 32)}-${cluster}.json`);
+const entryOf = (key: string, cluster: string) => `${key.slice(0, 32)}-${cluster}`;
 
 /** A cluster's simulated objects, kept so the generators need not simulate a tree the validator just did. */
 export const saveSnapshot = (cacheDir: string, key: string, cluster: string, objects: KObject[]): void => {
-  const file = fileFor(cacheDir, key, cluster);
-  mkdirSync(dirname(file), { recursive: true });
-  writeAtomically(file, JSON.stringify(objects));
-  // Only the newest few trees are worth keeping.
-  keepNewest(dirname(file), KEPT);
+  const area = cacheArea(cacheDir, 'snapshots');
+  area.writeJson(entryOf(key, cluster), objects);
+  area.prune();
 };
 
-export const loadSnapshot = (cacheDir: string, key: string, cluster: string): KObject[] | undefined => {
-  const file = fileFor(cacheDir, key, cluster);
-  if (!isFile(file)) return undefined;
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    return undefined;
-  }
-};
+export const loadSnapshot = (cacheDir: string, key: string, cluster: string): KObject[] | undefined =>
+  cacheArea(cacheDir, 'snapshots').readJson<KObject[]>(entryOf(key, cluster));
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
 import { stringify } from 'yaml';
-import { TOOLKIT_ROOT } from '../../src/validate/pipeline.ts';
+import { TOOLKIT_ROOT } from './cache-dir.ts';
 
 /**
  * Nunjucks with delimiters that YAML, Helm and ExternalSecret templates never use, so `{{ .Values.x }}`

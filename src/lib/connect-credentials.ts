@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { render } from './render.ts';
-import { creationRule, encryptYaml, MAX_ALIAS_COUNT } from '../../src/lib/sops.ts';
-import { sealForPath } from '../../src/lib/sops-tool.ts';
+import { creationRule, encryptYaml, MAX_ALIAS_COUNT } from './sops.ts';
+import { sealForPath } from './sops-tool.ts';
+import { render } from './templates.ts';
 
 /** Where a cluster's SOPS-encrypted 1Password Connect credentials live, relative to the repository. */
 export const connectCredentialsPath = (cluster: string): string => `clusters/${cluster}/secrets/onepassword-connect/onepassword-connect-secret.sops.yaml`;

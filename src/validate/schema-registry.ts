@@ -1,0 +1,94 @@
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { cacheArea } from '../lib/cache.ts';
+import { isFile } from '../lib/fsutil.ts';
+import { apiGroup } from './types.ts';
+
+// Where schemas come from, as kubeconform's registry: the schema folders in its layout, else its public
+// locations through an on-disk cache.
+
+/** kubeconform's default public locations, used when no schema folder is given. */
+export const PUBLIC_LOCATIONS = {
+  k8s: 'https://raw.githubusercontent.com/yannh/kubernetes-json-schema/master',
+  crds: 'https://raw.githubusercontent.com/datreeio/CRDs-catalog/main',
+};
+
+/** kubeconform's file name for a kind: `{kind}[-{group's first label}]-{version}.json` under k8s/, else a CRD. */
+export const schemaPaths = (apiVersion: string, kind: string, k8sVersion: string): { k8s: string; crd: string } => {
+  const group = apiGroup(apiVersion);
+  const version = apiVersion.includes('/') ? apiVersion.split('/')[1] : apiVersion;
+  const k = kind.toLowerCase();
+  const suffix = group ? `-${group.split('.')[0]}-${version}` : `-${version}`;
+  return {
+    k8s: `k8s/v${k8sVersion}-standalone-strict/${k}${suffix}.json`,
+    crd: `crds/${group}/${k}_${version}.json`,
+  };
+};
+
+/** A schema file as it is now: its path, size and modification time. */
+export const fileIdentity = (file: string): string => {
+  const s = statSync(file);
+  return `${file}:${s.size}:${s.mtimeMs}`;
+};
+
+/** Whether schema files named by fileIdentity are still as they were. */
+export const unchangedFiles = (identities: string[]): boolean =>
+  identities.every((identity) => {
+    const file = identity.replace(/:[^:]*:[^:]*$/, '');
+    return isFile(file) && fileIdentity(file) === identity;
+  });
+
+/** A schema file found, read only when a validator has to be compiled: most verdicts are cached. */
+export type Found = { identity: string; text: () => string };
+
+/** Finds a kind's schema in the folders, or downloads it; after one failed download, none is tried. */
+export class SchemaRegistry {
+  /** A download from the public locations failed (no network, not a 404). */
+  unreachable = false;
+  /** The schema files found on disk so far, by fileIdentity. */
+  readonly files = new Set<string>();
+
+  constructor(
+    private dirs: string[],
+    private cacheDir: string,
+  ) {}
+
+  find(rel: string, tried: string[]): Promise<Found | undefined> | Found | undefined {
+    return this.dirs.length ? this.fromDirs(rel, tried) : this.fromPublic(rel, tried);
+  }
+
+  private fromDirs(rel: string, tried: string[]): Found | undefined {
+    for (const dir of this.dirs) {
+      const file = join(dir, rel);
+      tried.push(file);
+      if (isFile(file)) {
+        const identity = fileIdentity(file);
+        this.files.add(identity);
+        return { text: () => readFileSync(file, 'utf8'), identity };
+      }
+    }
+    return undefined;
+  }
+
+  /** kubeconform's public locations, through an on-disk cache so a second run needs no network. */
+  private async fromPublic(rel: string, tried: string[]): Promise<Found | undefined> {
+    const url = rel.startsWith('k8s/') ? `${PUBLIC_LOCATIONS.k8s}/${rel.slice(4)}` : `${PUBLIC_LOCATIONS.crds}/${rel.slice(5)}`;
+    tried.push(url);
+    const cached = cacheArea(this.cacheDir, 'schemas').file(rel, '');
+    if (isFile(cached)) return { text: () => readFileSync(cached, 'utf8'), identity: url };
+    // Without a network every download would wait for its timeout: after the first failure, none is tried.
+    if (this.unreachable) return undefined;
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(15000) });
+      if (!res.ok) return undefined;
+      const text = await res.text();
+      JSON.parse(text);
+      mkdirSync(dirname(cached), { recursive: true });
+      writeFileSync(cached, text);
+      return { text: () => text, identity: url };
+    } catch {
+      this.unreachable = true;
+      return undefined;
+    }
+  }
+}
