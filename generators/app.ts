@@ -209,7 +209,8 @@ const plan = (a: Answers, repo: RepoFacts): Plan => {
     const subdomain = host && subdomainOf(host, clusters);
     if (a.health === 'external' && subdomain && subdomain !== a.name) substitute.GATUS_SUBDOMAIN = subdomain;
   }
-  if (a.secrets?.length) dependsOn.add(PLATFORM.secretStore.kustomization);
+  // The volsync components read the restic repository's credentials through an ExternalSecret too.
+  if (a.secrets?.length || a.backup) dependsOn.add(PLATFORM.secretStore.kustomization);
   for (const d of a.dependsOn ?? []) dependsOn.add(d);
 
   const files = [

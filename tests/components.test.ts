@@ -192,7 +192,8 @@ test('volsync/r2: claim, source every 8 hours with 24 hourly and 7 daily, destin
   assert.is(rs.spec.restic.copyMethod, 'Snapshot');
   assert.is(rs.spec.restic.volumeSnapshotClassName, 'csi-ceph-blockpool');
   assert.is(rs.spec.restic.repository, 'r2-demo-volsync-secret');
-  assert.equal(rs.spec.restic.moverSecurityContext, { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 });
+  const mover = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } };
+  assert.equal(rs.spec.restic.moverSecurityContext, mover);
   const pvc = get(defaults, 'infra', 'PersistentVolumeClaim', 'r2-demo', ns);
   assert.is(pvc.spec.resources.requests.storage, '5Gi');
   assert.is(pvc.spec.storageClassName, 'ceph-block');
@@ -200,6 +201,15 @@ test('volsync/r2: claim, source every 8 hours with 24 hourly and 7 daily, destin
   const rd = get(defaults, 'infra', 'ReplicationDestination', 'r2-demo-dst', ns);
   assert.equal(rd.spec.trigger, { manual: 'restore-once' });
   assert.is(rd.spec.restic.capacity, '5Gi');
+  assert.equal(rd.spec.restic.moverSecurityContext, mover);
+  const check = get(defaults, 'infra', 'CronJob', 'r2-demo-volsync-check', ns);
+  assert.is(check.spec.schedule, '30 4 * * 0');
+  assert.is(check.spec.timeZone, 'Asia/Jakarta');
+  const checkPod = check.spec.jobTemplate.spec.template;
+  assert.equal(checkPod.metadata.labels, rs.spec.restic.moverPodLabels, 'the check is labelled like the mover, so the R2 policy applies to it');
+  assert.equal(checkPod.spec.containers[0].command, ['restic', 'check', '--read-data-subset=5%']);
+  assert.equal(checkPod.spec.containers[0].envFrom, [{ secretRef: { name: 'r2-demo-volsync-secret' } }]);
+  assert.is(checkPod.spec.securityContext.runAsUser, 1000);
   for (const cluster of ['infra', 'apps']) {
     const es = get(defaults, cluster, 'ExternalSecret', 'r2-demo-volsync-secret', ns);
     assert.is(es.spec.target.template.data.RESTIC_REPOSITORY, `s3:https://{{ .R2_ACCOUNT_ID }}.r2.cloudflarestorage.com/k8s-ops-volsync-${cluster}/r2-demo`);
@@ -212,6 +222,8 @@ test('volsync/r2: claim, source every 8 hours with 24 hourly and 7 daily, destin
   assert.is(over.spec.restic.moverSecurityContext.runAsUser, 568);
   assert.is(get(overridden, 'infra', 'PersistentVolumeClaim', 'r2-demo', ns).spec.resources.requests.storage, '20Gi');
   assert.is(get(overridden, 'infra', 'ReplicationDestination', 'r2-demo-dst', ns).spec.restic.capacity, '20Gi');
+  const overCheck = get(overridden, 'infra', 'CronJob', 'r2-demo-volsync-check', ns).spec.jobTemplate.spec.template.spec.securityContext;
+  assert.equal([overCheck.runAsUser, overCheck.runAsGroup], [568, 568]);
 });
 
 test('volsync/nfs: a repository path on the share, movers labelled for the NFS mount, no R2', () => {
@@ -226,6 +238,11 @@ test('volsync/nfs: a repository path on the share, movers labelled for the NFS m
   assert.is(get(overridden, 'infra', 'ReplicationSource', 'nfs-demo', ns).spec.trigger.schedule, '15 */6 * * *');
   assert.is(get(overridden, 'infra', 'PersistentVolumeClaim', 'nfs-demo', ns).spec.resources.requests.storage, '50Gi');
   assert.not.ok(JSON.stringify(inNamespace(defaults, ns)).includes('r2.cloudflarestorage.com'));
+  const check = get(defaults, 'infra', 'CronJob', 'nfs-demo-volsync-check', ns);
+  assert.is(check.spec.jobTemplate.spec.template.metadata.labels['monosense.dev/volsync-repository'], 'nfs', 'the check gets the share mounted like the movers');
+  assert.is(get(overridden, 'infra', 'CronJob', 'nfs-demo-volsync-check', ns).spec.schedule, '30 4 * * 0');
+  const cnp = get(defaults, 'infra', 'CiliumNetworkPolicy', 'nfs-demo-volsync', ns);
+  assert.equal([cnp.spec.ingress, cnp.spec.egress], [[], []], 'the movers need no network: the policy allows nothing');
 });
 
 const endpointOf = (cm: KObject, app: string) => parse(cm.data[`${app}.yaml`]).endpoints[0];

@@ -220,7 +220,8 @@ test('an external health check asks for the route\'s real host', async () => {
 
 test('app-template: probes on the pods\' port, the backed-up volume mounted, the priority class on every pod', async () => {
   const repo = await scratchRepo();
-  const answers = { ...echo, containerPort: 9000, probes: { path: '/healthz' }, backup: { target: 'r2', mountPath: '/config' }, priorityClass: 'application' };
+  // No secrets of its own: the secret store comes first for the backup's credentials alone.
+  const answers = { ...echo, secrets: undefined, containerPort: 9000, probes: { path: '/healthz' }, backup: { target: 'r2', mountPath: '/config' }, priorityClass: 'application' };
   const r = await generate(repo, 'app', ['--answers', writeAnswers(answers)]);
   assert.is(r.code, 0, r.stderr);
   const values = parse(readFileSync(join(repo, 'kubernetes/apps/demo/echo/app/helmrelease.yaml'), 'utf8')).spec.values;
@@ -229,6 +230,10 @@ test('app-template: probes on the pods\' port, the backed-up volume mounted, the
   assert.equal(values.persistence, { data: { existingClaim: 'echo', globalMounts: [{ path: '/config' }] } });
   assert.equal(values.defaultPodOptions, { priorityClassName: 'application' });
   assert.equal(values.service.app.ports.http, { port: 8080, targetPort: 9000 });
+  const ks = parse(readFileSync(join(repo, 'kubernetes/apps/demo/echo/ks.yaml'), 'utf8'));
+  assert.ok(ks.spec.components.includes('../../../../components/volsync/r2'));
+  const after = ks.spec.dependsOn.map((d: { name: string }) => d.name);
+  assert.ok(after.includes('volsync') && after.includes('onepassword-store'), `the operator and the secret store first: ${after}`);
 });
 
 test('files the new answers no longer need are deleted, and the operator\'s own files kept', async () => {
