@@ -90,6 +90,18 @@ test('the repository: every namespace listed with its tier, the baseline policie
     assert.equal(deny.defaultDeny, { ingress: true, egress: true });
     for (const p of c.clusterwide.filter((x: KObject) => x.name !== 'default-deny-all')) assert.equal(p.defaultDeny, { ingress: false, egress: false }, p.name);
   }
+  // The cross-cluster observability flows: the apps cluster's agents leave only for the hub's write
+  // endpoints; on infra only the internal Gateway's proxies reach the hub's stores from outside the namespace.
+  const flows = (cluster: string, name: string) => {
+    const p = report.clusters.find((c: KObject) => c.cluster === cluster).policies.find((x: KObject) => x.namespace === 'observability' && x.name === name);
+    return { ingress: p.ingress.map((r: KObject) => `${r.peers.join(' + ')} ${r.ports.join(',')}`), egress: p.egress.map((r: KObject) => `${r.peers.join(' + ')} ${r.ports.join(',')}`) };
+  };
+  assert.ok(flows('apps', 'vmagent').egress.includes('fqdn metrics-write.monosense.dev 443/TCP'));
+  assert.ok(flows('apps', 'fluent-bit').egress.includes('fqdn logs-write.monosense.dev 443/TCP'));
+  assert.equal(flows('apps', 'fluent-bit').egress.filter((e: string) => !e.includes('kube-dns')), ['fqdn logs-write.monosense.dev 443/TCP']);
+  const gateway = 'endpoints gateway.envoyproxy.io/owning-gateway-name=internal, namespace=networking';
+  assert.equal(flows('infra', 'vmsingle-hub').ingress, [`${gateway} 8429/TCP`]);
+  assert.equal(flows('infra', 'vlsingle-hub').ingress, [`${gateway} 9428/TCP`]);
   const one = runNode(CLI, ['--cluster', 'infra']);
   assert.is(one.code, 0, one.stderr);
   assert.match(one.stdout, /^cluster infra\n/);

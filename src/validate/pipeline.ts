@@ -8,6 +8,7 @@ import { isDir, isFile, walkFiles } from '../lib/fsutil.ts';
 import { createPool } from '../lib/pool.ts';
 import { prewarmBuilds, type BuildContext } from './build.ts';
 import { loadConfig, type ValidatorConfig } from './config.ts';
+import { checkDashboards } from './dashboards.ts';
 import { discover, type DiscoverOptions } from './discover.ts';
 import { findKustomize } from './kustomize.ts';
 import { Locator } from './locate.ts';
@@ -80,7 +81,11 @@ export const simulateAll = (p: Prepared, progress?: (m: string) => void): Promis
 /** The repository's own files: one set of findings, reported with every cluster it belongs to. */
 const repositoryFindings = async (repoRoot: string, schemaDirs: string[], cacheDir: string, only?: string[]): Promise<Finding[]> => {
   const files = only ? only.map((f) => join(repoRoot, f)).filter(isFile) : walkFiles(repoRoot);
-  return [...(await checkRepoFiles(repoRoot, schemaDirs, cacheDir, files, { complete: !only })).findings, ...(await checkSopsFiles(repoRoot, files))];
+  return [
+    ...(await checkRepoFiles(repoRoot, schemaDirs, cacheDir, files, { complete: !only })).findings,
+    ...(await checkSopsFiles(repoRoot, files)),
+    ...checkDashboards(repoRoot, files, { complete: !only }),
+  ];
 };
 
 /** The whole pipeline: discover, build, substitute, schema, references, policy; the caller reports. */

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { answerAlertmanager } from './alertmanager.ts';
 
 export type Obj = Record<string, any> & { kind: string; metadata: { name: string; namespace?: string; [k: string]: any } };
 
@@ -399,6 +400,10 @@ export const answerCluster = (tool: string, a: Answering): boolean => {
       if (value === undefined) fail(`cat: can't open '${command[1]}': No such file or directory`);
       a.raw(value);
       return true;
+    }
+    if (command[0] === 'amtool' || command[0] === 'wget') {
+      if (!find('Pod', pod, ns)) fail(`Error from server (NotFound): pods "${pod}" not found`);
+      return done(answerAlertmanager(command, stateDir, env, fail));
     }
     return fail(`OCI runtime exec failed: exec: "${command[0]}": executable file not found in $PATH`);
   }
