@@ -1,6 +1,6 @@
 // The Grafana dashboards in Git: valid JSON, unique uids, the cluster variable, provisioned datasources,
 // PromQL that parses and names only metrics a scrape object of the repository produces.
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
