@@ -15,7 +15,7 @@ import { rehearseCnpg } from './lib/drill-cnpg.ts';
 import { rehearseUnlock, rehearseVolsync } from './lib/drill-volsync.ts';
 import { clusterVars } from './lib/flux-vars.ts';
 import { missingClis } from './lib/preflight.ts';
-import { forgetArgs, readVolsyncPolicy, repositoryAt, scheduleGapMs, type ResticAccess } from './lib/restic.ts';
+import { forgetArgs, readVolsyncPolicy, repositoryAt, repositoryLayout, scheduleGapMs, type ResticAccess } from './lib/restic.ts';
 import { startS3StandIn, type S3StandIn } from './lib/s3-standin.ts';
 import { postgresBinDir, postgresUser, type PostgresUser } from './lib/scratch-postgres.ts';
 import { age } from './lib/schedule.ts';
@@ -59,7 +59,7 @@ export const main = async (argv: string[]): Promise<void> => {
   const volsync = new Map(apps.map((app) => [app, readVolsyncPolicy({ ...vars, APP: app })]));
   const policy = volsync.get(apps[0])!;
   const gapMs = scheduleGapMs(policy.schedule);
-  const volsyncBucket = repositoryAt(policy.repositoryTemplate, 'https://stand-in').bucket;
+  const volsyncBucket = repositoryLayout(policy.repositoryTemplate).bucket;
   const store = readBarmanStore(vars);
 
   const results: DrillResult[] = [];
@@ -104,13 +104,13 @@ export const main = async (argv: string[]): Promise<void> => {
 
   for (const [i, size] of sizes.entries()) {
     const app = apps[i];
-    const { retain, repositoryTemplate } = volsync.get(app)!;
+    const { retain, repositoryTemplate, pruneIntervalDays } = volsync.get(app)!;
     step(
       `volsync-${sizeLabel(size)}`,
       async () => {
         const repo: ResticAccess = {
           env: {
-            RESTIC_REPOSITORY: repositoryAt(repositoryTemplate, s3!.endpoint).repository,
+            RESTIC_REPOSITORY: repositoryAt(repositoryTemplate, s3!.endpoint),
             RESTIC_PASSWORD: randomBytes(16).toString('hex'),
             AWS_ACCESS_KEY_ID: s3!.accessKeyId,
             AWS_SECRET_ACCESS_KEY: s3!.secretAccessKey,
@@ -122,7 +122,7 @@ export const main = async (argv: string[]): Promise<void> => {
         results.push(await rehearseVolsync(repo, join(work, 'volsync', app), size, retain, gapMs, note));
       },
       {
-        describe: `restic: ${formatBytes(size)} of files into ${volsyncBucket}/${app}, two scheduled runs ${age(gapMs)} apart (forget ${forgetArgs(retain).join(' ')}), prune, check; destroyed; restored from latest and from the earlier snapshot; checksums compared`,
+        describe: `restic: ${formatBytes(size)} of files into ${volsyncBucket}/${app}, two scheduled runs ${age(gapMs)} apart (forget ${forgetArgs(retain).join(' ')}), prune (every ${pruneIntervalDays} days in the clusters), check; destroyed; restored from latest and from the earlier snapshot; checksums compared`,
       },
     );
   }

@@ -12,7 +12,7 @@ import { changeTree, diffChecksums, formatBytes, formatMarkdownTable, formatTabl
 import { UserError } from '../src/lib/errors.ts';
 import { withIo } from '../src/lib/io.ts';
 import { clusterVars } from '../scripts/lib/flux-vars.ts';
-import { forgetArgs, readVolsyncPolicy, repositoryAt, resticTime, resticUnlock, scheduleGapMs, unlockArgs, VOLSYNC_R2_COMPONENT } from '../scripts/lib/restic.ts';
+import { forgetArgs, readVolsyncPolicy, repositoryAt, repositoryLayout, resticTime, resticUnlock, scheduleGapMs, unlockArgs, VOLSYNC_R2_COMPONENT } from '../scripts/lib/restic.ts';
 
 const test = suite('dr-drill');
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -68,11 +68,8 @@ test('a retention the mover would not understand is refused, naming the file and
 
 test('the repository keeps its bucket and path on another endpoint', () => {
   const { repositoryTemplate } = readVolsyncPolicy({ ...INFRA, CLUSTER_NAME: 'apps', APP: 'n8n' });
-  assert.equal(repositoryAt(repositoryTemplate, 'https://127.0.0.1:9000/'), {
-    repository: 's3:https://127.0.0.1:9000/k8s-ops-volsync-apps/n8n',
-    bucket: 'k8s-ops-volsync-apps',
-    path: 'n8n',
-  });
+  assert.equal(repositoryLayout(repositoryTemplate), { bucket: 'k8s-ops-volsync-apps', path: 'n8n' });
+  assert.is(repositoryAt(repositoryTemplate, 'https://127.0.0.1:9000/'), 's3:https://127.0.0.1:9000/k8s-ops-volsync-apps/n8n');
   assert.is(userError(() => repositoryAt('/srv/restic/n8n', 'https://x')), 'RESTIC_REPOSITORY "/srv/restic/n8n" is not s3:<endpoint>/<bucket>/<path>');
 });
 

@@ -1,10 +1,11 @@
-// restic as VolSync's mover runs it, for the tasks that reach an app's repository from outside the
-// cluster (volsync:unlock, dr:verify-backups) and for the local drill (npm run dr-drill).
+// restic as VolSync's mover runs it, from this machine, with the mover's settings read from the volsync
+// component: the local drill (npm run dr-drill) runs it against its S3 stand-in, and volsync:unlock
+// takes its unlock arguments from here (restic-job.ts runs them in the cluster).
 import { join } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
-import { repoRoot } from './cluster.ts';
 import { UserError } from '../../src/lib/errors.ts';
 import { query, run } from '../../src/lib/exec.ts';
+import { repoRoot } from './cluster.ts';
 import { substitutedResource } from './flux-vars.ts';
 
 /** The component every app's volume is backed up with. */
@@ -110,14 +111,17 @@ export const forgetArgs = (retain: ResticRetain | undefined): string[] => {
   return args.length ? args : ['--keep-last', '1'];
 };
 
-/**
- * RESTIC_REPOSITORY with its S3 endpoint replaced: `s3:https://<account>.r2.cloudflarestorage.com/<bucket>/<app>`
- * becomes `s3:<endpoint>/<bucket>/<app>`, the same bucket and path on another server.
- */
-export const repositoryAt = (template: string, endpoint: string): { repository: string; bucket: string; path: string } => {
-  const m = /^s3:https?:\/\/[^/]+\/([^/]+)\/(.+)$/.exec(template);
-  if (!m) throw new UserError(`RESTIC_REPOSITORY "${template}" is not s3:<endpoint>/<bucket>/<path>`);
-  return { repository: `s3:${endpoint.replace(/\/$/, '')}/${m[1]}/${m[2]}`, bucket: m[1], path: m[2] };
+/** The bucket and path of an S3 RESTIC_REPOSITORY (`s3:https://<account>.r2.cloudflarestorage.com/<bucket>/<app>`). */
+export const repositoryLayout = (repository: string): { bucket: string; path: string } => {
+  const m = /^s3:https?:\/\/[^/]+\/([^/]+)\/(.+)$/.exec(repository);
+  if (!m) throw new UserError(`RESTIC_REPOSITORY "${repository}" is not s3:<endpoint>/<bucket>/<path>`);
+  return { bucket: m[1], path: m[2] };
+};
+
+/** The same bucket and path on another S3 endpoint. */
+export const repositoryAt = (repository: string, endpoint: string): string => {
+  const { bucket, path } = repositoryLayout(repository);
+  return `s3:${endpoint.replace(/\/$/, '')}/${bucket}/${path}`;
 };
 
 const globalArgs = (repo: ResticAccess): string[] => [...(repo.cacert ? ['--cacert', repo.cacert] : []), ...(repo.cacheDir ? ['--cache-dir', repo.cacheDir] : [])];
@@ -126,7 +130,7 @@ const globalArgs = (repo: ResticAccess): string[] => [...(repo.cacert ? ['--cace
 export const restic = (repo: ResticAccess, args: string[], opts: { cwd?: string; input?: string } = {}): Promise<string> =>
   run('restic', [...globalArgs(repo), ...args], { env: repo.env, ...opts });
 
-/** Asks restic something; a non-zero exit is an answer (ok: false), with restic's stderr. */
+/** Asks restic something; a non-zero exit is an answer (ok: false), not an error. */
 export const resticQuery = (repo: ResticAccess, args: string[]) => query('restic', [...globalArgs(repo), ...args], { env: repo.env });
 
 /** The IDs of the locks in the repository, read without taking one. */
