@@ -50,9 +50,7 @@ export const rehearseCnpg = async (r: CnpgRehearsal): Promise<DrillResult> => {
   const asPostgres = (cmd: string, args: string[]) => runAs(user, cmd, args, env);
   const options = (dataDir: string, log: string): ScratchServerOptions => ({ dataDir, socketDir, port: PORT, user, bin: r.bin, env, log: join(r.root, log) });
 
-  // The bulk is loaded while WAL is thrown away ('true' archives nothing), then archiving to the store
-  // starts: the drill measures backing up and recovering a database of this size, not the archiving of
-  // its first load, which the base backup makes unnecessary.
+  // Where the time goes, printed under the step.
   const phases: string[] = [];
   let mark = performance.now();
   const phase = (name: string) => {
@@ -60,6 +58,10 @@ export const rehearseCnpg = async (r: CnpgRehearsal): Promise<DrillResult> => {
     phases.push(`${name} ${formatDuration(now - mark)}`);
     mark = now;
   };
+
+  // The bulk is loaded while WAL is thrown away ('true' archives nothing), then archiving to the store
+  // starts: the drill measures backing up and recovering a database of this size, not the archiving of
+  // its first load, which the base backup makes unnecessary.
   const sourceOptions = options(join(r.root, 'source'), 'source.log');
   r.onCleanup(() => scratchServer(sourceOptions).stop('immediate'));
   const source = await initCluster(sourceOptions, { wal_level: 'replica', archive_mode: 'on', archive_command: 'true' });
