@@ -10,7 +10,7 @@ import { entryPoint, parseFlags } from '../src/lib/cli.ts';
 import { CommandError, UserError } from '../src/lib/errors.ts';
 import { io, say } from '../src/lib/io.ts';
 import { listClusters } from './lib/cluster.ts';
-import { formatBytes, formatTable, parseSizes, sizeLabel, type DrillResult } from './lib/drill.ts';
+import { formatBytes, formatMarkdownTable, formatTable, parseSizes, sizeLabel, type DrillResult } from './lib/drill.ts';
 import { rehearseCnpg } from './lib/drill-cnpg.ts';
 import { rehearseUnlock, rehearseVolsync } from './lib/drill-volsync.ts';
 import { clusterVars } from './lib/flux-vars.ts';
@@ -21,7 +21,7 @@ import { postgresBinDir, postgresUser, type PostgresUser } from './lib/scratch-p
 import { age } from './lib/schedule.ts';
 import { createRunner } from './lib/steps.ts';
 
-const USAGE = `Usage: npm run dr-drill [-- --sizes 4M,16M,64M] [--cluster infra]
+const USAGE = `Usage: npm run dr-drill [-- --sizes 4M,16M,64M] [--cluster infra] [--markdown]
 
 Backs up and restores data of each size through both recovery paths the clusters use, on loopback:
 VolSync's (restic, with the volsync/r2 component's repository layout and retention) and CloudNativePG's
@@ -47,6 +47,7 @@ export const main = async (argv: string[]): Promise<void> => {
   const flags = parseFlags(argv, USAGE, {
     sizes: { type: 'string', description: `data sizes to rehearse, comma-separated (default ${DEFAULT_SIZES})` },
     cluster: { type: 'string', values: clusters, description: 'the cluster whose cluster-vars name the buckets (default infra)' },
+    markdown: { type: 'boolean', description: 'also print the table in Markdown, as the disaster-recovery runbook shows it' },
   });
   if (!flags) return;
   // Everything waited for here is local and quick: ask every 200 ms, not every 5 s as for a cluster.
@@ -177,6 +178,7 @@ export const main = async (argv: string[]): Promise<void> => {
     'report',
     async () => {
       say('', ...formatTable(results), '');
+      if (flags.markdown) say(...formatMarkdownTable(results), '');
       const failed = results.filter((r) => r.problems.length);
       if (failed.length) throw new UserError(`${failed.length} of ${results.length} recoveries did not bring back exactly what was backed up`);
     },

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync }
 import { join, relative } from 'node:path';
 import { UserError } from '../../src/lib/errors.ts';
 import { formatDuration } from './steps.ts';
+import { table } from './table.ts';
 
 const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 
@@ -116,23 +117,16 @@ export interface DrillResult {
   problems: string[];
 }
 
-/** The drill's table, aligned, one row per path and size, with a verdict per row. */
-export const formatTable = (results: readonly DrillResult[]): string[] => {
-  const header = ['path', 'data size', 'backup', 'restore (RTO)', 'data lost (RPO)', 'result'];
-  const rows = results.map((r) => [r.path, formatBytes(r.bytes), formatDuration(r.backupMs), formatDuration(r.restoreMs), r.lost, r.problems.length ? 'MISMATCH' : 'ok']);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const numeric = new Set([1, 2, 3]);
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
-};
+const HEADER = ['path', 'data size', 'backup', 'restore (RTO)', 'data lost (RPO)'];
+const cells = (r: DrillResult): string[] => [r.path, formatBytes(r.bytes), formatDuration(r.backupMs), formatDuration(r.restoreMs), r.lost];
+
+/** The drill's table, aligned as the toolkit's other summaries, with a verdict per row. */
+export const formatTable = (results: readonly DrillResult[]): string[] =>
+  table([[...HEADER, 'result'], ...results.map((r) => [...cells(r), r.problems.length ? 'MISMATCH' : 'ok'])]).split('\n');
 
 /** The same table in Markdown, for the runbook. */
 export const formatMarkdownTable = (results: readonly DrillResult[]): string[] => [
-  '| path | data size | backup | restore (RTO) | data lost (RPO) |',
+  `| ${HEADER.join(' | ')} |`,
   '|---|--:|--:|--:|---|',
-  ...results.map((r) => `| ${r.path} | ${formatBytes(r.bytes)} | ${formatDuration(r.backupMs)} | ${formatDuration(r.restoreMs)} | ${r.lost} |`),
+  ...results.map((r) => `| ${cells(r).join(' | ')} |`),
 ];
