@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { changeTree, diffChecksums, generateTree, timed, treeBytes, treeChecksums, type DrillResult, type Say } from './drill.ts';
 import { UserError } from '../../src/lib/errors.ts';
+import { io } from '../../src/lib/io.ts';
 import { waitFor } from './poll.ts';
 import { age } from './schedule.ts';
 import {
@@ -13,6 +14,7 @@ import {
   moverPrune,
   moverRestore,
   restic,
+  resticArgs,
   resticLocks,
   resticQuery,
   resticSnapshots,
@@ -65,8 +67,9 @@ export const rehearseVolsync = async (repo: ResticAccess, data: string, bytes: n
  * behind, as a crashed mover does, and the repository refuses forget until `resticUnlock` removes it.
  */
 export const rehearseUnlock = async (repo: ResticAccess, retain: ResticRetain | undefined, say: Say): Promise<void> => {
-  const holder = spawn('restic', [...(repo.cacert ? ['--cacert', repo.cacert] : []), ...(repo.cacheDir ? ['--cache-dir', repo.cacheDir] : []), 'backup', '--stdin', '--stdin-filename', 'held', '--host', 'dr-drill-lock'], {
-    env: { ...process.env, ...repo.env },
+  // Started directly, not through exec: it must run in the background until it is killed.
+  const holder = spawn('restic', resticArgs(repo, ['backup', '--stdin', '--stdin-filename', 'held', '--host', 'dr-drill-lock']), {
+    env: { ...io().env, ...repo.env },
     stdio: ['pipe', 'ignore', 'ignore'],
   });
   const exited = new Promise((resolve) => holder.once('exit', resolve));

@@ -124,14 +124,19 @@ export const repositoryAt = (repository: string, endpoint: string): string => {
   return `s3:${endpoint.replace(/\/$/, '')}/${bucket}/${path}`;
 };
 
-const globalArgs = (repo: ResticAccess): string[] => [...(repo.cacert ? ['--cacert', repo.cacert] : []), ...(repo.cacheDir ? ['--cache-dir', repo.cacheDir] : [])];
+/** restic's arguments for one command against the repository (its CA and cache first). */
+export const resticArgs = (repo: ResticAccess, args: string[]): string[] => [
+  ...(repo.cacert ? ['--cacert', repo.cacert] : []),
+  ...(repo.cacheDir ? ['--cache-dir', repo.cacheDir] : []),
+  ...args,
+];
 
 /** Runs restic against the repository and returns its stdout; a non-zero exit is a CommandError. */
 export const restic = (repo: ResticAccess, args: string[], opts: { cwd?: string; input?: string } = {}): Promise<string> =>
-  run('restic', [...globalArgs(repo), ...args], { env: repo.env, ...opts });
+  run('restic', resticArgs(repo, args), { env: repo.env, ...opts });
 
 /** Asks restic something; a non-zero exit is an answer (ok: false), not an error. */
-export const resticQuery = (repo: ResticAccess, args: string[]) => query('restic', [...globalArgs(repo), ...args], { env: repo.env });
+export const resticQuery = (repo: ResticAccess, args: string[]) => query('restic', resticArgs(repo, args), { env: repo.env });
 
 /** The IDs of the locks in the repository, read without taking one. */
 export const resticLocks = async (repo: ResticAccess): Promise<string[]> =>
