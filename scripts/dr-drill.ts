@@ -144,6 +144,9 @@ export const main = async (argv: string[]): Promise<void> => {
           results.push(
             await rehearseCnpg({
               store: { ...store, destinationPath },
+              // The ObjectStore leaves endpointURL empty and gives the sidecar AWS_ENDPOINT_URL_S3, which
+              // Debian's boto3 (1.26) predates: the stand-in goes in as --endpoint-url, as a store that
+              // sets endpointURL would have it, and in the variable too.
               endpoint: s3!.endpoint,
               s3Env: {
                 AWS_ENDPOINT_URL_S3: s3!.endpoint,
