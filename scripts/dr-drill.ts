@@ -10,7 +10,7 @@ import { entryPoint, parseFlags } from '../src/lib/cli.ts';
 import { CommandError, UserError } from '../src/lib/errors.ts';
 import { io, say } from '../src/lib/io.ts';
 import { listClusters } from './lib/cluster.ts';
-import { formatBytes, formatMarkdownTable, formatTable, parseSizes, sizeLabel, type DrillResult } from './lib/drill.ts';
+import { formatBytes, formatMarkdownTable, formatTable, parseSizes, sizeLabel, verdict, type DrillResult } from './lib/drill.ts';
 import { rehearseCnpg } from './lib/drill-cnpg.ts';
 import { rehearseUnlock, rehearseVolsync } from './lib/drill-volsync.ts';
 import { clusterVars } from './lib/flux-vars.ts';
@@ -182,8 +182,8 @@ export const main = async (argv: string[]): Promise<void> => {
     async () => {
       say('', ...formatTable(results), '');
       if (flags.markdown) say(...formatMarkdownTable(results), '');
-      const failed = results.filter((r) => r.problems.length);
-      if (failed.length) throw new UserError(`${failed.length} of ${results.length} recoveries did not bring back exactly what was backed up`);
+      const failure = verdict(results);
+      if (failure) throw new UserError(failure);
     },
     { describe: 'the table: data size, backup time, restore time (RTO), data lost (RPO); any mismatch fails the drill' },
   );

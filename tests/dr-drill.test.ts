@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { backupArgs, readBarmanStore, recoveryWindow, restoreArgs, retentionArgs, shellLine, walArchiveArgs, walRestoreArgs } from '../scripts/lib/barman.ts';
-import { changeTree, diffChecksums, formatBytes, formatMarkdownTable, formatTable, generateTree, parseSizes, sizeLabel, treeBytes, treeChecksums, type DrillResult } from '../scripts/lib/drill.ts';
+import { changeTree, diffChecksums, formatBytes, formatMarkdownTable, formatTable, generateTree, parseSizes, sizeLabel, treeBytes, treeChecksums, verdict, type DrillResult } from '../scripts/lib/drill.ts';
 import { UserError } from '../src/lib/errors.ts';
 import { withIo } from '../src/lib/io.ts';
 import { clusterVars } from '../scripts/lib/flux-vars.ts';
@@ -159,6 +159,9 @@ test('the table aligns its columns and says which recovery did not match', () =>
     'volsync  16 MiB     4.2s    1.5s           0 of 21 files    ok',
     'cnpg     150 MiB    1m01s   23.4s          2 of 500 rows    MISMATCH',
   ]);
+  assert.is(verdict(results), '1 of 2 recoveries did not bring back exactly what was backed up (cnpg 150 MiB)');
+  assert.is(verdict(results.slice(0, 1)), undefined);
+  assert.is(verdict([]), 'no recovery was rehearsed');
   assert.equal(formatMarkdownTable(results)[0], '| path | data size | backup | restore (RTO) | data lost (RPO) |');
   assert.equal(formatMarkdownTable(results).slice(2), ['| volsync | 16 MiB | 4.2s | 1.5s | 0 of 21 files |', '| cnpg | 150 MiB | 1m01s | 23.4s | 2 of 500 rows |']);
 });

@@ -124,6 +124,13 @@ const cells = (r: DrillResult): string[] => [r.path, formatBytes(r.bytes), forma
 export const formatTable = (results: readonly DrillResult[]): string[] =>
   table([[...HEADER, 'result'], ...results.map((r) => [...cells(r), r.problems.length ? 'MISMATCH' : 'ok'])]).split('\n');
 
+/** Why the drill fails, or undefined when every recovery brought back exactly what was backed up. */
+export const verdict = (results: readonly DrillResult[]): string | undefined => {
+  const failed = results.filter((r) => r.problems.length);
+  if (!results.length) return 'no recovery was rehearsed';
+  return failed.length ? `${failed.length} of ${results.length} recoveries did not bring back exactly what was backed up (${failed.map((r) => `${r.path} ${formatBytes(r.bytes)}`).join(', ')})` : undefined;
+};
+
 /** The same table in Markdown, for the runbook. */
 export const formatMarkdownTable = (results: readonly DrillResult[]): string[] => [
   `| ${HEADER.join(' | ')} |`,
