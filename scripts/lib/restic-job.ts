@@ -26,12 +26,9 @@ export interface ResticSnapshot {
   paths: string[];
 }
 
-/**
- * The restic command that unlocks a repository (removes stale locks left by a killed mover).
- * The local drill has its own unlock in scripts/lib/restic.ts; point this at it once both agree on
- * the arguments, so that the drill rehearses exactly what volsync:unlock runs.
- */
-export const unlockArgs = (): string[] => ['unlock'];
+// The restic command that unlocks a repository (stale locks, as a killed mover leaves them): the one
+// the local drill (npm run dr-drill) runs against its stand-in, so it rehearses what volsync:unlock runs.
+export { unlockArgs } from './restic.ts';
 
 /** The app's repository, from its ReplicationSource `<app>` or, failing that, ReplicationDestination `<app>-dst`. */
 export const repositoryOf = async (k: Kube, namespace: string, app: string): Promise<ResticRepository> => {

@@ -23,11 +23,12 @@ export class UsageError extends UserError {
   }
 }
 
-/** An external command that exited non-zero; its own output has already said why. */
+/** An external command that exited non-zero; its own output has already said why, or is in `stderr` when it was captured. */
 export class CommandError extends UserError {
   constructor(
     readonly command: string,
     exitCode: number,
+    readonly stderr = '',
   ) {
     super(`${command} exited with code ${exitCode}`, exitCode || EXIT.refused);
     this.name = 'CommandError';

@@ -53,7 +53,7 @@ const exec = async (cmd: string, args: string[], opts: ExecOptions): Promise<Com
 /** Runs a command and returns its stdout; a non-zero exit is a CommandError naming the command. */
 export const run = async (cmd: string, args: string[], opts: ExecOptions = {}): Promise<string> => {
   const r = await exec(cmd, args, opts);
-  if (r.code !== 0) throw new CommandError(cmd, r.code);
+  if (r.code !== 0) throw new CommandError(cmd, r.code, opts.stream ? '' : r.stderr);
   return r.stdout;
 };
 
