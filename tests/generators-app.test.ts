@@ -162,17 +162,22 @@ test('an update that changes a node the operator changed too is refused with fil
   assert.is(parse(readFileSync(hrFile, 'utf8')).spec.values.controllers.echo.containers.app.image.tag, '38');
 });
 
-test('answers edited in place update from their committed version', async () => {
+test('answers edited in place update from their committed version, and keep their comments', async () => {
   const repo = await scratchRepo();
   const { route: _route, ...unrouted } = echo;
   assert.is((await generate(repo, 'app', ['--answers', writeAnswers(unrouted)])).code, 0);
   commitAll(repo);
   const file = join(repo, 'kubernetes/apps/demo/echo/.answers.yaml');
-  writeFileSync(file, `${readFileSync(file, 'utf8')}route:\n  gateway: internal\n`);
+  writeFileSync(file, `${readFileSync(file, 'utf8').replace('port: 8080', '# the image listens here\nport: 8080')}route:\n  gateway: internal\n`);
   const r = await generate(repo, 'app', ['--answers', file]);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /create kubernetes\/apps\/demo\/echo\/app\/httproute\.yaml/);
+  assert.match(readFileSync(file, 'utf8'), /# the image listens here\nport: 8080/);
   await validates(repo);
+  // Other answers given from elsewhere update the record, and its comments stay too.
+  commitAll(repo);
+  assert.is((await generate(repo, 'app', ['--answers', writeAnswers({ ...echo, port: 9090 })])).code, 0);
+  assert.match(readFileSync(file, 'utf8'), /# the image listens here\nport: 9090/);
 });
 
 test('free-form values are written once, at creation, and kept out of the answers', async () => {
