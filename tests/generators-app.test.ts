@@ -271,6 +271,19 @@ test('a Service port in front of another container port: the route takes the one
   await validates(repo);
 });
 
+test('a chart that names its Service otherwise: the route sends to route.service, else to the app', async () => {
+  const { validateAnswers } = await import('../generators/lib/answers.ts');
+  const repo = await readRepo(ROOT);
+  const answers = { name: 'sso', namespace: 'identity', clusters: ['infra'], chart: { repository: 'gatus', name: 'gatus', version: '1.4.5' }, port: 80, route: { gateway: 'external', service: 'sso-server' } };
+  await validateAnswers(loadSchema('app'), structuredClone(answers));
+  const backends = async (a: typeof answers | Omit<typeof answers, 'route'> & { route: { gateway: string } }) =>
+    parse((await app.plan(a, repo)).changes.find((c) => c.path.endsWith('app/httproute.yaml'))!.after).spec.rules[0].backendRefs;
+  assert.equal(await backends(answers), [{ name: 'sso-server', port: 80 }]);
+  assert.equal(await backends({ ...answers, route: { gateway: 'external' } }), [{ name: 'sso', port: 80 }]);
+  const refused = await validateAnswers(loadSchema('app'), { ...answers, route: { gateway: 'external', service: 'Sso_Server' } }).then(() => '', (e: Error) => e.message);
+  assert.match(refused, /^answers\.route\.service: /);
+});
+
 test('a one-cluster app from a HelmRepository goes to clusters/<c>/apps', async () => {
   const repo = await scratchRepo();
   // Not named gatus: the real Gatus runs on every cluster (kubernetes/apps/observability/gatus).
