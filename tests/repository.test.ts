@@ -7,7 +7,7 @@ import { connectCredentialsPath } from '../generators/lib/connect-credentials.ts
 import { creationRule } from '../src/lib/sops.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine } from '../src/validate/report.ts';
-import { CACHE, ROOT, SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, EXTERNAL_SOURCES, ROOT, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('repository');
 
@@ -16,7 +16,7 @@ test('the repository validates clean for both clusters, its own files included',
   assert.equal(results.map((r) => r.cluster.name), ['apps', 'infra']);
   // ArsipQ's manifests live in its own repository: the one Kustomization that reads them is named, as a
   // warning, and not followed.
-  const external: Record<string, string[][]> = { apps: [['clusters/apps/apps/business/arsipq/config/flux-kustomization.yaml', 'warning']], infra: [] };
+  const external: Record<string, string[][]> = { apps: EXTERNAL_SOURCES.map((f) => [f, 'warning']), infra: [] };
   for (const r of results) {
     const notFollowed = r.findings.filter((f) => f.rule === 'source-not-followed');
     assert.equal(notFollowed.map((f) => [f.file, f.severity]), external[r.cluster.name], `${r.cluster.name}: sources not followed`);
