@@ -81,7 +81,7 @@ for (const cluster of CLUSTERS) {
     const v = vars(cluster);
     assert.equal(yaml(`clusters/${cluster}/talos/patches/global/machine-kubelet.yaml`).machine.kubelet.nodeIP.validSubnets, [v.CLUSTER_NODE_CIDR]);
     assert.equal(yaml(`clusters/${cluster}/talos/patches/controller/cluster.yaml`).cluster.etcd.advertisedSubnets, [v.CLUSTER_NODE_CIDR]);
-    // The deprecated .machine.network and .machine.registries stay out of our patches (STACK.md).
+    // The deprecated .machine.network and .machine.registries stay out of our patches (docs/stack.md).
     for (const ref of refs) {
       const machine = yaml(patchFile(cluster, ref)).machine ?? {};
       assert.is(machine.network ?? machine.registries, undefined, ref);

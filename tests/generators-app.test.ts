@@ -510,10 +510,10 @@ test('the schema example is a complete, valid answers document', async () => {
   await validateAnswers(schema, structuredClone(schema.examples[0]));
 });
 
-test('the README shows the app and cluster examples', () => {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+test('the generators\' reference shows the app and cluster examples', () => {
+  const readme = readFileSync(join(ROOT, 'docs', 'toolkit', 'generators.md'), 'utf8');
   for (const g of ['app', 'cluster']) {
-    assert.ok(readme.includes(`\`\`\`yaml\n${stringify(loadSchema(g).examples[0], { lineWidth: 0 })}\`\`\``), `README.md shows the ${g} example verbatim`);
+    assert.ok(readme.includes(`\`\`\`yaml\n${stringify(loadSchema(g).examples[0], { lineWidth: 0 })}\`\`\``), `docs/toolkit/generators.md shows the ${g} example verbatim`);
   }
 });
 

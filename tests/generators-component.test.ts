@@ -48,9 +48,9 @@ test('the schema documents every field and its example is valid', async () => {
   valid(EXAMPLE);
 });
 
-test('the README shows the schema\'s example', () => {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  assert.ok(readme.includes(`\`\`\`yaml\n${stringify(EXAMPLE, { lineWidth: 0 })}\`\`\``), 'README.md shows the example verbatim');
+test('the generators\' reference shows the schema\'s example', () => {
+  const readme = readFileSync(join(ROOT, 'docs', 'toolkit', 'generators.md'), 'utf8');
+  assert.ok(readme.includes(`\`\`\`yaml\n${stringify(EXAMPLE, { lineWidth: 0 })}\`\`\``), 'docs/toolkit/generators.md shows the example verbatim');
 });
 
 test('good answers write the component, which builds through an app with zero findings; the repository still validates', async () => {

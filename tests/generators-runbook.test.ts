@@ -57,9 +57,9 @@ test('the schema documents every field and its example is valid', async () => {
   assert.is(slugOf('CloudNativePG: restore a database'), 'cloudnativepg-restore-a-database');
 });
 
-test('the README shows the schema\'s example', () => {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  assert.ok(readme.includes(`\`\`\`yaml\n${stringify(EXAMPLE, { lineWidth: 0 })}\`\`\``), 'README.md shows the example verbatim');
+test('the generators\' reference shows the schema\'s example', () => {
+  const readme = readFileSync(join(ROOT, 'docs', 'toolkit', 'generators.md'), 'utf8');
+  assert.ok(readme.includes(`\`\`\`yaml\n${stringify(EXAMPLE, { lineWidth: 0 })}\`\`\``), 'docs/toolkit/generators.md shows the example verbatim');
 });
 
 test('good answers write the runbook with its four sections and link it from docs/index.md, keeping the rest', async () => {

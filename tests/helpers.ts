@@ -1,11 +1,11 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Ajv from 'ajv';
 import * as assert from 'uvu/assert';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { isDir } from '../src/lib/fsutil.ts';
 import { addResource } from '../generators/lib/yaml-edit.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
@@ -32,6 +32,26 @@ export const unexpectedFindings = (findings: Finding[]): Finding[] =>
   findings.filter((f) => !(f.rule === 'source-not-followed' && f.severity === 'warning' && EXTERNAL_SOURCES.includes(f.file)));
 
 export const tempDir = (prefix = 'k8s-ops-test-'): string => mkdtempSync(join(tmpdir(), prefix));
+
+/**
+ * A fixture repository: a folder of tests/fixtures/ as it is, or, when its expect.yaml names a `base`,
+ * one defect laid over that base, made here: the base tree, then the defect's files on top, then the
+ * files expect.yaml lists under `delete`. Made once per run; a test that changes it copies it first.
+ */
+const fixtures = new Map<string, string>();
+export const fixtureRepo = (name: string): string => {
+  const own = join(FIXTURES, name);
+  const expect = existsSync(join(own, 'expect.yaml')) ? (parse(readFileSync(join(own, 'expect.yaml'), 'utf8')) ?? {}) : {};
+  if (!expect.base) return own;
+  if (!fixtures.has(name)) {
+    const dir = tempDir(`k8s-ops-fixture-${name}-`);
+    cpSync(fixtureRepo(expect.base), dir, { recursive: true });
+    cpSync(own, dir, { recursive: true });
+    for (const file of expect.delete ?? []) rmSync(join(dir, file));
+    fixtures.set(name, dir);
+  }
+  return fixtures.get(name)!;
+};
 
 /**
  * One cache for the whole run, shared by the tests and by what they call (generators, the validator's

@@ -140,7 +140,7 @@ const summarize = (r: Resource): PolicySummary[] => {
 const best = (a: Match, b: Match): Match => (a === 'all' || b === 'all' ? 'all' : a === 'some' || b === 'some' ? 'some' : 'none');
 
 
-/** FR24: every namespace's tier and default-deny coverage, and what every Cilium policy allows. */
+/** Every namespace's tier and default-deny coverage, and what every Cilium policy allows. */
 export const auditCluster = (cluster: string, resources: Resource[], config: ValidatorConfig): ClusterAudit => {
   const nsLabels = new Map<string, Record<string, string>>();
   for (const name of config.builtinNamespaces) nsLabels.set(name, {});

@@ -36,7 +36,7 @@ export interface ValidatorConfig {
   schemaDirs: string[];
   /** Kinds that may lack a schema, each with the reason. */
   schemaSkips: SchemaSkip[];
-  /** `Kind.group` -> the one version to write (STACK.md). */
+  /** `Kind.group` -> the one version to write (docs/stack.md). */
   apiVersions: Record<string, string>;
   /** `Kind.group` -> why the kind must not be written at all. */
   forbiddenKinds: Record<string, string>;
@@ -55,7 +55,7 @@ export interface ValidatorConfig {
   toolLabelDomains: string[];
   /** Label and annotation keys without a domain that tools own. */
   toolLabelKeys: string[];
-  /** The longest ExternalSecret refreshInterval allowed (NFR5: 1Password changes reach Secrets within 5 minutes). */
+  /** The longest ExternalSecret refreshInterval allowed (1Password changes reach Secrets within 5 minutes). */
   secretRefreshMax: string;
   /** Resource budgets per group of namespaces (the resource-budget rule). */
   budgets: Budget[];

@@ -16,7 +16,7 @@ export const workloadNamespace = (obj: KObject): string | undefined => {
   return obj.kind === 'HelmRelease' ? (obj.spec?.targetNamespace ?? obj.metadata?.namespace) : obj.metadata?.namespace;
 };
 
-/** Stage 6: the repository's own rules (the seed's twelve, as STACK.md corrects them). */
+/** Stage 6: the repository's own rules, with the apiVersions of the pinned stack (docs/stack.md). */
 export const checkPolicy = (
   resources: Resource[],
   kustomizations: BuiltKustomization[],
@@ -36,7 +36,7 @@ export const checkPolicy = (
     if (config.forbiddenKinds[kindKey]) report(r, 'api-version', `${describe(o)}: ${o.kind} is ${config.forbiddenKinds[kindKey]}`, ['kind']);
     const pinned = config.apiVersions[kindKey];
     if (pinned && version !== pinned) {
-      report(r, 'api-version', `${describe(o)}: ${o.apiVersion} is not the pinned version; STACK.md pins ${group}/${pinned}`, ['apiVersion']);
+      report(r, 'api-version', `${describe(o)}: ${o.apiVersion} is not the pinned version; the pinned stack (docs/stack.md) writes ${group}/${pinned}`, ['apiVersion']);
     }
     for (const [path, advice] of Object.entries(config.deprecatedFields[kindKey] ?? {})) {
       const parts = path.split('.');
@@ -88,7 +88,7 @@ export const checkPolicy = (
       const seconds = interval === undefined ? ESO_DEFAULT_REFRESH : goDuration(String(interval));
       if (seconds === undefined || seconds === 0 || seconds > goDuration(config.secretRefreshMax)!) {
         const why = interval === undefined ? 'has no refreshInterval (External Secrets then waits 1h)' : seconds === 0 ? 'never refreshes (refreshInterval 0)' : `refreshes every ${interval}`;
-        report(r, 'secret-refresh', `${describe(o)} ${why}: 1Password changes must reach the Secret within ${config.secretRefreshMax} (NFR5)`, interval === undefined ? ['spec'] : ['spec', 'refreshInterval']);
+        report(r, 'secret-refresh', `${describe(o)} ${why}: 1Password changes must reach the Secret within ${config.secretRefreshMax}`, interval === undefined ? ['spec'] : ['spec', 'refreshInterval']);
       }
     }
 
