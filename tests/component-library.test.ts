@@ -6,12 +6,12 @@ import * as assert from 'uvu/assert';
 import { checkComponentLibrary, LIBRARY, listComponents, sampleApps } from '../src/validate/components.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine } from '../src/validate/report.ts';
-import { ROOT, SCHEMAS, scratchRepo, tempDir } from './helpers.ts';
+import { CACHE, ownCache, ROOT, SCHEMAS, scratchRepo } from './helpers.ts';
 
 const test = suite('component library');
 
-const check = async (root: string, cacheDir = tempDir()) => {
-  const { results, treeKey } = await validateRepository({ repo: root, schemaDirs: SCHEMAS });
+const check = async (root: string, cacheDir = ownCache()) => {
+  const { results, treeKey } = await validateRepository({ repo: root, schemaDirs: SCHEMAS, cacheDir: CACHE });
   return checkComponentLibrary(root, { results, treeKey, schemaDirs: SCHEMAS, cacheDir });
 };
 
@@ -41,7 +41,7 @@ test('a sample app sets the variables a component requires, and leaves cluster-v
 
 test("the repository's library is clean on every cluster, and an unchanged tree is not checked again", async () => {
   const root = await scratchRepo();
-  const cacheDir = tempDir();
+  const cacheDir = ownCache();
   const first = await check(root, cacheDir);
   assert.ok(first);
   assert.equal(first!.findings.map(findingLine), []);

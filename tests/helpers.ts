@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { parse, stringify } from 'yaml';
 import { isDir } from '../src/lib/fsutil.ts';
 import { addResource } from '../generators/lib/yaml-edit.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
+import { cacheArea } from '../src/lib/cache.ts';
 import { invoke } from '../src/lib/cli.ts';
 import { generatorMain } from '../generators/lib/run.ts';
 import type { Finding } from '../src/validate/types.ts';
@@ -59,6 +60,20 @@ export const fixtureRepo = (name: string): string => {
  * starts empty every run; the tests of the cache itself use caches of their own.
  */
 export const CACHE: string = (process.env.K8S_OPS_CACHE_DIR ??= tempDir('k8s-ops-cache-'));
+
+/**
+ * A cache of its own for a test of what is kept (the library check's result, verdicts, snapshots), sharing
+ * the run's compiled validators, renders and downloaded schemas, which such a test does not look at.
+ */
+export const ownCache = (): string => {
+  const dir = tempDir('k8s-ops-own-cache-');
+  for (const area of ['validators', 'builds', 'schemas'] as const) {
+    const shared = cacheArea(CACHE, area).dir;
+    mkdirSync(shared, { recursive: true });
+    symlinkSync(shared, cacheArea(dir, area).dir);
+  }
+  return dir;
+};
 
 export interface Run {
   code: number;

@@ -197,10 +197,10 @@ test('validate --online reports a missing pin with its line and exits 1; --help 
       (r) => ({ code: 0, stdout: r.stdout }),
       (e) => ({ code: e.code as number, stdout: String(e.stdout) }),
     );
-  const offline = await run(['--repo', repo, '--cache-dir', tempDir(), '--quiet']);
+  const offline = await run(['--repo', repo, '--cache-dir', CACHE, '--quiet']);
   assert.is(offline.code, 0, offline.stdout);
   assert.is(registry.requests.length, 0, 'no request without --online');
-  const online = await run(['--repo', repo, '--cache-dir', tempDir(), '--quiet', '--online']);
+  const online = await run(['--repo', repo, '--cache-dir', CACHE, '--quiet', '--online']);
   assert.is(online.code, 1, online.stdout);
   assert.ok(
     online.stdout.includes(

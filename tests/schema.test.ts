@@ -9,10 +9,10 @@ import { SchemaValidator } from '../src/validate/schema.ts';
 import { goRegExp } from '../src/validate/schema-patches.ts';
 import { schemaPaths } from '../src/validate/schema-registry.ts';
 import { checkSchemas } from '../src/validate/schema-stage.ts';
-import { ROOT, SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, ROOT, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('schema');
-const validator = () => new SchemaValidator({ dirs: SCHEMAS, cacheDir: tempDir(), kubernetesVersion: '1.35.0' });
+const validator = () => new SchemaValidator({ dirs: SCHEMAS, cacheDir: CACHE, kubernetesVersion: '1.35.0' });
 
 test('without a network, one failed download stops the others, and the verdict says why', async () => {
   const real = globalThis.fetch;
