@@ -95,7 +95,7 @@ test('dry run prints the plan with diffs and writes nothing', async () => {
 });
 
 test('a dry run that the real run would refuse shows the plan, the reason, and exits 1', async () => {
-  const repo = await scratchRepo();
+  const repo = await scratchRepo('full');
   // An error already in the tree: the real run refuses to write beside it, so the dry run says so.
   const file = join(repo, 'kubernetes', 'apps', 'observability', 'gatus', 'app', 'helmrelease.yaml');
   writeFileSync(file, readFileSync(file, 'utf8').replace(/^spec:\n/m, 'spec:\n  bogusField: 1\n'));

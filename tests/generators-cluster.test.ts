@@ -18,7 +18,8 @@ const test = suite('generator: cluster');
 const lab = structuredClone(loadSchema('cluster').examples[0]);
 
 test('a third cluster validates with zero hand edits', async () => {
-  const repo = await scratchRepo();
+  // The whole repository: a new cluster takes every shared app, Connect's credentials among them.
+  const repo = await scratchRepo('full');
   const r = await generate(repo, 'cluster', ['--answers', writeAnswers(lab)]);
   assert.is(r.code, 0, r.stderr + r.stdout);
   for (const f of ['flux/kustomization.yaml', 'flux/cluster-vars.yaml', 'flux/config/flux-system.yaml', 'apps/kustomization.yaml', 'talos/talconfig.yaml', 'talos/patches/nodes/lab-1.yaml', '.answers.yaml']) {
