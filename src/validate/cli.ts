@@ -28,7 +28,7 @@ export const main = async (argv: string[]): Promise<number> => {
   const args = parseFlags(argv, USAGE, {
     ...commonFlags,
     format: { ...formatFlag, values: ['text', 'json', 'github'], description: 'how findings are printed (github: GitHub Actions annotations)' },
-    'crd-dir': { type: 'string', multiple: true, description: 'a folder of CustomResourceDefinition YAML files whose schemas check their custom resources; repeatable' },
+    'crd-dir': { type: 'string', multiple: true, description: 'a folder of CustomResourceDefinition YAML files: their schemas check their custom resources, before the schema folders; repeatable' },
     'kubernetes-version': { type: 'string', description: 'the Kubernetes version whose built-in schemas to use (default: kubernetesVersion in validator.config.yaml)' },
     house: { type: 'boolean', description: 'with --path, run the house rules too' },
     strict: { type: 'boolean', description: 'with --path, a kind without a schema is an error' },

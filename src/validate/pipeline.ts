@@ -133,14 +133,18 @@ export const validateRepository = async (opts: RunOptions): Promise<Validation> 
   const prepared = await prepare(opts);
   const schemaDirs = schemaDirsFrom(opts.schemaDirs, prepared.config.schemaDirs, prepared.repoRoot);
   const kubernetesVersion = opts.kubernetesVersion ?? prepared.config.kubernetesVersion;
-  const schemas = new SchemaValidator({ dirs: schemaDirs, cacheDir: prepared.ctx.cacheDir, kubernetesVersion });
+  const schemas = new SchemaValidator({
+    dirs: schemaDirs,
+    cacheDir: prepared.ctx.cacheDir,
+    kubernetesVersion,
+    crds: new CrdCatalog(readCrdDirs(opts.crdDirs ?? [], prepared.repoRoot)),
+  });
   const versions = schemas.missingKubernetesVersion();
   if (versions) {
     throw new UsageError(
       `no built-in schemas of Kubernetes ${kubernetesVersion} in the schema folders (${versions.length ? `they have ${versions.join(', ')}` : 'they have no k8s/ folder'}): pick --kubernetes-version among them`,
     );
   }
-  const crdFiles = readCrdDirs(opts.crdDirs ?? [], prepared.repoRoot);
   const rules: RuleOptions = { house: opts.house ?? !opts.path, settings: prepared.config.rules };
   const strict = opts.strict ?? !opts.path;
   const locator = new Locator(prepared.repoRoot);
@@ -158,10 +162,7 @@ export const validateRepository = async (opts: RunOptions): Promise<Validation> 
   const results: ClusterResult[] = [];
   for (const { cluster, sim, seconds } of simulated) {
     const started = performance.now();
-    const crds = new CrdCatalog([
-      ...crdFiles,
-      ...sim.resources.map((r) => ({ obj: r.obj, source: r.origin?.file ?? cluster.entry })),
-    ]);
+    const crds = new CrdCatalog(sim.resources.map((r) => ({ obj: r.obj, source: r.origin?.file ?? cluster.entry })));
     const findings = [
       ...repoFindings,
       ...sim.findings,

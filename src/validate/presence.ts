@@ -34,17 +34,19 @@ export const isHelmRelease = (o: KObject): boolean => o.kind === 'HelmRelease' &
 
 /**
  * The HelmReleases whose chart might create `name` (in `namespace`, for a namespaced kind): those deploying
- * there whose values name it, or whose name or chart shares a distinctive part of its name
- * (`rook-ceph-cluster` for `ceph-block`). `exclude` is the release that refers to it.
+ * there whose values name it, and for a storage class also those whose name or chart shares a distinctive
+ * part of its name (`rook-ceph-cluster` for `ceph-block`: storage charts make classes from their defaults).
+ * A Secret or a namespace usually shares its app's name, so there only the values count. `exclude` is the
+ * release that refers to it.
  */
-export const chartCandidates = (resources: Resource[], namespace: string | undefined, name: string, exclude?: KObject): Resource[] => {
+export const chartCandidates = (resources: Resource[], namespace: string | undefined, name: string, opts: { exclude?: KObject; byName?: boolean } = {}): Resource[] => {
   const parts = new Set(tokens(name));
   return resources.filter((r) => {
     const o = r.obj;
-    if (!isHelmRelease(o) || o === exclude) return false;
+    if (!isHelmRelease(o) || o === opts.exclude) return false;
     if (namespace !== undefined && releaseNamespace(o) !== namespace) return false;
     if (valuesName(o.spec?.values, name)) return true;
-    return [...tokens(String(o.metadata?.name ?? '')), ...tokens(chartName(o))].some((t) => parts.has(t));
+    return Boolean(opts.byName) && [...tokens(String(o.metadata?.name ?? '')), ...tokens(chartName(o))].some((t) => parts.has(t));
   });
 };
 

@@ -61,8 +61,8 @@ export const checkReferences = (resources: Resource[], config: ValidatorConfig, 
     exists(group, kind, namespace, name) || `${group}/${kind}/${namespace}/${name}` === rootSource;
 
   /** An error, or a warning when a chart might create what is missing. */
-  const missing = (at: Finding, namespace: string | undefined, name: string, consumer?: KObject): Finding => {
-    const candidates = chartCandidates(resources, namespace, name, consumer);
+  const missing = (at: Finding, namespace: string | undefined, name: string, opts: { exclude?: KObject; byName?: boolean } = {}): Finding => {
+    const candidates = chartCandidates(resources, namespace, name, opts);
     if (!candidates.length) return at;
     return {
       ...at,
@@ -121,7 +121,7 @@ export const checkReferences = (resources: Resource[], config: ValidatorConfig, 
       (Array.isArray(o.spec?.valuesFrom) ? o.spec.valuesFrom : []).forEach((v: KObject, i: number) => {
         if (v?.optional || !v?.name || !['ConfigMap', 'Secret'].includes(v?.kind)) return;
         if (findSource(v, ns(o), resources.map((x) => x.obj), config)) return;
-        findings.push(missing(finding(r, 'values-from', `${describe(o)}: valuesFrom ${v.kind} ${ns(o)}/${v.name} is created nowhere in this cluster`, ['spec', 'valuesFrom', i]), ns(o), v.name, o));
+        findings.push(missing(finding(r, 'values-from', `${describe(o)}: valuesFrom ${v.kind} ${ns(o)}/${v.name} is created nowhere in this cluster`, ['spec', 'valuesFrom', i]), ns(o), v.name, { exclude: o }));
       });
     }
     if (group === 'external-secrets.io' && (o.kind === 'ExternalSecret' || o.kind === 'ClusterExternalSecret')) {
@@ -149,7 +149,7 @@ export const checkReferences = (resources: Resource[], config: ValidatorConfig, 
     }
     for (const [path, value] of storageClassFields(o)) {
       if (index.storageClasses.has(value) || declaredPresent(config, resources, 'StorageClass', undefined, value)) continue;
-      findings.push(missing(finding(r, 'storage-class', `${describe(o)}: storage class ${value} is created nowhere in this cluster`, path), undefined, value, o));
+      findings.push(missing(finding(r, 'storage-class', `${describe(o)}: storage class ${value} is created nowhere in this cluster`, path), undefined, value, { exclude: o, byName: true }));
     }
   }
 

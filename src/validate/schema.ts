@@ -15,6 +15,8 @@ export interface SchemaOptions {
   dirs: string[];
   cacheDir: string;
   kubernetesVersion: string;
+  /** CRDs given on the command line (--crd-dir): they win over the schema folders for the kinds they define. */
+  crds?: CrdCatalog;
 }
 
 export type SchemaVerdict =
@@ -46,11 +48,15 @@ export class SchemaValidator {
     this.results = this.record.load() ?? {};
   }
 
-  /** `crds`: the cluster's CustomResourceDefinitions, for the kinds the schema folders have no schema of. */
+  /**
+   * `crds`: the cluster's CustomResourceDefinitions, for the kinds the schema folders have no schema of.
+   * The CRDs of the options come first.
+   */
   async check(obj: KObject, crds?: CrdCatalog): Promise<SchemaVerdict> {
     const apiVersion = String(obj.apiVersion);
     const kind = String(obj.kind);
-    let schema = await this.schemaFor(apiVersion, kind);
+    const given = this.opts.crds?.get(apiVersion, kind);
+    let schema = given ? this.fromCrd(given) : await this.schemaFor(apiVersion, kind);
     if (!('compile' in schema)) {
       const crd = crds?.get(apiVersion, kind);
       if (!crd) return { kind: 'missing', tried: schema.tried, unreachable: this.registry.unreachable };

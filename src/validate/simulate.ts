@@ -72,6 +72,8 @@ export const simulateCluster = async (
     let unknown: string[] | 'all' = [];
     for (const ref of ks.spec.postBuild?.substituteFrom ?? []) {
       const found = findSource(ref, ks.namespace, [...rendered(), ...own], sources);
+      // A required source nothing provides fails the Kustomization: that one finding says it all.
+      if (!found && !ref?.optional) unknown = 'all';
       if (!found) continue;
       Object.assign(vars, found.data);
       unknown = unknown === 'all' || found.unknown === 'all' ? 'all' : [...unknown, ...found.unknown];
