@@ -195,11 +195,11 @@ test('talconfig and helmfile.d files validate against their SchemaStore schemas'
 test('a wrong talconfig or helmfile is caught with the field at fault', async () => {
   const talconfig = await checkRepoFiles(join(ROOT, 'tests', 'fixtures', 'talconfig-unknown-field'), SCHEMAS);
   assert.equal(talconfig.findings.map(findingLine), [
-    'clusters/demo/talos/talconfig.yaml: schema: talhelper.json: clusterName: required field missing',
-    'clusters/demo/talos/talconfig.yaml: schema: talhelper.json: clustername: unknown field',
+    'clusters/demo/talos/talconfig.yaml: schema [flux]: talhelper.json: clusterName: required field missing',
+    'clusters/demo/talos/talconfig.yaml: schema [flux]: talhelper.json: clustername: unknown field',
   ]);
   const helmfile = await checkRepoFiles(join(ROOT, 'tests', 'fixtures', 'helmfile-needs-not-a-list'), SCHEMAS);
-  assert.equal(helmfile.findings.map(findingLine), ['bootstrap/demo/helmfile.d/01-apps.yaml: schema: helmfile.json: releases[0].needs: must be array (got "kube-system/cilium")']);
+  assert.equal(helmfile.findings.map(findingLine), ['bootstrap/demo/helmfile.d/01-apps.yaml: schema [flux]: helmfile.json: releases[0].needs: must be array (got "kube-system/cilium")']);
 });
 
 test.run();

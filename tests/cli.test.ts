@@ -21,11 +21,11 @@ test('exit 0 and a summary table on a clean repository', async () => {
   assert.match(r.stdout, /^test\s+\d+\s+\d+\s+0\s+0\s/m);
 });
 
-test('exit 1 and one path:line: rule: message line per finding', async () => {
+test('exit 1 and one path:line: rule [tag]: message line per finding', async () => {
   const expected = parse(readFileSync(join(FIXTURES, 'dangling-depends-on', 'expect.yaml'), 'utf8'));
   const r = await validate(['--repo', fixtureRepo('dangling-depends-on')]);
   assert.is(r.code, 1);
-  assert.ok(r.stdout.includes(`${expected.file}:${expected.line}: ${expected.rule}: `), r.stdout);
+  assert.ok(r.stdout.includes(`${expected.file}:${expected.line}: ${expected.rule} [flux]: `), r.stdout);
 });
 
 test('--format json for machines', async () => {

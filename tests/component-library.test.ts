@@ -86,14 +86,14 @@ test('a broken component is reported on its own files, used by no app or not', a
   const result = await check(root);
   const lines = result!.findings.map(findingLine);
   assert.ok(
-    lines.some((l) => /^kubernetes\/components\/volsync\/r2\/replicationsource\.yaml:\d+: schema: .*spec\.triggr: unknown field/.test(l)),
+    lines.some((l) => /^kubernetes\/components\/volsync\/r2\/replicationsource\.yaml:\d+: schema \[flux\]: .*spec\.triggr: unknown field/.test(l)),
     lines.join('\n'),
   );
   assert.ok(
-    lines.some((l) => /^kubernetes\/components\/dragonfly\/kustomization\.yaml: build: through a sample app .*missing\.yaml/.test(l)),
+    lines.some((l) => /^kubernetes\/components\/dragonfly\/kustomization\.yaml: build \[flux\]: through a sample app .*missing\.yaml/.test(l)),
     lines.join('\n'),
   );
-  assert.ok(lines.some((l) => /^kubernetes\/components\/extra\/configmap\.yaml:7: schema: .*immutable/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /^kubernetes\/components\/extra\/configmap\.yaml:7: schema \[flux\]: .*immutable/.test(l)), lines.join('\n'));
   assert.not.ok(lines.some((l) => l.includes('EXTRA_KNOB')), lines.join('\n'));
   assert.is(lines.filter((l) => !/volsync\/r2|dragonfly|extra/.test(l)).length, 0, lines.join('\n'));
 });

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine } from '../src/validate/report.ts';
+import { isRule } from '../src/validate/rules.ts';
 import { CACHE, FIXTURES, fixtureRepo, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('defect fixtures');
@@ -30,6 +31,7 @@ for (const name of cases) {
   test(name, async () => {
     const results = await run(name, expected);
     const findings = results.flatMap((r) => r.findings);
+    for (const f of findings) assert.ok(isRule(f.rule), `${findingLine(f)}: the rule is not in src/validate/rules.ts`);
     const errors = findings.filter((f) => f.severity === 'error');
     if (expected.rule) {
       assert.equal(

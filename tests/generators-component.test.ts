@@ -119,7 +119,7 @@ test('a component that would not validate through an app is refused with the fin
   const r = await plop(root, ['--answers', writeAnswers({ name: 'api-keys', description: 'The API keys of an app.', resources: ['externalsecret'] })]);
   assert.is(r.code, 1, output(r));
   assert.match(r.stderr, 'error: component api-keys does not validate when an app uses it; nothing was written:');
-  assert.match(r.stderr, /kubernetes\/components\/api-keys\/externalsecret\.yaml:\d+: secret-store: ExternalSecret component-sample\/component-sample-api-keys-secret: ClusterSecretStore onepassword does not exist/);
+  assert.match(r.stderr, /kubernetes\/components\/api-keys\/externalsecret\.yaml:\d+: secret-store \[flux\]: ExternalSecret component-sample\/component-sample-api-keys-secret: ClusterSecretStore onepassword does not exist/);
   assert.is(gitStatus(root), '');
 });
 

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { auditCluster } from '../src/audit/netpol.ts';
 import { matchNamespace, namespaceLabels } from '../src/audit/selector.ts';
 import { defaultConfig } from '../src/validate/config.ts';
+import { networkPolicyFindings } from '../src/validate/policy.ts';
 import type { KObject, Resource } from '../src/validate/types.ts';
 import { invoke } from '../src/lib/cli.ts';
 import { main as audit } from '../src/audit/netpol-cli.ts';
@@ -56,11 +57,41 @@ test('a tier-2 namespace with workloads: covered with a policy is clean; each ga
   ]);
 
   const noPolicy = auditCluster('test', [ns('demo'), deployment('demo'), denyAllBut('kube-system')], config);
-  assert.equal(noPolicy.findings.map((f) => f.rule), ['network-policy']);
-  assert.match(noPolicy.findings[0].message, 'namespace demo is tier 2 and runs workloads (Deployment web), but has no CiliumNetworkPolicy');
+  assert.equal(noPolicy.findings.map((f) => f.rule), ['network-cut-off', 'network-policy']);
+  assert.match(noPolicy.findings[1].message, 'namespace demo is tier 2 and runs workloads (Deployment web), but has no CiliumNetworkPolicy');
 
   // Tier 1 (by label) is not held to either rule.
   assert.equal(auditCluster('test', [ns('demo', { 'monosense.dev/tier': '1' }), deployment('demo')], config).findings, []);
+});
+
+test('a workload under default deny that no policy allows anything is cut off, in any tier', () => {
+  const config = defaultConfig();
+  const platform = ns('demo', { 'monosense.dev/tier': '1' });
+  const cutOff = auditCluster('test', [platform, deployment('demo'), denyAllBut('kube-system')], config);
+  assert.equal(cutOff.findings, [
+    {
+      cluster: 'test',
+      namespace: 'demo',
+      rule: 'network-cut-off',
+      message: 'namespace demo runs workloads (Deployment web) under default deny (ingress: all, egress: all), but no policy allows its pods anything: they are cut off',
+    },
+  ]);
+  // One allow anywhere is enough: a cluster-wide DNS rule, or a policy of the namespace.
+  const dns = ccnp('allow-dns', { endpointSelector: {}, enableDefaultDeny: { ingress: false, egress: false }, egress: [{ toEndpoints: [{ matchLabels: { 'k8s-app': 'kube-dns' } }] }] });
+  assert.equal(auditCluster('test', [platform, deployment('demo'), denyAllBut('kube-system'), dns], config).findings, []);
+  const own = cnp('demo', { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }] });
+  assert.equal(auditCluster('test', [platform, deployment('demo'), denyAllBut('kube-system'), own], config).findings, []);
+  // Outside default deny nothing is cut off.
+  assert.equal(auditCluster('test', [platform, deployment('demo')], config).findings, []);
+});
+
+test('the policy stage reports what the audit finds, on the Namespace', () => {
+  const config = defaultConfig();
+  const platform = { ...ns('demo', { 'monosense.dev/tier': '1' }), origin: { file: 'kubernetes/apps/demo/namespace.yaml' } };
+  const resources = [platform, deployment('demo'), denyAllBut('kube-system')];
+  const audit = auditCluster('test', resources, config).findings;
+  const policy = networkPolicyFindings(resources, config, 'test');
+  assert.equal(policy.map((f) => [f.rule, f.file, f.message]), audit.map((f) => [f.rule, 'kubernetes/apps/demo/namespace.yaml', f.message]));
 });
 
 test('only policies that turn default deny on count; a pod-label selector covers some pods', () => {

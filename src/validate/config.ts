@@ -6,6 +6,7 @@ import { defaultCacheDir } from '../lib/cache-dir.ts';
 import { compileCached } from '../lib/compiled-schemas.ts';
 import { UsageError } from '../lib/errors.ts';
 import { isFile } from '../lib/fsutil.ts';
+import type { RuleSetting } from './rules.ts';
 
 export const CONFIG_FILE = 'validator.config.yaml';
 
@@ -13,6 +14,20 @@ export interface SchemaSkip {
   apiVersion?: string;
   kind: string;
   reason: string;
+}
+
+/** An object made outside Git (at bootstrap, by hand, by a chart): it counts as present. */
+export interface ExternalObject {
+  kind: string;
+  /** Absent for a cluster-scoped kind. */
+  namespace?: string;
+  name: string;
+  reason: string;
+}
+
+/** What a HelmRelease's chart creates, which cannot be seen offline. */
+export interface ReleaseDeclaration {
+  provides: { kind: string; namespace?: string; name: string }[];
 }
 
 /** A resource budget: what the workloads of a group of namespaces may ask for, on one cluster or all. */
@@ -59,12 +74,21 @@ export interface ValidatorConfig {
   secretRefreshMax: string;
   /** Resource budgets per group of namespaces (the resource-budget rule). */
   budgets: Budget[];
+  /** Rule name to off, warning or error (see rules.ts). */
+  rules: Record<string, RuleSetting>;
+  /** Objects made outside Git, each with the reason. */
+  external: ExternalObject[];
+  /** HelmRelease name (or namespace/name) to what its chart creates. */
+  releases: Record<string, ReleaseDeclaration>;
 }
 
 export const defaultConfig = (): ValidatorConfig => ({
   kubernetesVersion: '1.35.0',
   secretRefreshMax: '5m',
   budgets: [],
+  rules: {},
+  external: [],
+  releases: {},
   schemaDirs: [],
   schemaSkips: [],
   apiVersions: {
