@@ -8,17 +8,17 @@
 //   test-secret-rotation  a test 1Password item changed through op, its ExternalSecret forced to sync, a
 //                         pod that mounts the Secret sees the new value within the limit
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { entryPoint, parseFlags } from '../src/lib/cli.ts';
 import { UsageError, UserError } from '../src/lib/errors.ts';
-import { query, run } from '../src/lib/exec.ts';
+import { query } from '../src/lib/exec.ts';
 import { io, say } from '../src/lib/io.ts';
 import { listClusters, repoRoot } from './lib/cluster.ts';
 import { condition, connect, R, requireName, stamped, type Kube, type KubeObject } from './lib/kube.ts';
 import { waitFor } from './lib/poll.ts';
+import { editItem, getItem, withFieldValue } from './lib/op-item.ts';
 import { listSnapshots, moverImage, repositoryFrom, runRestic } from './lib/restic-job.ts';
 import { age, freshness, timeOf } from './lib/schedule.ts';
 import { createRunner, formatDuration } from './lib/steps.ts';
@@ -53,6 +53,8 @@ Commands:
 --dry-run prints the plan and runs nothing.`;
 
 const MINUTE = 60_000;
+
+export { withFieldValue };
 
 export const main = async (argv: string[]): Promise<void> => {
   const [command, ...rest] = argv;
@@ -494,20 +496,6 @@ const rotationFixture = (namespace: string, item: string, field: string, image: 
   },
 ];
 
-/** The item as `op item get --format json` prints it, with one field's value replaced. */
-export const withFieldValue = (itemJson: string, field: string, value: string, item: string): string => {
-  let doc: any;
-  try {
-    doc = JSON.parse(itemJson);
-  } catch {
-    throw new UserError(`op item get ${item} did not print JSON`);
-  }
-  const target = (doc.fields ?? []).find((f: any) => f?.label === field || f?.id === field);
-  if (!target) throw new UserError(`1Password item ${item} has no field ${field} (it has ${(doc.fields ?? []).map((f: any) => f.label ?? f.id).join(', ') || 'none'})`);
-  target.value = value;
-  return JSON.stringify(doc);
-};
-
 const testSecretRotation = async (
   cluster: string,
   opts: { dryRun: boolean; item: string; field: string; vault: string; valueFromStdin: boolean; withinMs: number; image: string; keep: boolean },
@@ -536,17 +524,10 @@ const testSecretRotation = async (
   runner.step(
     'rotate',
     async () => {
-      const current = await run('op', ['item', 'get', opts.item, '--vault', opts.vault, '--format', 'json', '--reveal']);
-      // The value never appears on a command line: op reads it from a template file only this user can read.
-      const dir = mkdtempSync(join(tmpdir(), 'k8s-ops-op-'));
-      const template = join(dir, 'item.json');
-      try {
-        writeFileSync(template, withFieldValue(current, opts.field, value, opts.item), { mode: 0o600 });
-        changedAt = now();
-        await run('op', ['item', 'edit', opts.item, '--vault', opts.vault, '--template', template]);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const current = await getItem(opts.item, opts.vault);
+      const edited = withFieldValue(current, opts.field, value, opts.item);
+      changedAt = now();
+      await editItem(opts.item, opts.vault, edited);
     },
     { describe: `op item edit ${opts.item} --vault ${opts.vault} --template <file>: field ${opts.field} gets ${opts.valueFromStdin ? 'the value read from stdin' : 'a new random value'}` },
   );

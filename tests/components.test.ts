@@ -45,8 +45,8 @@ const overrides: Record<string, Record<string, string>> = {
   cnpg: { CNPG_CLUSTER: 'pg-main', CNPG_NAMESPACE: 'databases', CNPG_DUMP_SCHEDULE: '0 4 * * 0', CNPG_DUMP_SUSPEND: 'true' },
   'volsync/r2': { VOLSYNC_SCHEDULE: '0 * * * *', VOLSYNC_CAPACITY: '20Gi', VOLSYNC_STORAGECLASS: 'openebs-hostpath', VOLSYNC_PUID: '568', VOLSYNC_PGID: '568' },
   'volsync/nfs': { VOLSYNC_SCHEDULE: '15 */6 * * *', VOLSYNC_CAPACITY: '50Gi' },
-  'gatus/external': { GATUS_PATH: '/healthz', GATUS_INTERVAL: '5m', GATUS_STATUS: '204' },
-  'gatus/internal': { GATUS_PORT: '8080', GATUS_PATH: '/ready' },
+  'gatus/external': { GATUS_PATH: '/healthz', GATUS_INTERVAL: '5m', GATUS_STATUS: '204', GATUS_GROUP: 'platform' },
+  'gatus/internal': { GATUS_PORT: '8080', GATUS_PATH: '/ready', GATUS_GROUP: 'platform', GATUS_SERVICE: 'gatus-int-service', GATUS_POD_LABEL: 'app', GATUS_POD_LABEL_VALUE: 'gatus-int-server' },
   dragonfly: { DRAGONFLY_REPLICAS: '3', DRAGONFLY_MEMORY: '2Gi' },
   secpol: {},
 };
@@ -265,6 +265,7 @@ test('gatus/external: an endpoint ConfigMap for the sidecar, host under each clu
   assert.is(over.url, 'https://gatus-ext.monosense.dev/healthz');
   assert.is(over.interval, '5m');
   assert.equal(over.conditions, ['[STATUS] == 204']);
+  assert.is(over.group, 'platform');
 });
 
 test('gatus/internal: the Service URL carries the targetNamespace; Gatus is let in', () => {
@@ -273,10 +274,14 @@ test('gatus/internal: the Service URL carries the targetNamespace; Gatus is let 
   assert.is(ep.group, 'internal');
   assert.is(ep.url, 'http://gatus-int.sample-gatus-internal.svc.cluster.local:80/');
   assert.equal(ep.conditions, ['[STATUS] == 200']);
-  const over = endpointOf(get(overridden, 'infra', 'ConfigMap', 'gatus-int-gatus-ep', ns), 'gatus-int');
-  assert.is(over.url, 'http://gatus-int.sample-gatus-internal.svc.cluster.local:8080/ready');
   const cnp = get(defaults, 'infra', 'CiliumNetworkPolicy', 'gatus-int-gatus', ns);
+  assert.equal(cnp.spec.endpointSelector.matchLabels, { 'app.kubernetes.io/name': 'gatus-int' });
   assert.equal(cnp.spec.ingress[0].fromEndpoints[0].matchLabels, { 'io.kubernetes.pod.namespace': 'observability', 'app.kubernetes.io/name': 'gatus' });
+  // An operator's Service and pods named and labelled its own way (the Keycloak operator's).
+  const over = endpointOf(get(overridden, 'infra', 'ConfigMap', 'gatus-int-gatus-ep', ns), 'gatus-int');
+  assert.is(over.url, 'http://gatus-int-service.sample-gatus-internal.svc.cluster.local:8080/ready');
+  assert.is(over.group, 'platform');
+  assert.equal(get(overridden, 'infra', 'CiliumNetworkPolicy', 'gatus-int-gatus', ns).spec.endpointSelector.matchLabels, { app: 'gatus-int-server' });
 });
 
 test('dragonfly: a pinned instance with two replicas by default, reachable from the app only', () => {

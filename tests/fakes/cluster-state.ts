@@ -5,7 +5,9 @@
 // restoreAsOf and previous), restic in a Job (snapshots, unlock, check), CloudNativePG's recovery (a
 // point-in-time restore brings back the rows committed before the target), External Secrets (an
 // ExternalSecret copies its 1Password field; force-sync fetches it again), the kubelet (a mounted Secret
-// follows its changes), and 1Password's items (op item get / edit --template).
+// follows its changes), 1Password's items (op item get / edit --template), and OpenBao's servers with a
+// static key seal (bao status, operator init, the policy and token of the configuration job, a restarted
+// server unsealing with the key its Secret holds).
 // Tests seed it with `seedCluster`. Knobs, from the command's environment: STUB_VOLSYNC_STALLED=1 (no mover
 // ever finishes), STUB_CNPG_STALLED=1 (a recovery never gets healthy), STUB_WAL_STUCK=1 (archiving stalls),
 // STUB_ESO_STALLED=1 (force-sync is ignored), STUB_KUBELET_DELAY=n (a pod reads a changed Secret only from
@@ -41,6 +43,19 @@ export interface ClusterState {
   logs: Record<string, string>;
   /** What each restore put into a claim, by `<namespace>/<claim>`: the snapshot ID. */
   restored: Record<string, string>;
+  /** OpenBao: initialised or not, the servers that are sealed, the key that unseals them, its tokens and policies. */
+  bao?: BaoState;
+}
+
+export interface BaoState {
+  initialized: boolean;
+  sealed: string[];
+  sealKey: string;
+  rootToken?: string;
+  /** token -> its policies */
+  tokens: Record<string, string[]>;
+  /** policy name -> its HCL */
+  policies: Record<string, string>;
 }
 
 /** kubectl's resource names -> kinds, for the resources the scripts use. */
@@ -68,6 +83,7 @@ const KINDS: Record<string, string> = {
   'objectstores.barmancloud.cnpg.io': 'ObjectStore',
   'externalsecrets.external-secrets.io': 'ExternalSecret',
   'ciliumnetworkpolicies.cilium.io': 'CiliumNetworkPolicy',
+  'cronjobs.batch': 'CronJob',
 };
 
 const FILE = 'cluster.json';
@@ -242,8 +258,27 @@ export const answerCluster = (tool: string, a: Answering): boolean => {
     c.status = { phase: 'Cluster in healthy state', instances: c.spec.instances ?? 1, readyInstances: c.spec.instances ?? 1, currentPrimary: `${c.metadata.name}-1` };
   };
 
+  /** The CronJob openbao-config's script, reduced to its outcome: it needs an initialised OpenBao and its token. */
+  const baoConfigJob = (job: Obj) => {
+    const token = s.secrets[`${job.metadata.namespace}/openbao-config-secret`]?.data.BAO_TOKEN;
+    const ok = Boolean(s.bao?.initialized && token && s.bao.tokens[token]?.includes('openbao-config'));
+    s.logs[`${job.metadata.namespace}/${job.metadata.name}`] = ok ? 'openbao configured: auth kubernetes, kv-v2 arsipq/, policies 3' : 'Error making API request.\nCode: 403. Errors:\n* permission denied';
+    job.status = ok ? { succeeded: 1 } : { failed: 3 };
+  };
+
+  /** The StatefulSet brings a deleted OpenBao server back; it unseals when its Secret holds the seal key. */
+  const restartServer = (pod: Obj) => {
+    const namespace = pod.metadata.namespace!;
+    s.objects.push({ ...pod, metadata: { ...pod.metadata, creationTimestamp: now() } });
+    if (!s.bao) return;
+    const key = s.secrets[`${namespace}/openbao-seal-secret`]?.data.STATIC_SEAL_KEY;
+    s.bao.sealed = s.bao.sealed.filter((p) => p !== pod.metadata.name);
+    if (key !== s.bao.sealKey) s.bao.sealed.push(pod.metadata.name);
+  };
+
   const react = (o: Obj) => {
-    if (o.kind === 'Job') resticJob(o);
+    if (o.kind === 'Job' && o.metadata.labels?.['app.kubernetes.io/name'] === 'openbao-config') baoConfigJob(o);
+    else if (o.kind === 'Job') resticJob(o);
     if (o.kind === 'ReplicationSource' || o.kind === 'ReplicationDestination') moverRun(o);
     if (o.kind === 'Cluster' && o.spec?.bootstrap?.recovery) recover(o);
     if (o.kind === 'ExternalSecret') syncSecret(o);
@@ -276,6 +311,42 @@ export const answerCluster = (tool: string, a: Answering): boolean => {
       return `DELETE ${n}`;
     }
     return fail(`ERROR:  syntax error at or near "${sql.split(' ')[0]}"`);
+  };
+
+  /** The bao CLI in an OpenBao server (`kubectl exec`), with stdin where the script pipes it. */
+  const baoIn = (pod: string, command: string[]): true => {
+    const b = s.bao ?? fail(`OCI runtime exec failed: exec: "bao": executable file not found in $PATH`);
+    const token = (text: string) => `s.${text}${randomBytes(8).toString('hex')}`;
+    if (command[0] === 'bao' && command[1] === 'status') {
+      out(JSON.stringify({ type: 'static', initialized: b.initialized, sealed: b.sealed.includes(pod), recovery_seal: true, version: '2.4.4' }));
+      if (b.sealed.includes(pod)) fail('', 2);
+      return true;
+    }
+    if (command[0] === 'bao' && command[1] === 'operator' && command[2] === 'init') {
+      if (b.initialized) fail('Error initializing: Vault is already initialized', 2);
+      const shares = Number(command.find((c) => c.startsWith('-recovery-shares='))?.split('=')[1] ?? 5);
+      b.initialized = true;
+      b.sealed = [];
+      b.rootToken = token('root');
+      b.tokens[b.rootToken] = ['root'];
+      save();
+      const keys = Array.from({ length: shares }, () => randomBytes(32).toString('base64'));
+      out(JSON.stringify({ unseal_keys_b64: [], unseal_keys_hex: [], recovery_keys_b64: keys, recovery_keys_shares: shares, recovery_keys_threshold: 3, root_token: b.rootToken }));
+      return true;
+    }
+    if (command[0] === 'sh' && command[1] === '-c' && /bao token create/.test(command[2] ?? '')) {
+      const [given, ...policy] = a.input.split('\n');
+      if (!b.initialized || b.sealed.includes(pod)) fail('Error writing policy: Vault is sealed', 2);
+      if (!b.tokens[given]?.includes('root')) fail('Error writing policy: permission denied', 2);
+      const name = /bao policy write (\S+)/.exec(command[2])![1];
+      b.policies[name] = policy.join('\n');
+      const created = token('config');
+      b.tokens[created] = [name];
+      save();
+      out(JSON.stringify({ auth: { client_token: created, policies: ['default', name], token_policies: ['default', name], renewable: true } }));
+      return true;
+    }
+    return fail(`bao: unknown command ${command.join(' ')}`, 127);
   };
 
   // ------------------------------------------------------------ the tools
@@ -370,8 +441,25 @@ export const answerCluster = (tool: string, a: Answering): boolean => {
     const o = find(kind, words[2], ns);
     if (!o) return has('--ignore-not-found') ? done('') : notFound(words[1], words[2]);
     s.objects = s.objects.filter((x) => x !== o && !(kind === 'Namespace' && x.metadata.namespace === words[2]));
+    if (kind === 'Pod' && o.metadata.labels?.component === 'server' && o.metadata.labels?.['app.kubernetes.io/name'] === 'openbao') restartServer(o);
     save();
     return done(`${words[1]} "${words[2]}" deleted`);
+  }
+
+  if (verb === 'create' && words[1] === 'job') {
+    const from = flag('--from') ?? fail('error: a job needs --from=cronjob/<name> here');
+    const [, cronName] = from.split('/');
+    const cron = find('CronJob', cronName, ns) ?? notFound('cronjobs.batch', cronName);
+    const job: Obj = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: words[2], namespace: ns, labels: cron.spec.jobTemplate.spec.template.metadata?.labels, creationTimestamp: now() },
+      spec: cron.spec.jobTemplate.spec,
+    };
+    s.objects.push(job);
+    react(job);
+    save();
+    return done(`job.batch/${words[2]} created`);
   }
 
   if (verb === 'logs') {
@@ -383,6 +471,10 @@ export const answerCluster = (tool: string, a: Answering): boolean => {
   if (verb === 'exec') {
     const pod = words[1];
     const command = args.slice(args.indexOf('--') + 1);
+    if (command[0] === 'bao' || (command[0] === 'sh' && (command[2] ?? '').includes('bao '))) {
+      if (!find('Pod', pod, ns)) fail(`Error from server (NotFound): pods "${pod}" not found`);
+      return baoIn(pod, command);
+    }
     if (command[0] === 'psql') {
       const result = psql(ns!, command[command.indexOf('--command') + 1]);
       save();
