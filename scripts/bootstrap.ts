@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { connectCredentialsPath, hasPlaceholderConnectCredentials } from '../src/lib/connect-credentials.ts';
-import { listClusters, clusterPaths, readTalconfig, type ClusterName, type TalosNode } from './lib/cluster.ts';
+import { clusterFlag, clusterPaths, readTalconfig, type ClusterName, type TalosNode } from './lib/cluster.ts';
 import { confirmTyped } from './lib/confirm.ts';
 import { UserError } from '../src/lib/errors.ts';
 import { entryPoint, parseFlags } from '../src/lib/cli.ts';
@@ -36,7 +36,7 @@ const newestMtime = (path: string): number => {
 
 export const main = async (argv: string[]): Promise<void> => {
   const flags = parseFlags(argv, USAGE, {
-    cluster: { type: 'string', values: listClusters(), required: true, description: 'the cluster to bootstrap' },
+    cluster: clusterFlag('the cluster to bootstrap'),
     'dry-run': { type: 'boolean', description: 'print the plan and run nothing' },
     from: { type: 'string', description: 'resume at this step; the steps before it are not run' },
     yes: { type: 'boolean', description: 'do not ask before installing Talos on nodes in maintenance mode' },

@@ -11,11 +11,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { entryPoint, parseFlags } from '../src/lib/cli.ts';
+import { entryPoint, parseCommand } from '../src/lib/cli.ts';
 import { UsageError, UserError } from '../src/lib/errors.ts';
 import { query } from '../src/lib/exec.ts';
 import { io, say } from '../src/lib/io.ts';
-import { listClusters, repoRoot } from './lib/cluster.ts';
+import { clusterFlag, repoRoot } from './lib/cluster.ts';
 import { condition, connect, R, requireName, stamped, type Kube, type KubeObject } from './lib/kube.ts';
 import { waitFor } from './lib/poll.ts';
 import { editItem, getItem, withFieldValue } from './lib/op-item.ts';
@@ -25,7 +25,6 @@ import { createRunner, formatDuration } from './lib/steps.ts';
 import { table } from './lib/table.ts';
 
 const COMMANDS = ['verify-backups', 'test-cnpg-restore', 'test-secret-rotation'] as const;
-type Command = (typeof COMMANDS)[number];
 
 /** The recovery Cluster the CloudNativePG runbook documents; test-cnpg-restore instantiates it. */
 export const RECOVERY_MANIFEST = 'kubernetes/apps/databases/cloudnative-pg/recovery/cluster.yaml';
@@ -57,16 +56,8 @@ const MINUTE = 60_000;
 export { withFieldValue };
 
 export const main = async (argv: string[]): Promise<void> => {
-  const [command, ...rest] = argv;
-  if (command === '--help' || command === '-h') {
-    io().out(`${USAGE}\n`);
-    return;
-  }
-  if (!COMMANDS.includes(command as Command)) {
-    throw new UsageError(`${command ? `unknown command "${command}"` : 'a command is required'}: one of ${COMMANDS.join(', ')} (see --help)`);
-  }
-  const flags = parseFlags(rest, USAGE, {
-    cluster: { type: 'string', values: listClusters(), required: true, description: 'the cluster to check' },
+  const parsed = parseCommand(argv, COMMANDS, USAGE, {
+    cluster: clusterFlag('the cluster to check'),
     sample: { type: 'string', description: 'verify-backups: the repository to restic check, as NAMESPACE/APP' },
     grace: { type: 'string', description: 'verify-backups: minutes a scheduled backup may take before it is late (60)' },
     image: { type: 'string', description: "verify-backups: image of the restic Jobs (default: the VolSync operator's); test-secret-rotation: the reader pod's" },
@@ -82,7 +73,8 @@ export const main = async (argv: string[]): Promise<void> => {
     keep: { type: 'boolean', description: 'keep the throwaway namespace for inspection' },
     'dry-run': { type: 'boolean', description: 'print the plan and run nothing' },
   });
-  if (!flags) return;
+  if (!parsed) return;
+  const { command, flags } = parsed;
   const cluster = flags.cluster!;
   const minutes = (name: 'grace' | 'rto' | 'within', fallback: number): number => {
     const v = flags[name] === undefined ? fallback : Number(flags[name]);

@@ -4,7 +4,7 @@
 import { entryPoint, parseFlags } from '../src/lib/cli.ts';
 import { UsageError, UserError } from '../src/lib/errors.ts';
 import { io, say } from '../src/lib/io.ts';
-import { listClusters } from './lib/cluster.ts';
+import { clusterFlag } from './lib/cluster.ts';
 import { connect, R, stamped, type Kube } from './lib/kube.ts';
 import { waitFor } from './lib/poll.ts';
 import { createRunner, formatDuration } from './lib/steps.ts';
@@ -152,7 +152,7 @@ export const main = async (argv: string[]): Promise<void> => {
     throw new UsageError(`${command ? `unknown command "${command}"` : 'a command is required'}: one of ${COMMANDS.join(', ')} (see --help)`);
   }
   const flags = parseFlags(rest, USAGE, {
-    cluster: { type: 'string', values: listClusters(), required: true, description: 'the cluster whose VMAlertmanager sends (the hub: infra)' },
+    cluster: clusterFlag('the cluster whose VMAlertmanager sends (the hub: infra)'),
     severity: { type: 'string', values: SEVERITIES, description: 'the test alert\'s severity, which picks the receivers (default critical: Discord and email)' },
     timeout: { type: 'string', description: 'seconds to wait for the notification (default 60)' },
     'dry-run': { type: 'boolean', description: 'print the plan and run nothing' },

@@ -8,8 +8,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { entryPoint, parseFlags } from '../src/lib/cli.ts';
-import { UsageError, UserError } from '../src/lib/errors.ts';
+import { entryPoint, parseCommand } from '../src/lib/cli.ts';
+import { UserError } from '../src/lib/errors.ts';
 import { query, run } from '../src/lib/exec.ts';
 import { io, say } from '../src/lib/io.ts';
 import { listClusters, repoRoot } from './lib/cluster.ts';
@@ -20,7 +20,6 @@ import { waitFor } from './lib/poll.ts';
 import { createRunner } from './lib/steps.ts';
 
 const COMMANDS = ['init', 'unseal'] as const;
-type Command = (typeof COMMANDS)[number];
 
 const USAGE = `Usage: node --import tsx scripts/openbao.ts <init|unseal> [--cluster infra] [flags]
 
@@ -127,22 +126,15 @@ const refreshSecret = async (k: Kube, name: string, since: number): Promise<void
 };
 
 export const main = async (argv: string[]): Promise<void> => {
-  const [command, ...rest] = argv;
-  if (command === '--help' || command === '-h') {
-    io().out(`${USAGE}\n`);
-    return;
-  }
-  if (!COMMANDS.includes(command as Command)) {
-    throw new UsageError(`${command ? `unknown command "${command}"` : 'a command is required'}: one of ${COMMANDS.join(', ')} (see --help)`);
-  }
-  const flags = parseFlags(rest, USAGE, {
+  const parsed = parseCommand(argv, COMMANDS, USAGE, {
     cluster: { type: 'string', values: listClusters(), description: 'the cluster OpenBao runs on (infra)' },
     item: { type: 'string', description: 'the 1Password item of OpenBao (openbao)' },
     vault: { type: 'string', description: 'its vault (k8s-ops)' },
     yes: { type: 'boolean', description: 'no typed confirmation' },
     'dry-run': { type: 'boolean', description: 'print the plan and run nothing' },
   });
-  if (!flags) return;
+  if (!parsed) return;
+  const { command, flags } = parsed;
   const cluster = flags.cluster ?? 'infra';
   const item = requireName('item', flags.item ?? 'openbao');
   const vault = flags.vault ?? 'k8s-ops';

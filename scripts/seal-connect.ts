@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { connectCredentialsPath, connectItem, sealConnectCredentials } from '../src/lib/connect-credentials.ts';
 import { creationRule } from '../src/lib/sops.ts';
-import { listClusters, repoRoot } from './lib/cluster.ts';
+import { clusterFlag, repoRoot } from './lib/cluster.ts';
 import { UserError } from '../src/lib/errors.ts';
 import { entryPoint, parseFlags } from '../src/lib/cli.ts';
 import { io } from '../src/lib/io.ts';
@@ -22,7 +22,7 @@ const FIELDS = { credentials: 'credentials-base64', token: 'token' } as const;
 
 export const main = async (argv: string[]): Promise<void> => {
   const flags = parseFlags(argv, USAGE, {
-    cluster: { type: 'string', values: listClusters(), required: true, description: 'the cluster whose Connect credentials to seal' },
+    cluster: clusterFlag('the cluster whose Connect credentials to seal'),
     'dry-run': { type: 'boolean', description: 'print what would be read and written; call nothing, write nothing' },
   });
   if (!flags) return;

@@ -3,11 +3,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { listClusters, clusterPaths, readTalconfig, type ClusterName, type TalosNode } from './lib/cluster.ts';
+import { clusterFlag, clusterPaths, readTalconfig, type ClusterName, type TalosNode } from './lib/cluster.ts';
 import { confirmTyped } from './lib/confirm.ts';
 import { UsageError, UserError } from '../src/lib/errors.ts';
-import { entryPoint, parseFlags } from '../src/lib/cli.ts';
-import { io } from '../src/lib/io.ts';
+import { entryPoint, parseCommand } from '../src/lib/cli.ts';
 import { query, run } from '../src/lib/exec.ts';
 import { checkKubeContext, requireClis, requireFile } from './lib/preflight.ts';
 import { createRunner } from './lib/steps.ts';
@@ -31,22 +30,15 @@ Commands:
 const MINUTE = 60_000;
 
 export const main = async (argv: string[]): Promise<void> => {
-  const [command, ...rest] = argv;
-  if (command === '--help' || command === '-h') {
-    io().out(`${USAGE}\n`);
-    return;
-  }
-  if (!COMMANDS.includes(command as Command)) {
-    throw new UsageError(`${command ? `unknown command "${command}"` : 'a command is required'}: one of ${COMMANDS.join(', ')} (see --help)`);
-  }
-  const flags = parseFlags(rest, USAGE, {
-    cluster: { type: 'string', values: listClusters(), required: true, description: 'the cluster to act on' },
+  const parsed = parseCommand(argv, COMMANDS, USAGE, {
+    cluster: clusterFlag('the cluster to act on'),
     node: { type: 'string', description: 'a node IP address from talconfig.yaml' },
     mode: { type: 'string', values: ['auto', 'no-reboot', 'reboot', 'staged', 'try'], description: 'apply-config mode for apply-node' },
     'dry-run': { type: 'boolean', description: 'print the plan and run nothing' },
     from: { type: 'string', description: 'resume at this step' },
   });
-  if (!flags) return;
+  if (!parsed) return;
+  const { command, flags } = parsed;
   const cluster = flags.cluster as ClusterName;
   const paths = clusterPaths(cluster);
   const rel = (p: string) => relative(paths.root, p) || p;

@@ -3,11 +3,11 @@
 // one that uses kubernetes/components/volsync/{r2,nfs}: ReplicationSource <app> backs up the claim
 // <app>, ReplicationDestination <app>-dst restores it on a fresh cluster, Secret <app>-volsync-secret
 // holds the repository.
-import { entryPoint, parseFlags } from '../src/lib/cli.ts';
+import { entryPoint, parseCommand } from '../src/lib/cli.ts';
 import { UsageError, UserError } from '../src/lib/errors.ts';
 import { run } from '../src/lib/exec.ts';
 import { io, say } from '../src/lib/io.ts';
-import { listClusters } from './lib/cluster.ts';
+import { clusterFlag } from './lib/cluster.ts';
 import { confirmTyped } from './lib/confirm.ts';
 import { connect, R, requireName, stamped, type Kube, type KubeObject } from './lib/kube.ts';
 import { listSnapshots, moverImage, repositoryFrom, repositoryOf, runRestic, unlockArgs, type ResticRepository } from './lib/restic-job.ts';
@@ -103,16 +103,8 @@ export const restoreDestination = (dst: KubeObject, opts: { name: string; claim:
 export const restoredSnapshotId = (logs: string): string | undefined => /Selected restic snapshot with id:\s*([0-9a-f]+)/.exec(logs)?.[1];
 
 export const main = async (argv: string[]): Promise<void> => {
-  const [command, ...rest] = argv;
-  if (command === '--help' || command === '-h') {
-    io().out(`${USAGE}\n`);
-    return;
-  }
-  if (!COMMANDS.includes(command as Command)) {
-    throw new UsageError(`${command ? `unknown command "${command}"` : 'a command is required'}: one of ${COMMANDS.join(', ')} (see --help)`);
-  }
-  const flags = parseFlags(rest, USAGE, {
-    cluster: { type: 'string', values: listClusters(), required: true, description: 'the cluster to act on' },
+  const parsed = parseCommand(argv, COMMANDS, USAGE, {
+    cluster: clusterFlag('the cluster to act on'),
     app: { type: 'string', description: 'the app (its ReplicationSource <app>, ReplicationDestination <app>-dst)' },
     namespace: { type: 'string', description: "the app's namespace (default: found from its VolSync objects)" },
     snapshot: { type: 'string', description: 'restore: latest, N back, a time, or a restic snapshot ID' },
@@ -122,7 +114,8 @@ export const main = async (argv: string[]): Promise<void> => {
     'dry-run': { type: 'boolean', description: 'print the plan and run nothing' },
     from: { type: 'string', description: 'restore: resume at this step' },
   });
-  if (!flags) return;
+  if (!parsed) return;
+  const { command, flags } = parsed;
   const cmd = command as Command;
   const cluster = flags.cluster!;
   const dryRun = flags['dry-run'];

@@ -12,6 +12,9 @@ export const repoRoot = (): string => (io().env.K8S_OPS_ROOT ? resolve(io().env.
 /** The repository's clusters: every clusters/<name>/ with a flux/ entry point (npx plop cluster adds one). */
 export const listClusters = (root = repoRoot()): string[] => clustersIn(root);
 
+/** The `--cluster NAME` flag every script takes: one of the repository's clusters. */
+export const clusterFlag = (description: string) => ({ type: 'string', values: listClusters(), required: true, description }) as const;
+
 export type ClusterName = string;
 
 export interface TalosNode {

@@ -56,6 +56,28 @@ export const parseFlags = <S extends Record<string, FlagSpec>>(
   return { ...values, _: positionals } as Flags<S> & { _: string[] };
 };
 
+/**
+ * `<command> [flags]`: the command named first, one of `commands`, then its flags as parseFlags reads them.
+ * `--help` prints the usage and returns undefined; a missing or unknown command is a UsageError listing them.
+ */
+export const parseCommand = <C extends string, S extends Record<string, FlagSpec>>(
+  argv: string[],
+  commands: readonly C[],
+  usage: string,
+  spec: S,
+): { command: C; flags: Flags<S> & { _: string[] } } | undefined => {
+  const [command, ...rest] = argv;
+  if (command === '--help' || command === '-h') {
+    io().out(usageText(usage, spec));
+    return undefined;
+  }
+  if (!commands.includes(command as C)) {
+    throw new UsageError(`${command ? `unknown command "${command}"` : 'a command is required'}: one of ${commands.join(', ')} (see --help)`);
+  }
+  const flags = parseFlags(rest, usage, spec);
+  return flags && { command: command as C, flags };
+};
+
 /** The exit code for what a main function threw, after printing it: one line for a user's mistake. */
 export const reportFailure = (e: unknown, prefix: string): number => {
   if (e instanceof UserError) {
