@@ -128,12 +128,14 @@ export const mentionsOf = (markdown: string): Mentions => {
 
 let known: Known;
 let mentions: Mentions;
+let objects: KObject[];
 
 test.before(async () => {
   const { results } = await validateRepository({ repo: ROOT, cluster: 'infra', schemaDirs: SCHEMAS });
   const infra = results.find((r) => r.cluster.name === 'infra')!;
   assert.equal(infra.findings.filter((f) => f.severity === 'error'), [], 'the infra cluster validates');
-  known = knownOf(infra.resources.map((r) => r.obj));
+  objects = infra.resources.map((r) => r.obj);
+  known = knownOf(objects);
   mentions = mentionsOf(readFileSync(join(ROOT, DOC), 'utf8'));
 });
 
@@ -167,6 +169,14 @@ test('every Secret it names is made on the infra cluster', () => {
 test('every 1Password item it names is read by an ExternalSecret', () => {
   const missing = [...mentions.items].filter((i) => !known.items.has(i));
   assert.equal(missing, [], `no ExternalSecret reads: ${missing.join(', ')}`);
+});
+
+test('the routes it gives are the only way in: no Ingress, and no Keycloak has its operator make one', () => {
+  assert.equal(objects.filter((o) => o.kind === 'Ingress').map((o) => o.metadata?.name), []);
+  const keycloaks = objects.filter((o) => o.kind === 'Keycloak');
+  assert.ok(keycloaks.length > 0, 'a Keycloak is rendered');
+  // The Keycloak Operator creates an Ingress for the server unless spec.ingress.enabled is false.
+  for (const k of keycloaks) assert.is(k.spec?.ingress?.enabled, false, `Keycloak ${k.metadata?.name}: spec.ingress.enabled`);
 });
 
 test('the checks catch what is not there', () => {

@@ -1,7 +1,8 @@
 // scripts/openbao.ts (behind .taskfiles/openbao) against recording fakes of kubectl and op that answer like
 // the infra cluster running OpenBao with the static key seal (tests/fakes/cluster-state.ts).
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,7 +10,7 @@ import { CONFIG_TOKEN_SCRIPT, FIELDS, parseInit, parseStatus, parseToken } from 
 import { fieldValue, withFields } from '../scripts/lib/op-item.ts';
 import { createStubs, show, type Call } from './cli-stubs.ts';
 import { opItem, readCluster, seedCluster, type Obj } from './fakes/cluster-state.ts';
-import { ROOT } from './helpers.ts';
+import { ROOT, tempDir } from './helpers.ts';
 
 const test = suite('openbao tasks script');
 const SCRIPT = 'scripts/openbao.ts';
@@ -233,6 +234,172 @@ test('the Taskfile runs the script for CLUSTER (infra by default) and is include
     assert.ok(tasks.tasks[name].interactive, `openbao:${name} asks for a confirmation`);
   }
   assert.is(parse(readFileSync(join(ROOT, 'Taskfile.yaml'), 'utf8')).includes.openbao, '.taskfiles/openbao');
+});
+
+// ---------------------------------------------------------------- configure.sh, the CronJob's script
+
+/**
+ * The bao CLI as configure.sh uses it, answering like OpenBao: its state in files under $BAO_FAKE (the
+ * token it accepts, enabled auth methods and mounts, policies, written paths), every call appended to
+ * $BAO_FAKE/calls. Enabling a path that is in use fails as the real server does; so does a wrong token.
+ */
+const FAKE_BAO = `#!/bin/sh
+state=$BAO_FAKE
+echo "$*" >> "$state/calls"
+fail() { printf 'Error making API request.\\n\\nCode: %s. Errors:\\n\\n* %s\\n' "$1" "$2" >&2; exit 2; }
+[ "$BAO_TOKEN" = "$(cat "$state/token")" ] || fail 403 'permission denied'
+case "$1 $2" in
+  "token renew") echo 'Key Value' ;;
+  "auth list")
+    printf '{"token/":{"type":"token"}'
+    while read -r a; do printf ',"%s/":{"type":"%s"}' "$a" "$a"; done < "$state/auths"
+    echo '}' ;;
+  "auth enable")
+    grep -qx "$3" "$state/auths" && fail 400 "path is already in use at $3/"
+    echo "$3" >> "$state/auths" ;;
+  "secrets list")
+    printf '{"cubbyhole/":{"type":"cubbyhole"},"identity/":{"type":"identity"},"sys/":{"type":"system"}'
+    while read -r m v; do printf ',"%s/":{"type":"kv","options":{"version":"%s"}}' "$m" "$v"; done < "$state/mounts"
+    echo '}' ;;
+  "secrets enable")
+    path=$(echo "$3" | sed 's/^-path=//'); version=$(echo "$4" | sed 's/^-version=//')
+    [ "$5" = kv ] || fail 400 "unknown secrets engine $5"
+    grep -q "^$path " "$state/mounts" && fail 400 "path is already in use at $path/"
+    echo "$path $version" >> "$state/mounts" ;;
+  "policy write") cp "$4" "$state/policies/$3" ;;
+  "write auth/kubernetes/"*)
+    grep -qx kubernetes "$state/auths" || fail 404 "no handler for route \\"$2\\""
+    file=$(echo "$2" | tr / _); shift 2; echo "$*" > "$state/paths/$file" ;;
+  *) fail 405 "unsupported path" ;;
+esac
+`;
+
+const CONFIG_DIR = join(ROOT, APP, 'config');
+
+/** The ConfigMap openbao-config as the CronJob mounts it at /config: each configMapGenerator file under its base name. */
+const mountConfig = (into: string): string => {
+  const generator = parse(readFileSync(join(CONFIG_DIR, 'kustomization.yaml'), 'utf8')).configMapGenerator.find((g: any) => g.name === 'openbao-config');
+  mkdirSync(into);
+  for (const file of generator.files as string[]) copyFileSync(join(CONFIG_DIR, file), join(into, basename(file)));
+  return into;
+};
+
+const configureRig = () => {
+  const dir = tempDir('openbao-configure-');
+  const bin = join(dir, 'bin');
+  const fake = join(dir, 'openbao');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'bao'), FAKE_BAO);
+  chmodSync(join(bin, 'bao'), 0o755);
+  for (const d of ['policies', 'paths']) mkdirSync(join(fake, d), { recursive: true });
+  for (const f of ['auths', 'mounts', 'calls']) writeFileSync(join(fake, f), '');
+  writeFileSync(join(fake, 'token'), 's.config-token');
+  const mount = mountConfig(join(dir, 'config'));
+  const run = (token = 's.config-token') => {
+    const before = readFileSync(join(fake, 'calls'), 'utf8').split('\n').filter(Boolean).length;
+    const r = spawnSync('sh', [join(mount, 'configure.sh')], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}`, BAO_FAKE: fake, BAO_TOKEN: token } });
+    const calls = readFileSync(join(fake, 'calls'), 'utf8').split('\n').filter(Boolean).slice(before);
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, calls };
+  };
+  const read = (f: string) => readFileSync(join(fake, f), 'utf8');
+  const lines = (f: string) => read(f).split('\n').filter(Boolean);
+  const state = () => ({
+    auths: lines('auths'),
+    mounts: lines('mounts'),
+    policies: Object.fromEntries(readdirSync(join(fake, 'policies')).sort().map((p) => [p, read(join('policies', p))])),
+    paths: Object.fromEntries(readdirSync(join(fake, 'paths')).sort().map((p) => [p, read(join('paths', p)).trim()])),
+  });
+  return { dir, fake, mount, run, state, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+};
+
+const POLICY_FILES = readdirSync(join(CONFIG_DIR, 'policies')).filter((f) => f.endsWith('.hcl')).sort();
+
+test('configure.sh on a new OpenBao: Kubernetes auth, the KV v2 mount arsipq, every policy file, the role of arsipq-backend', () => {
+  const rig = configureRig();
+  try {
+    const r = rig.run();
+    assert.is(r.code, 0, r.stderr);
+    const s = rig.state();
+    assert.equal(s.auths, ['kubernetes']);
+    assert.equal(s.mounts, ['arsipq 2']);
+    assert.equal(Object.keys(s.policies), POLICY_FILES.map((f) => f.replace(/\.hcl$/, '')));
+    for (const f of POLICY_FILES) assert.is(s.policies[f.replace(/\.hcl$/, '')], readFileSync(join(CONFIG_DIR, 'policies', f), 'utf8'));
+    assert.is(s.paths['auth_kubernetes_config'], 'kubernetes_host=https://kubernetes.default.svc:443');
+    assert.is(s.paths['auth_kubernetes_role_arsipq-backend'], 'bound_service_account_names=arsipq-backend bound_service_account_namespaces=arsipq token_policies=arsipq-backend token_ttl=1h token_max_ttl=4h');
+    assert.is(r.stdout.trim(), `openbao configured: auth kubernetes, kv-v2 arsipq/, policies ${POLICY_FILES.length}`);
+  } finally {
+    rig.cleanup();
+  }
+});
+
+test('configure.sh again changes nothing it made, enables nothing twice, and puts back what was removed by hand', () => {
+  const rig = configureRig();
+  try {
+    assert.is(rig.run().code, 0);
+    const first = rig.state();
+    const again = rig.run();
+    assert.is(again.code, 0, again.stderr);
+    assert.equal(rig.state(), first);
+    assert.equal(again.calls.filter((c) => / enable /.test(` ${c} `)), []);
+    rmSync(join(rig.fake, 'policies', 'arsipq-backend'));
+    rmSync(join(rig.fake, 'paths', 'auth_kubernetes_role_arsipq-backend'));
+    assert.is(rig.run().code, 0);
+    assert.equal(rig.state(), first);
+  } finally {
+    rig.cleanup();
+  }
+});
+
+test('configure.sh with a token OpenBao refuses fails, and changes nothing', () => {
+  const rig = configureRig();
+  try {
+    const r = rig.run('s.revoked');
+    assert.is.not(r.code, 0);
+    assert.match(r.stderr, /permission denied/);
+    assert.equal(rig.state(), { auths: [], mounts: [], policies: {}, paths: {} });
+  } finally {
+    rig.cleanup();
+  }
+});
+
+/** `path "..." { capabilities = [...] }` of an ACL policy file. */
+const aclOf = (hcl: string): Map<string, string[]> =>
+  new Map([...hcl.matchAll(/path\s+"([^"]+)"\s*\{\s*capabilities\s*=\s*\[([^\]]*)\]/g)].map(([, path, caps]) => [path, [...caps.matchAll(/"([^"]+)"/g)].map((c) => c[1])]));
+
+/** The capabilities a path has under an ACL: the exact rule, else the longest glob (`prefix*`) matching it. */
+const capabilitiesOf = (acl: Map<string, string[]>, path: string): string[] => {
+  if (acl.has(path)) return acl.get(path)!;
+  const globs = [...acl.keys()].filter((p) => p.endsWith('*') && path.startsWith(p.slice(0, -1))).sort((a, b) => b.length - a.length);
+  return globs.length ? acl.get(globs[0])! : [];
+};
+
+/** The API request behind each bao command configure.sh runs, and the capabilities OpenBao checks for it. */
+const requestOf = (call: string): [string, string[]] => {
+  const [a, b, c, d] = call.split(' ');
+  if (a === 'token' && b === 'renew') return ['auth/token/renew-self', ['update']];
+  if (a === 'auth' && b === 'list') return ['sys/auth', ['read']];
+  if (a === 'auth' && b === 'enable') return [`sys/auth/${c}`, ['update', 'sudo']];
+  if (a === 'secrets' && b === 'list') return ['sys/mounts', ['read']];
+  if (a === 'secrets' && b === 'enable') return [`sys/mounts/${c.replace(/^-path=/, '')}`, ['update']];
+  if (a === 'policy' && b === 'write') return [`sys/policies/acl/${c}`, ['create', 'update']];
+  if (a === 'write') return [b, ['create', 'update']];
+  throw new Error(`no request known for bao ${call} (${d ?? ''})`);
+};
+
+test('the configuration token’s policy (openbao-config.hcl) allows every request configure.sh makes, and reads no secret', () => {
+  const rig = configureRig();
+  try {
+    const r = rig.run();
+    assert.is(r.code, 0, r.stderr);
+    const acl = aclOf(readFileSync(join(CONFIG_DIR, 'policies', 'openbao-config.hcl'), 'utf8'));
+    const denied = r.calls.map(requestOf).filter(([path, need]) => !need.every((c) => capabilitiesOf(acl, path).includes(c)));
+    assert.equal(denied, []);
+    assert.equal(capabilitiesOf(acl, 'arsipq/data/arsipq-backend'), []);
+    // The check can fail: a path outside the policy is denied.
+    assert.not.ok(capabilitiesOf(acl, 'sys/policies/acl').includes('update'));
+  } finally {
+    rig.cleanup();
+  }
 });
 
 test.run();

@@ -19,8 +19,9 @@ if ! bao secrets list -format=json | grep -q '"arsipq/"'; then
   bao secrets enable -path=arsipq -version=2 kv
 fi
 
-# Every policy file of the ConfigMap, under its file name.
-for file in /config/*.hcl; do
+# Every policy file of the ConfigMap (mounted with this script at /config), under its file name.
+dir=$(dirname "$0")
+for file in "$dir"/*.hcl; do
   bao policy write "$(basename "$file" .hcl)" "$file"
 done
 
@@ -32,4 +33,4 @@ bao write auth/kubernetes/role/arsipq-backend \
   token_ttl=1h \
   token_max_ttl=4h
 
-echo "openbao configured: auth kubernetes, kv-v2 arsipq/, policies $(ls /config | grep -c '\.hcl$')"
+echo "openbao configured: auth kubernetes, kv-v2 arsipq/, policies $(ls "$dir" | grep -c '\.hcl$')"
