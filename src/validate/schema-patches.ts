@@ -62,6 +62,6 @@ export const AJV_OPTIONS = {
   verbose: true,
   allowUnionTypes: true,
   validateFormats: false,
-  code: { regExp: goRegExp },
+  code: { regExp: goRegExp, optimize: false },
 };
 

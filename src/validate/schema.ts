@@ -58,6 +58,12 @@ export class SchemaValidator {
     return issues ? { kind: 'invalid', issues } : { kind: 'valid' };
   }
 
+  /** Finds and compiles a kind's schema ahead of the first check (while kustomize is still building). */
+  async warm(apiVersion: string, kind: string): Promise<void> {
+    const schema = await this.schemaFor(apiVersion, kind);
+    if ('compile' in schema) await schema.compile();
+  }
+
   /** The schema files this run has used (from the schema folders, not the public locations), by fileIdentity. */
   schemaFiles(): string[] {
     return [...this.registry.files].sort();
