@@ -171,7 +171,7 @@ const renderTogether = async (ctx: RenderContext, jobs: RenderJob[]): Promise<Re
   );
   const result = await run(ctx, dir);
   rmSync(dir, { recursive: true, force: true });
-  if (!result.ok) { console.error('SHARED FAIL', jobs.length, result.error.slice(0, 400)); return result.limit ? 'limit' : 'failed'; }
+  if (!result.ok) return result.limit ? 'limit' : 'failed';
   const parsed = docsOf(result.stdout, dir, ctx.repoRoot);
   if (!parsed.ok) return 'failed';
   const split: BuiltDoc[][] = [];
