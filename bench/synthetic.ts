@@ -46,7 +46,7 @@ export const writeSyntheticRepo = (root: string, apps: number, clusters: number)
       write(root, `${dir}/ks.yaml`, ks(`app${a}`, `./${dir}/app`, `  targetNamespace: ns${n}\n`));
       write(root, `${dir}/app/kustomization.yaml`, 'resources:\n  - ocirepository.yaml\n  - helmrelease.yaml\n  - ciliumnetworkpolicy.yaml\n');
       write(root, `${dir}/app/ocirepository.yaml`, 'apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: ${APP}\nspec:\n  interval: 1h\n  url: oci://ghcr.io/stefanprodan/charts/podinfo\n  ref:\n    tag: 6.9.0\n');
-      write(root, `${dir}/app/helmrelease.yaml`, 'apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ${APP}\nspec:\n  interval: 1h\n  chartRef:\n    kind: OCIRepository\n    name: ${APP}\n  install:\n    remediation:\n      retries: 3\n  upgrade:\n    remediation:\n      strategy: rollback\n  values:\n    ingress:\n      hosts:\n        - host: ${APP}.${CLUSTER_DOMAIN}\n');
+      write(root, `${dir}/app/helmrelease.yaml`, 'apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ${APP}\nspec:\n  interval: 1h\n  chartRef:\n    kind: OCIRepository\n    name: ${APP}\n  install:\n    remediation:\n      retries: 3\n  upgrade:\n    remediation:\n      retries: 3\n      strategy: rollback\n  values:\n    ingress:\n      hosts:\n        - host: ${APP}.${CLUSTER_DOMAIN}\n');
       write(root, `${dir}/app/ciliumnetworkpolicy.yaml`, 'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: ${APP}\nspec:\n  endpointSelector:\n    matchLabels:\n      app.kubernetes.io/name: ${APP}\n  ingress:\n    - fromEndpoints:\n        - {}\n');
     }
   }

@@ -147,7 +147,7 @@ const plan = async (a: Answers, repo: RepoFacts): Promise<Plan> => {
   }
   changes.push({
     path: `clusters/${a.name}/.answers.yaml`,
-    after: `# Answers \`npx plop cluster\` was given for this cluster. Re-render with:\n#   npx plop cluster -- --answers clusters/${a.name}/.answers.yaml --force\n${yamlWithRenovate(a, {
+    after: `# Answers \`npx plop cluster\` was given for this cluster. Change them here, then update the\n# cluster's files (your edits of them are kept) with:\n#   npx plop cluster -- --answers clusters/${a.name}/.answers.yaml\n${yamlWithRenovate(a, {
       // The same names as talconfig.yaml's, so one pull request updates both.
       talosVersion: 'datasource=docker depName=ghcr.io/siderolabs/installer',
       kubernetesVersion: 'datasource=docker depName=ghcr.io/siderolabs/kubelet',

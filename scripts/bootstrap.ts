@@ -65,7 +65,7 @@ export const main = async (argv: string[]): Promise<void> => {
     return talos.nodes.every((n) => seen.has(n.hostname));
   };
 
-  const runner = createRunner({ title: `bootstrap ${cluster}`, dryRun, from: flags.from, budgetMs: BUDGET_MS, budgetSource: 'NFR2' });
+  const runner = createRunner({ title: `bootstrap ${cluster}`, dryRun, from: flags.from, budgetMs: BUDGET_MS, budgetSource: 'the bootstrap target' });
 
   const machineConfigs = talos.nodes.map((n) => paths.machineConfig(talos.name, n.hostname));
   runner.step(

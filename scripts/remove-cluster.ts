@@ -1,4 +1,4 @@
-// FR19: decommission a cluster by removing its folders, once nothing else in the repository refers to it.
+// Decommissions a cluster by removing its folders, once nothing else in the repository refers to it.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDir } from '../src/lib/fsutil.ts';

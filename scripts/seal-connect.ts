@@ -1,4 +1,4 @@
-// Story 1.4: 1Password Connect's credentials come to the cluster from a SOPS file in Git. This writes that
+// 1Password Connect's credentials come to the cluster from a SOPS file in Git. This writes that
 // file from 1Password; the plain values are only ever in this process's memory.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -81,7 +81,7 @@ for (const cluster of CLUSTERS) {
     const v = vars(cluster);
     assert.equal(yaml(`clusters/${cluster}/talos/patches/global/machine-kubelet.yaml`).machine.kubelet.nodeIP.validSubnets, [v.CLUSTER_NODE_CIDR]);
     assert.equal(yaml(`clusters/${cluster}/talos/patches/controller/cluster.yaml`).cluster.etcd.advertisedSubnets, [v.CLUSTER_NODE_CIDR]);
-    // The deprecated .machine.network and .machine.registries stay out of our patches (STACK.md).
+    // The deprecated .machine.network and .machine.registries stay out of our patches (docs/stack.md).
     for (const ref of refs) {
       const machine = yaml(patchFile(cluster, ref)).machine ?? {};
       assert.is(machine.network ?? machine.registries, undefined, ref);
@@ -195,11 +195,11 @@ test('talconfig and helmfile.d files validate against their SchemaStore schemas'
 test('a wrong talconfig or helmfile is caught with the field at fault', async () => {
   const talconfig = await checkRepoFiles(join(ROOT, 'tests', 'fixtures', 'talconfig-unknown-field'), SCHEMAS);
   assert.equal(talconfig.findings.map(findingLine), [
-    'clusters/demo/talos/talconfig.yaml: schema: talhelper.json: clusterName: required field missing',
-    'clusters/demo/talos/talconfig.yaml: schema: talhelper.json: clustername: unknown field',
+    'clusters/demo/talos/talconfig.yaml: schema [flux]: talhelper.json: clusterName: required field missing',
+    'clusters/demo/talos/talconfig.yaml: schema [flux]: talhelper.json: clustername: unknown field',
   ]);
   const helmfile = await checkRepoFiles(join(ROOT, 'tests', 'fixtures', 'helmfile-needs-not-a-list'), SCHEMAS);
-  assert.equal(helmfile.findings.map(findingLine), ['bootstrap/demo/helmfile.d/01-apps.yaml: schema: helmfile.json: releases[0].needs: must be array (got "kube-system/cilium")']);
+  assert.equal(helmfile.findings.map(findingLine), ['bootstrap/demo/helmfile.d/01-apps.yaml: schema [flux]: helmfile.json: releases[0].needs: must be array (got "kube-system/cilium")']);
 });
 
 test.run();

@@ -7,7 +7,7 @@ import { invoke } from '../src/lib/cli.ts';
 import { main as validateMain } from '../src/validate/cli.ts';
 import { main as renderMain } from '../src/validate/render-cli.ts';
 import { listComponents } from '../src/validate/components.ts';
-import { CACHE, FIXTURES, ROOT, runNode, tempDir } from './helpers.ts';
+import { CACHE, FIXTURES, fixtureRepo, ROOT, runNode, tempDir } from './helpers.ts';
 
 const test = suite('cli');
 // The entry points' main, in-process, as `npm run validate|render -- <args>` runs it.
@@ -21,15 +21,15 @@ test('exit 0 and a summary table on a clean repository', async () => {
   assert.match(r.stdout, /^test\s+\d+\s+\d+\s+0\s+0\s/m);
 });
 
-test('exit 1 and one path:line: rule: message line per finding', async () => {
+test('exit 1 and one path:line: rule [tag]: message line per finding', async () => {
   const expected = parse(readFileSync(join(FIXTURES, 'dangling-depends-on', 'expect.yaml'), 'utf8'));
-  const r = await validate(['--repo', join(FIXTURES, 'dangling-depends-on')]);
+  const r = await validate(['--repo', fixtureRepo('dangling-depends-on')]);
   assert.is(r.code, 1);
-  assert.ok(r.stdout.includes(`${expected.file}:${expected.line}: ${expected.rule}: `), r.stdout);
+  assert.ok(r.stdout.includes(`${expected.file}:${expected.line}: ${expected.rule} [flux]: `), r.stdout);
 });
 
 test('--format json for machines', async () => {
-  const r = await validate(['--repo', join(FIXTURES, 'dangling-depends-on'), '--format', 'json']);
+  const r = await validate(['--repo', fixtureRepo('dangling-depends-on'), '--format', 'json']);
   const out = JSON.parse(r.stdout);
   assert.is(out.clusters[0].cluster, 'test');
   assert.is(out.findings.filter((f: any) => f.severity === 'error').length, 1);

@@ -6,12 +6,12 @@ import * as assert from 'uvu/assert';
 import { checkComponentLibrary, LIBRARY, listComponents, sampleApps } from '../src/validate/components.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine } from '../src/validate/report.ts';
-import { ROOT, SCHEMAS, scratchRepo, tempDir } from './helpers.ts';
+import { CACHE, ownCache, ROOT, SCHEMAS, scratchRepo } from './helpers.ts';
 
 const test = suite('component library');
 
-const check = async (root: string, cacheDir = tempDir()) => {
-  const { results, treeKey } = await validateRepository({ repo: root, schemaDirs: SCHEMAS });
+const check = async (root: string, cacheDir = ownCache()) => {
+  const { results, treeKey } = await validateRepository({ repo: root, schemaDirs: SCHEMAS, cacheDir: CACHE });
   return checkComponentLibrary(root, { results, treeKey, schemaDirs: SCHEMAS, cacheDir });
 };
 
@@ -41,7 +41,7 @@ test('a sample app sets the variables a component requires, and leaves cluster-v
 
 test("the repository's library is clean on every cluster, and an unchanged tree is not checked again", async () => {
   const root = await scratchRepo();
-  const cacheDir = tempDir();
+  const cacheDir = ownCache();
   const first = await check(root, cacheDir);
   assert.ok(first);
   assert.equal(first!.findings.map(findingLine), []);
@@ -86,14 +86,14 @@ test('a broken component is reported on its own files, used by no app or not', a
   const result = await check(root);
   const lines = result!.findings.map(findingLine);
   assert.ok(
-    lines.some((l) => /^kubernetes\/components\/volsync\/r2\/replicationsource\.yaml:\d+: schema: .*spec\.triggr: unknown field/.test(l)),
+    lines.some((l) => /^kubernetes\/components\/volsync\/r2\/replicationsource\.yaml:\d+: schema \[flux\]: .*spec\.triggr: unknown field/.test(l)),
     lines.join('\n'),
   );
   assert.ok(
-    lines.some((l) => /^kubernetes\/components\/dragonfly\/kustomization\.yaml: build: through a sample app .*missing\.yaml/.test(l)),
+    lines.some((l) => /^kubernetes\/components\/dragonfly\/kustomization\.yaml: build \[flux\]: through a sample app .*missing\.yaml/.test(l)),
     lines.join('\n'),
   );
-  assert.ok(lines.some((l) => /^kubernetes\/components\/extra\/configmap\.yaml:7: schema: .*immutable/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /^kubernetes\/components\/extra\/configmap\.yaml:7: schema \[flux\]: .*immutable/.test(l)), lines.join('\n'));
   assert.not.ok(lines.some((l) => l.includes('EXTRA_KNOB')), lines.join('\n'));
   assert.is(lines.filter((l) => !/volsync\/r2|dragonfly|extra/.test(l)).length, 0, lines.join('\n'));
 });

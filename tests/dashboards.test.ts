@@ -112,26 +112,26 @@ test('each defect is reported on its dashboard with its line', () => {
     ]),
   });
   assert.equal(findings(repo), [
-    `${at('broken.json')}:4: dashboard-json: not valid JSON: ${(() => { try { JSON.parse('{\n  "uid": "broken",\n  "panels": [\n}\n'); } catch (e) { return (e as Error).message; } })()}`,
-    `${at('datasource.json')}:22: dashboard-datasource: panel "Elsewhere": datasource prometheus/prometheus-somewhere is not provisioned (provisioned: prometheus/victoriametrics, victoriametrics-logs-datasource/victorialogs)`,
-    `${at('no-cluster.json')}: dashboard-cluster-variable: has no variable "cluster": every dashboard can show either cluster or both`,
-    `${at('query.json')}:34: dashboard-query: panel "Unbalanced" query A: does not parse as PromQL near "_info[5m])"`,
-    `${at('query.json')}:52: dashboard-query: panel "Unknown function" query A: does not parse as PromQL near "andlestick(kube_node"`,
-    `${at('query.json')}:70: dashboard-metric: panel "Unknown metric" query A: metric kube_node_infoo is produced by no scrape object listed in metrics.yaml (nor documented there for this dashboard)`,
-    `${at('query.json')}:88: dashboard-metric: panel "By name" query A: metric container_memory_rss is produced by no scrape object listed in metrics.yaml (nor documented there for this dashboard)`,
-    `${at('query.json')}:106: dashboard-query: panel "Bare variable" query A: variable $count stands where a metric name or number belongs`,
-    `${at('query.json')}:124: dashboard-metric: panel "Name regex" query A: selects metrics by a __name__ regular expression, which cannot be checked against metrics.yaml`,
-    `${at('twin-b.json')}:2: dashboard-uid: uid "twin" is also the uid of ${at('twin-a.json')}`,
+    `${at('broken.json')}:4: dashboard-json [house]: not valid JSON: ${(() => { try { JSON.parse('{\n  "uid": "broken",\n  "panels": [\n}\n'); } catch (e) { return (e as Error).message; } })()}`,
+    `${at('datasource.json')}:22: dashboard-datasource [house]: panel "Elsewhere": datasource prometheus/prometheus-somewhere is not provisioned (provisioned: prometheus/victoriametrics, victoriametrics-logs-datasource/victorialogs)`,
+    `${at('no-cluster.json')}: dashboard-cluster-variable [house]: has no variable "cluster": every dashboard can show either cluster or both`,
+    `${at('query.json')}:34: dashboard-query [house]: panel "Unbalanced" query A: does not parse as PromQL near "_info[5m])"`,
+    `${at('query.json')}:52: dashboard-query [house]: panel "Unknown function" query A: does not parse as PromQL near "andlestick(kube_node"`,
+    `${at('query.json')}:70: dashboard-metric [house]: panel "Unknown metric" query A: metric kube_node_infoo is produced by no scrape object listed in metrics.yaml (nor documented there for this dashboard)`,
+    `${at('query.json')}:88: dashboard-metric [house]: panel "By name" query A: metric container_memory_rss is produced by no scrape object listed in metrics.yaml (nor documented there for this dashboard)`,
+    `${at('query.json')}:106: dashboard-query [house]: panel "Bare variable" query A: variable $count stands where a metric name or number belongs`,
+    `${at('query.json')}:124: dashboard-metric [house]: panel "Name regex" query A: selects metrics by a __name__ regular expression, which cannot be checked against metrics.yaml`,
+    `${at('twin-b.json')}:2: dashboard-uid [house]: uid "twin" is also the uid of ${at('twin-a.json')}`,
   ]);
 });
 
 test('a metric documented for another dashboard does not count, and a catalogue key must name a real scrape object', () => {
   const repo = repoWith({ 'other.json': board('other', [panel('Recorded', 'recorded_metric')]) });
   const lines = findings(repo);
-  assert.ok(lines.includes(`${at('other.json')}:34: dashboard-metric: panel "Recorded" query A: metric recorded_metric is produced by no scrape object listed in metrics.yaml (nor documented there for this dashboard)`), lines.join('\n'));
+  assert.ok(lines.includes(`${at('other.json')}:34: dashboard-metric [house]: panel "Recorded" query A: metric recorded_metric is produced by no scrape object listed in metrics.yaml (nor documented there for this dashboard)`), lines.join('\n'));
   const bad = repoWith({ 'a.json': board('a', [panel('Nodes', 'kube_node_info')]) }, `targets:\n  VMPodScrape/no-such-scrape: [kube_node_info]\n`);
   assert.equal(findings(bad), [
-    `${at('metrics.yaml')}:2: dashboard-metrics: targets.VMPodScrape/no-such-scrape: no such scrape object in the repository (a VMServiceScrape, VMPodScrape, VMNodeScrape, ... or a component the operator scrapes, as Kind/name)`,
+    `${at('metrics.yaml')}:2: dashboard-metrics [house]: targets.VMPodScrape/no-such-scrape: no such scrape object in the repository (a VMServiceScrape, VMPodScrape, VMNodeScrape, ... or a component the operator scrapes, as Kind/name)`,
   ]);
 });
 
@@ -139,21 +139,21 @@ test('a variable query is checked like a panel\'s, and a folder without a catalo
   const variable = { ...CLUSTER, query: { query: 'label_values(kube_node_inf{job="x"}, cluster)' } };
   const repo = repoWith({ 'v.json': board('v', [panel('Nodes', 'kube_node_info')], [variable]) });
   assert.equal(findings(repo), [
-    `${at('v.json')}:7: dashboard-metric: variable cluster: metric kube_node_inf is produced by no scrape object listed in metrics.yaml (nor documented there for this dashboard)`,
+    `${at('v.json')}:7: dashboard-metric [house]: variable cluster: metric kube_node_inf is produced by no scrape object listed in metrics.yaml (nor documented there for this dashboard)`,
   ]);
   const bare = repoWith({ 'a.json': board('a', [panel('Nodes', 'kube_node_info')]) });
   writeFileSync(join(bare, 'clusters/infra/apps/observability/grafana/app/helmrelease.yaml'), HELMRELEASE.replace(/ {4}datasources:[\s\S]*/, '    replicas: 1\n'));
-  assert.equal(findings(bare), [`${at('a.json')}: dashboard-datasource: no HelmRelease in clusters/infra/apps/observability/grafana provisions datasources (values.datasources)`]);
+  assert.equal(findings(bare), [`${at('a.json')}: dashboard-datasource [house]: no HelmRelease in clusters/infra/apps/observability/grafana provisions datasources (values.datasources)`]);
   const uncatalogued = repoWith({ 'a.json': board('a', [panel('Nodes', 'kube_node_info')]) });
   writeFileSync(join(uncatalogued, DASHBOARDS, 'metrics.yaml'), '');
-  assert.equal(findings(uncatalogued), [`${at('metrics.yaml')}: dashboard-metrics: needs a mapping targets: {<Kind>/<name>: [metric, ...]}`]);
+  assert.equal(findings(uncatalogued), [`${at('metrics.yaml')}: dashboard-metrics [house]: needs a mapping targets: {<Kind>/<name>: [metric, ...]}`]);
 });
 
 test('checking only the files a change touched checks their whole folder and still knows every scrape object', () => {
   const repo = repoWith({ 'a.json': board('a', [panel('Nodes', 'kube_node_infoo')]), 'b.json': board('a', [panel('Nodes', 'kube_node_info')]) });
   assert.equal(checkDashboards(repo, [join(repo, DASHBOARDS, 'b.json')], { complete: false }).map(findingLine), [
-    `${at('a.json')}:34: dashboard-metric: panel "Nodes" query A: metric kube_node_infoo is produced by no scrape object listed in metrics.yaml (nor documented there for this dashboard)`,
-    `${at('b.json')}:2: dashboard-uid: uid "a" is also the uid of ${at('a.json')}`,
+    `${at('a.json')}:34: dashboard-metric [house]: panel "Nodes" query A: metric kube_node_infoo is produced by no scrape object listed in metrics.yaml (nor documented there for this dashboard)`,
+    `${at('b.json')}:2: dashboard-uid [house]: uid "a" is also the uid of ${at('a.json')}`,
   ]);
   assert.equal(checkDashboards(repo, [join(repo, 'README.md')], { complete: false }), []);
 });
@@ -178,7 +178,7 @@ test('npm run validate reports a dashboard\'s defects with every cluster', async
   assert.equal(results.map((r) => r.cluster.name), ['one', 'two']);
   for (const r of results) {
     assert.equal(r.findings.filter((f) => f.rule.startsWith('dashboard-')).map(findingLine), [
-      `${at('a.json')}:34: dashboard-metric: panel "Nodes" query A: metric kube_node_infoo is produced by no scrape object listed in metrics.yaml (nor documented there for this dashboard)`,
+      `${at('a.json')}:34: dashboard-metric [house]: panel "Nodes" query A: metric kube_node_infoo is produced by no scrape object listed in metrics.yaml (nor documented there for this dashboard)`,
     ]);
   }
   const without = await validateRepository({ repo, schemaDirs: SCHEMAS, cacheDir: CACHE });

@@ -5,7 +5,8 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine } from '../src/validate/report.ts';
-import { CACHE, FIXTURES, SCHEMAS, tempDir } from './helpers.ts';
+import { isRule } from '../src/validate/rules.ts';
+import { CACHE, FIXTURES, fixtureRepo, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('defect fixtures');
 const cacheDir = CACHE;
@@ -19,7 +20,7 @@ const cases = readdirSync(FIXTURES).filter((c) => {
 });
 
 const run = async (name: string, expected: any) => {
-  const repo = join(FIXTURES, name);
+  const repo = fixtureRepo(name);
   const path = expected.completes ? join(repo, 'kubernetes', 'flux', 'cluster') : undefined;
   const { results } = await validateRepository({ repo, path, schemaDirs: SCHEMAS, cacheDir });
   return results;
@@ -30,6 +31,7 @@ for (const name of cases) {
   test(name, async () => {
     const results = await run(name, expected);
     const findings = results.flatMap((r) => r.findings);
+    for (const f of findings) assert.ok(isRule(f.rule), `${findingLine(f)}: the rule is not in src/validate/rules.ts`);
     const errors = findings.filter((f) => f.severity === 'error');
     if (expected.rule) {
       assert.equal(
@@ -50,7 +52,7 @@ for (const name of cases) {
 test('ExternalSecret refresh (NFR5): a missing or zero interval is reported, a short one or the configured maximum is not', async () => {
   const refreshFindings = async (interval: string | undefined, config = '') => {
     const repo = tempDir();
-    cpSync(join(FIXTURES, 'slow-secret-refresh'), repo, { recursive: true });
+    cpSync(fixtureRepo('slow-secret-refresh'), repo, { recursive: true });
     const file = join(repo, 'kubernetes/apps/demo/podinfo/app/externalsecret.yaml');
     const text = readFileSync(file, 'utf8');
     writeFileSync(file, interval === undefined ? text.replace('  refreshInterval: 1h\n', '') : text.replace('refreshInterval: 1h', `refreshInterval: ${interval}`));
@@ -67,7 +69,7 @@ test('ExternalSecret refresh (NFR5): a missing or zero interval is reported, a s
 
 test('spec.ignoreMissingComponents turns a missing component into no finding', async () => {
   const repo = tempDir();
-  cpSync(join(FIXTURES, 'missing-component'), repo, { recursive: true });
+  cpSync(fixtureRepo('missing-component'), repo, { recursive: true });
   const ks = join(repo, 'kubernetes/apps/demo/podinfo/ks.yaml');
   writeFileSync(ks, readFileSync(ks, 'utf8').replace('  components:\n', '  ignoreMissingComponents: true\n  components:\n'));
   const { results } = await validateRepository({ repo, schemaDirs: SCHEMAS, cacheDir });
@@ -76,7 +78,7 @@ test('spec.ignoreMissingComponents turns a missing component into no finding', a
 
 test('an unset variable is located at its use, not at a defaulted look-alike', async () => {
   const repo = tempDir();
-  cpSync(join(FIXTURES, 'unresolved-variable'), repo, { recursive: true });
+  cpSync(fixtureRepo('unresolved-variable'), repo, { recursive: true });
   const hr = join(repo, 'kubernetes/apps/demo/podinfo/app/helmrelease.yaml');
   const text = readFileSync(hr, 'utf8');
   const line = text.split('\n').findIndex((l) => l.includes('${CLUSTER_NAEM}')) + 1;

@@ -127,7 +127,7 @@ test('errors name the field and the rule', async () => {
 
 test('defaults are filled in', async () => {
   const a = await validateAnswers(schema, { name: 'x', namespace: 'x', clusters: ['infra'], chart: { repository: 'x', name: 'x', version: '1.0.0' }, backup: { target: 'r2' } });
-  assert.equal(a.backup, { target: 'r2', capacity: '5Gi', schedule: '0 */8 * * *' });
+  assert.equal(a.backup, { target: 'r2', capacity: '5Gi', schedule: '0 */8 * * *', mountPath: '/data' });
 });
 
 test('registering in a kustomization keeps comments and order, once', () => {

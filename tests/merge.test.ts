@@ -60,6 +60,13 @@ test('lists: the update adds and removes its items, the operator\'s own items st
   assert.match(m.text!, /my-configmap\.yaml # mine/);
 });
 
+test('comments the operator left alone survive an update of the list or map they sit in', () => {
+  const k = (r: string[]) => `# yaml-language-server: $schema=x\napiVersion: v1\nkind: Kustomization\nresources:\n${r.map((x) => `  - ${x}\n`).join('')}`;
+  assert.match(mergeFile('k.yaml', k(['./a.yaml']), k(['./a.yaml']), k(['./a.yaml', './b.yaml'])).text!, /^# yaml-language-server: \$schema=x\n/);
+  const m = 'spec:\n  # why this host\n  host: a\n  port: 1\n';
+  assert.match(mergeFile('m.yaml', m, m, m.replace('port: 1', 'port: 2')).text!, /# why this host\n {2}host: a\n {2}port: 2/);
+});
+
 test('named list items merge inside: a container the operator extended gets the new image', () => {
   const b = 'containers:\n  - name: app\n    image: a:1\n';
   const theirs = 'containers:\n  - name: app\n    image: a:1\n    args: [--debug]\n  - name: sidecar\n    image: s:1\n';

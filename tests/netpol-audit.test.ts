@@ -5,8 +5,14 @@ import * as assert from 'uvu/assert';
 import { auditCluster } from '../src/audit/netpol.ts';
 import { matchNamespace, namespaceLabels } from '../src/audit/selector.ts';
 import { defaultConfig } from '../src/validate/config.ts';
+import { networkPolicyFindings } from '../src/validate/policy.ts';
 import type { KObject, Resource } from '../src/validate/types.ts';
-import { FIXTURES, runNode, tempDir } from './helpers.ts';
+import { invoke } from '../src/lib/cli.ts';
+import { main as audit } from '../src/audit/netpol-cli.ts';
+import { CACHE, FIXTURES, runNode, tempDir } from './helpers.ts';
+
+/** The audit's entry point in-process, as `npm run netpol-audit -- <args>` runs it. */
+const run = (args: string[]) => invoke(audit, ['--cache-dir', CACHE, ...args]);
 
 const test = suite('netpol-audit');
 const CLI = 'src/audit/netpol-cli.ts';
@@ -51,11 +57,41 @@ test('a tier-2 namespace with workloads: covered with a policy is clean; each ga
   ]);
 
   const noPolicy = auditCluster('test', [ns('demo'), deployment('demo'), denyAllBut('kube-system')], config);
-  assert.equal(noPolicy.findings.map((f) => f.rule), ['network-policy']);
-  assert.match(noPolicy.findings[0].message, 'namespace demo is tier 2 and runs workloads (Deployment web), but has no CiliumNetworkPolicy');
+  assert.equal(noPolicy.findings.map((f) => f.rule), ['network-cut-off', 'network-policy']);
+  assert.match(noPolicy.findings[1].message, 'namespace demo is tier 2 and runs workloads (Deployment web), but has no CiliumNetworkPolicy');
 
   // Tier 1 (by label) is not held to either rule.
   assert.equal(auditCluster('test', [ns('demo', { 'monosense.dev/tier': '1' }), deployment('demo')], config).findings, []);
+});
+
+test('a workload under default deny that no policy allows anything is cut off, in any tier', () => {
+  const config = defaultConfig();
+  const platform = ns('demo', { 'monosense.dev/tier': '1' });
+  const cutOff = auditCluster('test', [platform, deployment('demo'), denyAllBut('kube-system')], config);
+  assert.equal(cutOff.findings, [
+    {
+      cluster: 'test',
+      namespace: 'demo',
+      rule: 'network-cut-off',
+      message: 'namespace demo runs workloads (Deployment web) under default deny (ingress: all, egress: all), but no policy allows its pods anything: they are cut off',
+    },
+  ]);
+  // One allow anywhere is enough: a cluster-wide DNS rule, or a policy of the namespace.
+  const dns = ccnp('allow-dns', { endpointSelector: {}, enableDefaultDeny: { ingress: false, egress: false }, egress: [{ toEndpoints: [{ matchLabels: { 'k8s-app': 'kube-dns' } }] }] });
+  assert.equal(auditCluster('test', [platform, deployment('demo'), denyAllBut('kube-system'), dns], config).findings, []);
+  const own = cnp('demo', { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }] });
+  assert.equal(auditCluster('test', [platform, deployment('demo'), denyAllBut('kube-system'), own], config).findings, []);
+  // Outside default deny nothing is cut off.
+  assert.equal(auditCluster('test', [platform, deployment('demo')], config).findings, []);
+});
+
+test('the policy stage reports what the audit finds, on the Namespace', () => {
+  const config = defaultConfig();
+  const platform = { ...ns('demo', { 'monosense.dev/tier': '1' }), origin: { file: 'kubernetes/apps/demo/namespace.yaml' } };
+  const resources = [platform, deployment('demo'), denyAllBut('kube-system')];
+  const audit = auditCluster('test', resources, config).findings;
+  const policy = networkPolicyFindings(resources, config, 'test');
+  assert.equal(policy.map((f) => [f.rule, f.file, f.message]), audit.map((f) => [f.rule, 'kubernetes/apps/demo/namespace.yaml', f.message]));
 });
 
 test('only policies that turn default deny on count; a pod-label selector covers some pods', () => {
@@ -70,8 +106,8 @@ test('only policies that turn default deny on count; a pod-label selector covers
   assert.equal(a.policies[0].egress, [{ peers: ['endpoints namespace=demo, app=db', 'fqdn example.com'], ports: [], l7: [] }]);
 });
 
-test('the repository: every namespace listed with its tier, the baseline policies, no findings', () => {
-  const r = runNode(CLI, ['--format', 'json']);
+test('the repository: every namespace listed with its tier, the baseline policies, no findings', async () => {
+  const r = await run(['--format', 'json']);
   assert.is(r.code, 0, r.stderr + r.stdout);
   const report = JSON.parse(r.stdout);
   assert.equal(report.clusters.map((c: KObject) => c.cluster), ['apps', 'infra']);
@@ -102,17 +138,17 @@ test('the repository: every namespace listed with its tier, the baseline policie
   const gateway = 'endpoints gateway.envoyproxy.io/owning-gateway-name=internal, namespace=networking';
   assert.equal(flows('infra', 'vmsingle-hub').ingress, [`${gateway} 8429/TCP`]);
   assert.equal(flows('infra', 'vlsingle-hub').ingress, [`${gateway} 9428/TCP`]);
-  const one = runNode(CLI, ['--cluster', 'infra']);
+  const one = await run(['--cluster', 'infra']);
   assert.is(one.code, 0, one.stderr);
   assert.match(one.stdout, /^cluster infra\n/);
   assert.not.match(one.stdout, /cluster apps/);
   assert.match(one.stdout, /\nno findings\n$/);
 });
 
-test('a fixture whose tier-2 namespace is not under default deny fails, with the namespace named', () => {
+test('a fixture whose tier-2 namespace is not under default deny fails, with the namespace named', async () => {
   const repo = tempDir();
   cpSync(join(FIXTURES, 'clean'), repo, { recursive: true });
-  const uncovered = runNode(CLI, ['--repo', repo]);
+  const uncovered = await run(['--repo', repo]);
   assert.is(uncovered.code, 1, uncovered.stdout);
   assert.match(uncovered.stdout, 'test: default-deny: namespace demo is tier 2 and runs workloads, but the cluster-wide default deny does not cover all its pods (ingress: none, egress: none)');
   // The same tree with a cluster-wide default deny: clean.
@@ -123,12 +159,12 @@ test('a fixture whose tier-2 namespace is not under default deny fails, with the
   );
   const k = join(repo, 'kubernetes/apps/network/kustomization.yaml');
   writeFileSync(k, `${readFileSync(k, 'utf8')}  - ./default-deny-all.yaml\n`);
-  const covered = runNode(CLI, ['--repo', repo, '--format', 'json']);
+  const covered = await run(['--repo', repo, '--format', 'json']);
   assert.is(covered.code, 0, covered.stdout + covered.stderr);
   assert.equal(JSON.parse(covered.stdout).findings, []);
 });
 
-test('usage errors exit 2', () => {
+test('usage errors exit 2, as npm runs it (node and tsx, a real process)', () => {
   const r = runNode(CLI, ['--format', 'xml']);
   assert.is(r.code, 2);
   assert.match(r.stderr, 'error: --format must be one of text, json, not "xml"');

@@ -171,8 +171,8 @@ test('the component library\'s own files are read for pins no cluster renders; v
     resources: [{ obj: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'sample-cache-cache' } }, appliedBy: 'flux-system/sample-cache', origin: { file }, sops: false }] };
   const checked = await checkPinsOnline(repo, [], library);
   assert.equal(uniqueFindings([checked.library!]).map(findingLine), [
-    `${file}:10: pin-missing: Deployment \${APP}-cache: image ${host}/acme/cache:1.0.9 does not exist: ${host}/acme/cache has no manifest 1.0.9`,
-    `${file}:12: pin-missing: Deployment \${APP}-cache: image ghcr.io/Acme/Cache:1.0.0 is not a valid reference (invalid reference format: repository name must be lowercase)`,
+    `${file}:10: pin-missing [flux]: Deployment \${APP}-cache: image ${host}/acme/cache:1.0.9 does not exist: ${host}/acme/cache has no manifest 1.0.9`,
+    `${file}:12: pin-missing [flux]: Deployment \${APP}-cache: image ghcr.io/Acme/Cache:1.0.0 is not a valid reference (invalid reference format: repository name must be lowercase)`,
   ]);
 });
 
@@ -197,14 +197,14 @@ test('validate --online reports a missing pin with its line and exits 1; --help 
       (r) => ({ code: 0, stdout: r.stdout }),
       (e) => ({ code: e.code as number, stdout: String(e.stdout) }),
     );
-  const offline = await run(['--repo', repo, '--cache-dir', tempDir(), '--quiet']);
+  const offline = await run(['--repo', repo, '--cache-dir', CACHE, '--quiet']);
   assert.is(offline.code, 0, offline.stdout);
   assert.is(registry.requests.length, 0, 'no request without --online');
-  const online = await run(['--repo', repo, '--cache-dir', tempDir(), '--quiet', '--online']);
+  const online = await run(['--repo', repo, '--cache-dir', CACHE, '--quiet', '--online']);
   assert.is(online.code, 1, online.stdout);
   assert.ok(
     online.stdout.includes(
-      `clusters/one/flux/ocirepository.yaml:9: pin-missing: OCIRepository flux-system/tools: tag 2.0.1 of oci://${new URL(registry.url).host}/acme/charts/tools does not exist: ${new URL(registry.url).host}/acme/charts/tools has no manifest 2.0.1`,
+      `clusters/one/flux/ocirepository.yaml:9: pin-missing [flux]: OCIRepository flux-system/tools: tag 2.0.1 of oci://${new URL(registry.url).host}/acme/charts/tools does not exist: ${new URL(registry.url).host}/acme/charts/tools has no manifest 2.0.1`,
     ),
     online.stdout,
   );

@@ -77,9 +77,9 @@ test('SOPS files: a filled-in template, a plain value and a wrong recipient are 
   writeFileSync(join(repo, 'bootstrap', 'old-key.sops.yaml'), await encryptYaml(secret('fine'), { ...rule, recipients: [old.recipient] }));
   writeFileSync(join(repo, 'bootstrap', 'edited.sops.yaml'), (await encryptYaml(secret('fine'), rule)).replace(/identity: ENC\[[^\]]*\]/, 'identity: pasted-in-plain'));
   assert.equal((await checkSopsFiles(repo)).map(findingLine), [
-    `bootstrap/edited.sops.yaml: sops-unencrypted: stringData.identity is not encrypted although .sops.yaml says it must be`,
-    `bootstrap/filled.sops.yaml: sops-unencrypted: stringData.identity is plain text in a file SOPS should have encrypted: sops --encrypt --in-place bootstrap/filled.sops.yaml`,
-    `bootstrap/old-key.sops.yaml: sops-recipients: not encrypted for ${key.recipient}, which .sops.yaml names for this path: sops updatekeys bootstrap/old-key.sops.yaml`,
+    `bootstrap/edited.sops.yaml: sops-unencrypted [house]: stringData.identity is not encrypted although .sops.yaml says it must be`,
+    `bootstrap/filled.sops.yaml: sops-unencrypted [house]: stringData.identity is plain text in a file SOPS should have encrypted: sops --encrypt --in-place bootstrap/filled.sops.yaml`,
+    `bootstrap/old-key.sops.yaml: sops-recipients [house]: not encrypted for ${key.recipient}, which .sops.yaml names for this path: sops updatekeys bootstrap/old-key.sops.yaml`,
   ]);
 });
 
@@ -103,9 +103,9 @@ test('a hand-edited answers file with a typo is caught without the bundle, by th
   const { checked, findings } = await checkRepoFiles(repo, [], tempDir());
   assert.equal(checked.sort(), ['clusters/lab/.answers.yaml', app]);
   assert.equal(findings.map(findingLine).sort(), [
-    'clusters/lab/.answers.yaml: schema: cluster.schema.json: id: must be >= 1',
-    `${app}: schema: app.schema.json: chart.verison: unknown field`,
-    `${app}: schema: app.schema.json: chart.version: required field missing`,
+    'clusters/lab/.answers.yaml: schema [flux]: cluster.schema.json: id: must be >= 1',
+    `${app}: schema [flux]: app.schema.json: chart.verison: unknown field`,
+    `${app}: schema [flux]: app.schema.json: chart.version: required field missing`,
   ]);
 });
 

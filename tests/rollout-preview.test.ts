@@ -134,7 +134,7 @@ test('a --to side with a validation error: exit 1, the finding marked new, the m
   assert.match(r.stdout, '#### Kustomization `flux-system/cluster-apps`: changed\n\n- changed: `Kustomization flux-system/podinfo`\n\n```diff\n');
   assert.match(r.stdout, '+  dependsOn:\n+    - name: cert-manager');
   assert.match(r.stdout, /#### Validation of [0-9a-f]{40} \([0-9a-f]{7}\): 1 error; 1 finding\(s\) [0-9a-f]{40} does not have\./);
-  assert.match(r.stdout, /- `kubernetes\/apps\/demo\/podinfo\/ks\.yaml:\d+: depends-on: [^`]*cert-manager[^`]*` \*\*new\*\*/);
+  assert.match(r.stdout, /- `kubernetes\/apps\/demo\/podinfo\/ks\.yaml:\d+: depends-on \[flux\]: [^`]*cert-manager[^`]*` \*\*new\*\*/);
   // The other way round the error goes away: nothing new, exit 0.
   const fixed = await preview(['--from', commits.broken, '--to', commits.after]);
   assert.is(fixed.code, 0, fixed.stderr);

@@ -8,11 +8,11 @@ import { loadConfig } from '../src/validate/config.ts';
 import { SchemaValidator } from '../src/validate/schema.ts';
 import { goRegExp } from '../src/validate/schema-patches.ts';
 import { schemaPaths } from '../src/validate/schema-registry.ts';
-import { checkSchemas } from '../src/validate/schema-stage.ts';
-import { ROOT, SCHEMAS, tempDir } from './helpers.ts';
+import { checkSchemas, NoSchemasError } from '../src/validate/schema-stage.ts';
+import { CACHE, ROOT, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('schema');
-const validator = () => new SchemaValidator({ dirs: SCHEMAS, cacheDir: tempDir(), kubernetesVersion: '1.35.0' });
+const validator = () => new SchemaValidator({ dirs: SCHEMAS, cacheDir: CACHE, kubernetesVersion: '1.35.0' });
 
 test('without a network, one failed download stops the others, and the verdict says why', async () => {
   const real = globalThis.fetch;
@@ -27,8 +27,12 @@ test('without a network, one failed download stops the others, and the verdict s
     for (const kind of ['ConfigMap', 'Service', 'Secret']) verdicts.push(await offline.check({ apiVersion: 'v1', kind, metadata: { name: 'x' } }));
     assert.is(calls, 1);
     for (const v of verdicts) assert.equal(v, { kind: 'missing', tried: [(v as any).tried[0]], unreachable: true });
-    const [finding] = await checkSchemas([{ obj: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }, appliedBy: 'flux-system/x', sops: false }], offline, await loadConfig(ROOT));
-    assert.match(finding.message, /could not be reached \(no network\?\); point K8S_OPS_SCHEMA_DIR or --schema-dir at a schema folder$/);
+    // The stage says so once, as a usage error (exit 2), instead of a finding per resource.
+    const resources = ['a', 'b'].map((name) => ({ obj: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } }, appliedBy: 'flux-system/x', sops: false }));
+    const failure = await checkSchemas(resources, offline, await loadConfig(ROOT)).then(() => undefined, (e) => e);
+    assert.instance(failure, NoSchemasError);
+    assert.is(failure.exitCode, 2);
+    assert.match(failure.message, /could not be reached \(no network\?\); point K8S_OPS_SCHEMA_DIR or --schema-dir at a schema folder$/);
   } finally {
     globalThis.fetch = real;
   }

@@ -13,7 +13,7 @@ const test = suite('scripts lib');
 const runnerFor = (opts: { dryRun?: boolean; from?: string; budgetMs?: number } = {}) => {
   const lines: string[] = [];
   let clock = 0;
-  const runner = createRunner({ title: 'demo', dryRun: false, budgetMs: 60_000, budgetSource: 'NFR2', ...opts, write: (l) => lines.push(l), now: () => (clock += 1000) });
+  const runner = createRunner({ title: 'demo', dryRun: false, budgetMs: 60_000, budgetSource: 'the bootstrap target', ...opts, write: (l) => lines.push(l), now: () => (clock += 1000) });
   return { runner, lines };
 };
 
@@ -26,14 +26,14 @@ test('steps run in order, print their timing and the total against the budget', 
   await runner.run();
   assert.equal(ran, ['one', 'three']);
   assert.equal(lines, [
-    'demo: 3 of 3 steps, budget 1m00s (NFR2)',
+    'demo: 3 of 3 steps, budget 1m00s (the bootstrap target)',
     '[1/3] one: first',
     '[1/3] one: done in 1.0s',
     '[2/3] two: second',
     '[2/3] two: skipped, already there (1.0s)',
     '[3/3] three: third',
     '[3/3] three: done in 1.0s',
-    'demo: finished in 7.0s, within the 1m00s budget (NFR2)',
+    'demo: finished in 7.0s, within the 1m00s budget (the bootstrap target)',
   ]);
 });
 
@@ -41,7 +41,7 @@ test('a run over its budget says so', async () => {
   const { runner, lines } = runnerFor({ budgetMs: 2000 });
   runner.step('slow', async () => {}, { describe: 'slow' });
   await runner.run();
-  assert.is(lines.at(-1), 'demo: finished in 3.0s, OVER the 2.0s budget (NFR2)');
+  assert.is(lines.at(-1), 'demo: finished in 3.0s, OVER the 2.0s budget (the bootstrap target)');
 });
 
 test('--dry-run prints the plan and calls neither the steps nor their skip checks', async () => {
@@ -55,7 +55,7 @@ test('--dry-run prints the plan and calls neither the steps nor their skip check
     'demo: plan (dry run, nothing is executed)',
     '   1. one  first  [before --from: not run]',
     '   2. two  second',
-    'Each step is skipped when the cluster shows it is already done. Budget: 1m00s (NFR2).',
+    'Each step is skipped when the cluster shows it is already done. Budget: 1m00s (the bootstrap target).',
   ]);
 });
 

@@ -7,6 +7,7 @@ import { generateIdentity } from '../src/lib/age-keys.ts';
 import { encryptYaml, type CreationRule } from '../src/lib/sops.ts';
 import type { Io } from '../src/lib/io.ts';
 import { withIo } from '../src/lib/io.ts';
+import { ruleWithTag } from '../src/validate/report.ts';
 import { checkSopsFiles } from '../src/validate/sops-files.ts';
 import { tempDir } from './helpers.ts';
 
@@ -24,7 +25,7 @@ const repoWith = async (files: Record<string, string | ((sealed: (plain: string)
   }
   return repo;
 };
-const lines = async (repo: string, io = noSops) => (await withIo(io, () => checkSopsFiles(repo))).map((f) => `${f.file}: ${f.rule}: ${f.message}`);
+const lines = async (repo: string, io = noSops) => (await withIo(io, () => checkSopsFiles(repo))).map((f) => `${f.file}: ${ruleWithTag(f.rule)}: ${f.message}`);
 const SECRET = 'kind: Secret\nmetadata:\n  name: a\nstringData:\n  token: fine\n';
 
 test('plaintext through a second document, an alias, a number and a comment is caught', async () => {
@@ -36,11 +37,11 @@ test('plaintext through a second document, an alias, a number and a comment is c
     'good.sops.yaml': async (seal) => seal(SECRET),
   });
   assert.equal(await lines(repo), [
-    'secrets/alias.sops.yaml: sops-unencrypted: stringData.token is not encrypted although .sops.yaml says it must be',
-    'secrets/alias.sops.yaml: sops-unencrypted: has YAML aliases, which sops never writes: a value repeated through an alias is in clear or cannot be decrypted there',
-    'secrets/comment.sops.yaml: sops-unencrypted: a comment in stringData is not encrypted although .sops.yaml says it must be',
-    'secrets/multi.sops.yaml: sops-unencrypted: stringData.leaked is not encrypted although .sops.yaml says it must be',
-    'secrets/number.sops.yaml: sops-unencrypted: stringData.token is not encrypted although .sops.yaml says it must be',
+    'secrets/alias.sops.yaml: sops-unencrypted [house]: stringData.token is not encrypted although .sops.yaml says it must be',
+    'secrets/alias.sops.yaml: sops-unencrypted [house]: has YAML aliases, which sops never writes: a value repeated through an alias is in clear or cannot be decrypted there',
+    'secrets/comment.sops.yaml: sops-unencrypted [house]: a comment in stringData is not encrypted although .sops.yaml says it must be',
+    'secrets/multi.sops.yaml: sops-unencrypted [house]: stringData.leaked is not encrypted although .sops.yaml says it must be',
+    'secrets/number.sops.yaml: sops-unencrypted [house]: stringData.token is not encrypted although .sops.yaml says it must be',
   ]);
 });
 
@@ -54,10 +55,10 @@ test('an alias bomb, an oversized file and a non-string key are findings, and th
   });
   const found = await lines(repo);
   assert.is(found.length, 4, found.join('\n'));
-  assert.match(found[0], /^secrets\/big\.sops\.yaml: sops-unreadable: larger than 1048576 bytes: refused unread$/);
-  assert.match(found[1], /^secrets\/bomb\.sops\.yaml: sops-unreadable: .*(alias|resource exhaustion)/i);
-  assert.match(found[2], /^secrets\/intkey\.sops\.yaml: sops-unreadable: stringData\.1: a non-string key \(int\)/);
-  assert.match(found[3], /^secrets\/plain\.sops\.yaml: sops-unencrypted: stringData\.token is plain text/);
+  assert.match(found[0], /^secrets\/big\.sops\.yaml: sops-unreadable \[house\]: larger than 1048576 bytes: refused unread$/);
+  assert.match(found[1], /^secrets\/bomb\.sops\.yaml: sops-unreadable \[house\]: .*(alias|resource exhaustion)/i);
+  assert.match(found[2], /^secrets\/intkey\.sops\.yaml: sops-unreadable \[house\]: stringData\.1: a non-string key \(int\)/);
+  assert.match(found[3], /^secrets\/plain\.sops\.yaml: sops-unencrypted \[house\]: stringData\.token is plain text/);
 });
 
 test('where sops is on PATH, sops filestatus must see each encrypted file as encrypted', async () => {
@@ -68,7 +69,7 @@ test('where sops is on PATH, sops filestatus must see each encrypted file as enc
     exec: async (c) => (asked.push(c.args), { code: 0, stdout: answer, stderr: '' }),
   });
   const saysNo = sops('{"encrypted":false}\n');
-  assert.equal(await lines(repo, saysNo), ['secrets/good.sops.yaml: sops-unreadable: sops filestatus secrets/good.sops.yaml: sops does not see it as encrypted']);
+  assert.equal(await lines(repo, saysNo), ['secrets/good.sops.yaml: sops-unreadable [house]: sops filestatus secrets/good.sops.yaml: sops does not see it as encrypted']);
   assert.equal(asked, [['filestatus', 'secrets/good.sops.yaml']]);
   const saysYes = sops('{"encrypted":true}\n');
   assert.equal(await lines(repo, saysYes), []);

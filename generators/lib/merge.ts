@@ -130,7 +130,8 @@ class DocMerge {
     if (same(base, ours)) return;
     const theirs = this.theirs(path);
     if (same(theirs, ours)) return;
-    if (same(theirs, base)) return this.set(path, ours, order);
+    // Maps and lists are merged inside even when the operator left them alone: replacing them whole
+    // would drop the comments in them.
     if (isObject(ours) && isObject(theirs) && (base === undefined || isObject(base))) {
       const b = (base ?? {}) as Record<string, Value>;
       const keys = Object.keys(ours);
@@ -138,6 +139,7 @@ class DocMerge {
       return;
     }
     if (Array.isArray(ours) && Array.isArray(theirs) && (base === undefined || Array.isArray(base))) return this.mergeList(path, (base ?? []) as Value[], ours, theirs);
+    if (same(theirs, base)) return this.set(path, ours, order);
     if (!this.conflict(path, theirs, ours)) this.set(path, ours, order);
   }
 

@@ -35,11 +35,18 @@ export const previousAnswers = (root: string, rendered: Plan, answersFile?: stri
 export const updatePlan = (root: string, rendered: Plan, base: Plan | undefined, force: boolean): { plan: Plan; conflicts: Conflict[] } => {
   const merged = (c: Rendered) => !c.record && !c.createOnly && c.owned;
   const before = new Map((base?.changes ?? []).filter(merged).map((c) => [c.path, c.after]));
+  const baseRecord = base?.changes.find((c) => c.record)?.after;
   const conflicts: Conflict[] = [];
   const out: Rendered[] = [];
   for (const c of rendered.changes) {
     if (c.createOnly) {
       if (readIfExists(root, c.path) === undefined) out.push(c);
+      continue;
+    }
+    if (c.record) {
+      // The new answers, always; merged into the file so that the operator's comments in it survive.
+      const onDisk = readIfExists(root, c.path);
+      out.push(onDisk === undefined ? c : { ...c, after: mergeFile(c.path, baseRecord, onDisk, c.after, true).text ?? c.after });
       continue;
     }
     if (!merged(c)) {

@@ -21,7 +21,7 @@ export interface RunnerOptions {
   dryRun: boolean;
   /** Resume at this step: the ones before it are not run. */
   from?: string;
-  /** The time the whole run should fit in, and where that figure comes from (e.g. "NFR2"). */
+  /** The time the whole run should fit in, and where that figure comes from (e.g. "the bootstrap target"). */
   budgetMs: number;
   budgetSource?: string;
   write?: (line: string) => void;

@@ -1,5 +1,4 @@
 import type { ValidatorConfig } from '../validate/config.ts';
-import { workloadNamespace } from '../validate/policy.ts';
 import type { KObject, Resource } from '../validate/types.ts';
 import { describeSelector, matchNamespace, namespaceLabels, NAMESPACE_KEY, type Match } from './selector.ts';
 import { namespaceTier } from '../lib/layout.ts';
@@ -45,9 +44,17 @@ export interface NamespaceAudit {
 export interface AuditFinding {
   cluster: string;
   namespace: string;
-  rule: 'default-deny' | 'network-policy';
+  rule: 'default-deny' | 'network-policy' | 'network-cut-off';
   message: string;
 }
+
+const WORKLOADS = new Set(['HelmRelease', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Pod', 'ReplicaSet']);
+
+/** The namespace a workload runs pods in (a HelmRelease's release namespace), or undefined for anything else. */
+export const workloadNamespace = (obj: KObject): string | undefined => {
+  if (!WORKLOADS.has(obj.kind)) return undefined;
+  return obj.kind === 'HelmRelease' ? (obj.spec?.targetNamespace ?? obj.metadata?.namespace) : obj.metadata?.namespace;
+};
 
 export interface ClusterAudit {
   cluster: string;
@@ -137,10 +144,16 @@ const summarize = (r: Resource): PolicySummary[] => {
   }));
 };
 
+/** Whether a policy allows some peer in some direction (the default-deny idiom allows none). */
+const allowsSomething = (p: PolicySummary): boolean => [...p.ingress, ...p.egress].some((rule) => rule.peers.length > 0);
+
 const best = (a: Match, b: Match): Match => (a === 'all' || b === 'all' ? 'all' : a === 'some' || b === 'some' ? 'some' : 'none');
 
 
-/** FR24: every namespace's tier and default-deny coverage, and what every Cilium policy allows. */
+/**
+ * Every namespace's tier and default-deny coverage, and what every Cilium policy allows. The
+ * validator's policy stage reports the same `network-policy` and `network-cut-off` findings from it.
+ */
 export const auditCluster = (cluster: string, resources: Resource[], config: ValidatorConfig): ClusterAudit => {
   const nsLabels = new Map<string, Record<string, string>>();
   for (const name of config.builtinNamespaces) nsLabels.set(name, {});
@@ -190,7 +203,21 @@ export const auditCluster = (cluster: string, resources: Resource[], config: Val
 
   const findings: AuditFinding[] = [];
   for (const ns of namespaces) {
-    if (ns.tier < 2 || ns.workloads.length === 0) continue;
+    if (ns.workloads.length === 0) continue;
+    const denied = (['ingress', 'egress'] as const).filter((d) => ns.defaultDeny[d] !== 'none');
+    const allowing = [
+      ...policies.filter((p) => p.namespace === ns.name),
+      ...clusterwide.filter((c) => c.namespaces.some((n) => n.name === ns.name)),
+    ].filter(allowsSomething);
+    if (denied.length && !allowing.length) {
+      findings.push({
+        cluster,
+        namespace: ns.name,
+        rule: 'network-cut-off',
+        message: `namespace ${ns.name} runs workloads (${ns.workloads.join(', ')}) under default deny (${denied.map((d) => `${d}: ${ns.defaultDeny[d]}`).join(', ')}), but no policy allows its pods anything: they are cut off`,
+      });
+    }
+    if (ns.tier < 2) continue;
     const gaps = (['ingress', 'egress'] as const).filter((d) => ns.defaultDeny[d] !== 'all');
     if (gaps.length) {
       findings.push({

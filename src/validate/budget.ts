@@ -47,7 +47,7 @@ interface Group {
 }
 
 const error = (r: Resource, message: string, path: (string | number)[]): Finding => ({
-  file: r.origin?.file ?? '?',
+  file: r.origin?.file ?? '',
   rule: RULE,
   severity: 'error',
   message,

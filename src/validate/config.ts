@@ -6,6 +6,7 @@ import { defaultCacheDir } from '../lib/cache-dir.ts';
 import { compileCached } from '../lib/compiled-schemas.ts';
 import { UsageError } from '../lib/errors.ts';
 import { isFile } from '../lib/fsutil.ts';
+import type { RuleSetting } from './rules.ts';
 
 export const CONFIG_FILE = 'validator.config.yaml';
 
@@ -13,6 +14,20 @@ export interface SchemaSkip {
   apiVersion?: string;
   kind: string;
   reason: string;
+}
+
+/** An object made outside Git (at bootstrap, by hand, by a chart): it counts as present. */
+export interface ExternalObject {
+  kind: string;
+  /** Absent for a cluster-scoped kind. */
+  namespace?: string;
+  name: string;
+  reason: string;
+}
+
+/** What a HelmRelease's chart creates, which cannot be seen offline. */
+export interface ReleaseDeclaration {
+  provides: { kind: string; namespace?: string; name: string }[];
 }
 
 /** A resource budget: what the workloads of a group of namespaces may ask for, on one cluster or all. */
@@ -36,7 +51,7 @@ export interface ValidatorConfig {
   schemaDirs: string[];
   /** Kinds that may lack a schema, each with the reason. */
   schemaSkips: SchemaSkip[];
-  /** `Kind.group` -> the one version to write (STACK.md). */
+  /** `Kind.group` -> the one version to write (docs/stack.md). */
   apiVersions: Record<string, string>;
   /** `Kind.group` -> why the kind must not be written at all. */
   forbiddenKinds: Record<string, string>;
@@ -55,16 +70,25 @@ export interface ValidatorConfig {
   toolLabelDomains: string[];
   /** Label and annotation keys without a domain that tools own. */
   toolLabelKeys: string[];
-  /** The longest ExternalSecret refreshInterval allowed (NFR5: 1Password changes reach Secrets within 5 minutes). */
+  /** The longest ExternalSecret refreshInterval allowed (1Password changes reach Secrets within 5 minutes). */
   secretRefreshMax: string;
   /** Resource budgets per group of namespaces (the resource-budget rule). */
   budgets: Budget[];
+  /** Rule name to off, warning or error (see rules.ts). */
+  rules: Record<string, RuleSetting>;
+  /** Objects made outside Git, each with the reason. */
+  external: ExternalObject[];
+  /** HelmRelease name (or namespace/name) to what its chart creates. */
+  releases: Record<string, ReleaseDeclaration>;
 }
 
 export const defaultConfig = (): ValidatorConfig => ({
   kubernetesVersion: '1.35.0',
   secretRefreshMax: '5m',
   budgets: [],
+  rules: {},
+  external: [],
+  releases: {},
   schemaDirs: [],
   schemaSkips: [],
   apiVersions: {

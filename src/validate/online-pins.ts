@@ -122,7 +122,7 @@ export const collectPins = (resources: Resource[]): { uses: PinUse[]; invalid: F
       const { question, error } = imageQuestion(image);
       if (question) uses.push({ resource: r, path, what: `image ${image}`, question });
       else if (error) {
-        invalid.push({ file: r.origin?.file ?? '?', rule: 'pin-missing', severity: 'error', message: `${describe(o)}: image ${image} is not a valid reference (${error})`, at: { obj: o, path } });
+        invalid.push({ file: r.origin?.file || r.appliedBy, rule: 'pin-missing', severity: 'error', message: `${describe(o)}: image ${image} is not a valid reference (${error})`, at: { obj: o, path } });
       }
     }
   }

@@ -54,7 +54,7 @@ class Oracle {
 }
 
 const findingFor = (use: PinUse, lookup: Exclude<Lookup, { status: 'found' }>): Finding => ({
-  file: use.resource.origin?.file ?? '?',
+  file: use.resource.origin?.file || use.resource.appliedBy,
   rule: lookup.status === 'missing' ? 'pin-missing' : 'pin-unchecked',
   severity: lookup.status === 'missing' ? 'error' : 'warning',
   message:

@@ -13,7 +13,9 @@ import { findKustomize } from './kustomize.ts';
 import { Locator } from './locate.ts';
 import { checkPolicy } from './policy.ts';
 import { checkReferences } from './references.ts';
-import { resolveLines } from './report.ts';
+import { findingLine, resolveLines } from './report.ts';
+import { applyRules, type RuleOptions } from './rules.ts';
+import { CrdCatalog, readCrdDirs } from './schema-crds.ts';
 import { SchemaValidator } from './schema.ts';
 import { checkSchemas } from './schema-stage.ts';
 import { simulateCluster, type Simulation } from './simulate.ts';
@@ -36,6 +38,14 @@ export interface RunOptions extends DiscoverOptions {
    * all of them, or only these repository-relative paths (what a generator writes).
    */
   repoFiles?: boolean | string[];
+  /** Folders of CustomResourceDefinition files whose schemas check their custom resources. */
+  crdDirs?: string[];
+  /** Overrides kubernetesVersion of validator.config.yaml. */
+  kubernetesVersion?: string;
+  /** Run the house rules too; the default unless `path` is given. */
+  house?: boolean;
+  /** A kind without a schema is an error; the default unless `path` is given. */
+  strict?: boolean;
 }
 
 /** --schema-dir, else K8S_OPS_SCHEMA_DIR, else the config's folders that exist; empty means the public locations. */
@@ -74,7 +84,7 @@ export const simulateAll = (
   Promise.all(
     p.clusters.map(async (cluster) => {
       const started = performance.now();
-      const sim = await simulateCluster(p.ctx, cluster, (done, known) => progress?.(`${cluster.name}: built ${done}/${known} Kustomizations`), onObjects);
+      const sim = await simulateCluster(p.ctx, cluster, (done, known) => progress?.(`${cluster.name}: built ${done}/${known} Kustomizations`), p.config, onObjects);
       return { cluster, sim, seconds: (performance.now() - started) / 1000 };
     }),
   );
@@ -121,6 +131,20 @@ const repositoryFindings = async (repoRoot: string, schemaDirs: string[], cacheD
   ];
 };
 
+/** A finding without a file of its own is reported on the file of the Kustomization that applies its object. */
+const withFiles = (findings: Finding[], sim: Simulation, cluster: ClusterTarget): Finding[] => {
+  if (findings.every((f) => f.file)) return findings;
+  const ksFile = new Map(sim.kustomizations.map((k) => [`${k.ks.namespace}/${k.ks.name}`, k.ks.origin?.file]));
+  return findings.map((f) => {
+    if (f.file) return f;
+    const applied = sim.resources.find((r) => r.obj === f.at?.obj)?.appliedBy;
+    return { ...f, file: (applied && ksFile.get(applied)) || cluster.entry };
+  });
+};
+
+/** A finding reported twice (the same line) is one finding. */
+const distinct = (findings: Finding[]): Finding[] => [...new Map(findings.map((f) => [findingLine(f), f])).values()];
+
 /** The whole pipeline: discover, build, substitute, schema, references, policy; the caller reports. */
 export interface Validation {
   repoRoot: string;
@@ -133,14 +157,29 @@ export interface Validation {
   schemaFiles: string[];
 }
 
+const KUBERNETES_VERSION = /^\d+\.\d+\.\d+$/;
+
 export const validateRepository = async (opts: RunOptions): Promise<Validation> => {
+  if (opts.kubernetesVersion !== undefined && !KUBERNETES_VERSION.test(opts.kubernetesVersion)) {
+    throw new UsageError(`--kubernetes-version must be X.Y.Z, not "${opts.kubernetesVersion}"`);
+  }
   const prepared = await prepare(opts);
   const schemaDirs = schemaDirsFrom(opts.schemaDirs, prepared.config.schemaDirs, prepared.repoRoot);
+  const kubernetesVersion = opts.kubernetesVersion ?? prepared.config.kubernetesVersion;
   const schemas = new SchemaValidator({
     dirs: schemaDirs,
     cacheDir: prepared.ctx.cacheDir,
-    kubernetesVersion: prepared.config.kubernetesVersion,
+    kubernetesVersion,
+    crds: new CrdCatalog(readCrdDirs(opts.crdDirs ?? [], prepared.repoRoot)),
   });
+  const versions = schemas.missingKubernetesVersion();
+  if (versions) {
+    throw new UsageError(
+      `no built-in schemas of Kubernetes ${kubernetesVersion} in the schema folders (${versions.length ? `they have ${versions.join(', ')}` : 'they have no k8s/ folder'}): pick --kubernetes-version among them`,
+    );
+  }
+  const rules: RuleOptions = { house: opts.house ?? !opts.path, settings: prepared.config.rules };
+  const strict = opts.strict ?? !opts.path;
   const locator = new Locator(prepared.repoRoot, prepared.ctx.cacheDir);
   for (const file of opts.prewarm ?? []) prewarmBuilds(prepared.ctx, file);
   const simulation = simulateAll(prepared, opts.progress, warmSchemas(schemas));
@@ -156,18 +195,19 @@ export const validateRepository = async (opts: RunOptions): Promise<Validation> 
   const results: ClusterResult[] = [];
   for (const { cluster, sim, seconds } of simulated) {
     const started = performance.now();
+    const crds = new CrdCatalog(sim.resources.map((r) => ({ obj: r.obj, source: r.origin?.file ?? cluster.entry })));
     const findings = [
       ...repoFindings,
       ...sim.findings,
-      ...(await checkSchemas(sim.resources, schemas, prepared.config)),
-      ...checkReferences(sim.resources, prepared.config),
+      ...(await checkSchemas(sim.resources, schemas, prepared.config, { crds, strict }, cluster.entry)),
+      ...checkReferences(sim.resources, prepared.config, sim.kustomizations),
       ...checkPolicy(sim.resources, sim.kustomizations, prepared.config, prepared.repoRoot, cluster.name),
     ];
     results.push({
       cluster,
       kustomizations: sim.kustomizations,
       resources: sim.resources,
-      findings: resolveLines(findings, locator).map((f) => ({ ...f, cluster: cluster.name })),
+      findings: distinct(resolveLines(withFiles(applyRules(findings, rules), sim, cluster), locator)).map((f) => ({ ...f, cluster: cluster.name })),
       seconds: seconds + (performance.now() - started) / 1000,
     });
     opts.progress?.(`${cluster.name}: checked ${sim.resources.length} resources`);

@@ -2,21 +2,13 @@ import { basename, join, relative } from 'node:path';
 import { toPosix, walkFiles } from '../lib/fsutil.ts';
 import { checkBudgets } from './budget.ts';
 import type { ValidatorConfig } from './config.ts';
-import { isKsFile } from './simulate.ts';
 import { apiGroup, describe, finding, type BuiltKustomization, type Finding, type KObject, type Resource } from './types.ts';
-import { namespaceTier } from '../lib/layout.ts';
+import { auditCluster, workloadNamespace } from '../audit/netpol.ts';
 
 const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*$/;
 const EXACT_VERSION = /^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$/;
-const WORKLOADS = new Set(['HelmRelease', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Pod', 'ReplicaSet']);
 
-/** The namespace a workload runs pods in (a HelmRelease's release namespace), or undefined for anything else. */
-export const workloadNamespace = (obj: KObject): string | undefined => {
-  if (!WORKLOADS.has(obj.kind)) return undefined;
-  return obj.kind === 'HelmRelease' ? (obj.spec?.targetNamespace ?? obj.metadata?.namespace) : obj.metadata?.namespace;
-};
-
-/** Stage 6: the repository's own rules (the seed's twelve, as STACK.md corrects them). */
+/** Stage 6: the repository's own rules, with the apiVersions of the pinned stack (docs/stack.md). */
 export const checkPolicy = (
   resources: Resource[],
   kustomizations: BuiltKustomization[],
@@ -36,7 +28,7 @@ export const checkPolicy = (
     if (config.forbiddenKinds[kindKey]) report(r, 'api-version', `${describe(o)}: ${o.kind} is ${config.forbiddenKinds[kindKey]}`, ['kind']);
     const pinned = config.apiVersions[kindKey];
     if (pinned && version !== pinned) {
-      report(r, 'api-version', `${describe(o)}: ${o.apiVersion} is not the pinned version; STACK.md pins ${group}/${pinned}`, ['apiVersion']);
+      report(r, 'api-version', `${describe(o)}: ${o.apiVersion} is not the pinned version; the pinned stack (docs/stack.md) writes ${group}/${pinned}`, ['apiVersion']);
     }
     for (const [path, advice] of Object.entries(config.deprecatedFields[kindKey] ?? {})) {
       const parts = path.split('.');
@@ -55,12 +47,7 @@ export const checkPolicy = (
     }
 
     if (group === 'helm.toolkit.fluxcd.io' && o.kind === 'HelmRelease') {
-      if (o.spec?.install?.remediation?.retries !== 3) {
-        report(r, 'helmrelease-remediation', `${describe(o)}: spec.install.remediation.retries must be 3`, ['spec', 'install']);
-      }
-      if (o.spec?.upgrade?.remediation?.strategy !== 'rollback') {
-        report(r, 'helmrelease-remediation', `${describe(o)}: spec.upgrade.remediation.strategy must be rollback`, ['spec', 'upgrade']);
-      }
+      for (const problem of remediationProblems(o.spec)) report(r, 'helmrelease-remediation', `${describe(o)}: ${problem.message}`, problem.path);
       const chart = o.spec?.chart?.spec;
       if (chart && !EXACT_VERSION.test(String(chart.version ?? ''))) {
         report(r, 'pinned-version', `${describe(o)}: chart ${chart.chart} version ${chart.version ? `"${chart.version}" is not an exact version` : 'is not set (means the latest)'}`, ['spec', 'chart', 'spec', 'version']);
@@ -88,20 +75,41 @@ export const checkPolicy = (
       const seconds = interval === undefined ? ESO_DEFAULT_REFRESH : goDuration(String(interval));
       if (seconds === undefined || seconds === 0 || seconds > goDuration(config.secretRefreshMax)!) {
         const why = interval === undefined ? 'has no refreshInterval (External Secrets then waits 1h)' : seconds === 0 ? 'never refreshes (refreshInterval 0)' : `refreshes every ${interval}`;
-        report(r, 'secret-refresh', `${describe(o)} ${why}: 1Password changes must reach the Secret within ${config.secretRefreshMax} (NFR5)`, interval === undefined ? ['spec'] : ['spec', 'refreshInterval']);
+        report(r, 'secret-refresh', `${describe(o)} ${why}: 1Password changes must reach the Secret within ${config.secretRefreshMax}`, interval === undefined ? ['spec'] : ['spec', 'refreshInterval']);
       }
     }
 
-    if (group === 'kustomize.toolkit.fluxcd.io' && o.kind === 'Kustomization' && r.origin && isKsFile(r.origin.file)) {
-      const from = o.spec?.postBuild?.substituteFrom ?? [];
+    // Every Kustomization that substitutes, whatever file declares it: the cluster's values come from cluster-vars.
+    if (group === 'kustomize.toolkit.fluxcd.io' && o.kind === 'Kustomization' && o.spec?.postBuild) {
+      const from = o.spec.postBuild.substituteFrom ?? [];
       if (!from.some((f: KObject) => f?.kind === 'ConfigMap' && f?.name === 'cluster-vars')) {
-        report(r, 'ks-substitute-from', `${describe(o)}: postBuild.substituteFrom must include ConfigMap cluster-vars`, ['spec', 'postBuild']);
+        report(r, 'cluster-vars', `${describe(o)}: substitutes, so postBuild.substituteFrom must include ConfigMap cluster-vars`, ['spec', 'postBuild']);
       }
     }
   }
-  findings.push(...networkPolicyCoverage(resources, config));
+  findings.push(...networkPolicyFindings(resources, config, cluster));
   findings.push(...checkBudgets(resources, config, repoRoot, cluster)); // house rule: resource-budget
   return findings;
+};
+
+/**
+ * The house rule on Helm remediation, over what Flux does when a field is unset: a failed install is
+ * retried 3 times (Flux's default is 0, no retry), and a failed upgrade is rolled back, which needs
+ * `upgrade.remediation.retries` (or `remediateLastFailure`): with Flux's default of 0 retries nothing is
+ * remediated. The strategy may be left out, since Flux's default is rollback.
+ */
+export const remediationProblems = (spec: KObject | undefined): { message: string; path: string[] }[] => {
+  const problems: { message: string; path: string[] }[] = [];
+  if (spec?.install?.remediation?.retries !== 3) {
+    problems.push({ message: 'spec.install.remediation.retries must be 3', path: ['spec', 'install'] });
+  }
+  const upgrade = spec?.upgrade?.remediation ?? {};
+  if ((upgrade.strategy ?? 'rollback') !== 'rollback') {
+    problems.push({ message: `spec.upgrade.remediation.strategy must be rollback (Flux's default when unset), not ${upgrade.strategy}`, path: ['spec', 'upgrade', 'remediation', 'strategy'] });
+  } else if (!upgrade.retries && upgrade.remediateLastFailure !== true) {
+    problems.push({ message: 'a failed upgrade is never rolled back: set spec.upgrade.remediation.retries (Flux\'s default of 0 remediates nothing)', path: ['spec', 'upgrade'] });
+  }
+  return problems;
 };
 
 const ESO_DEFAULT_REFRESH = 3600;
@@ -169,29 +177,17 @@ const kustomizationFileNames = (kustomizations: BuiltKustomization[], repoRoot: 
 
 
 /**
- * Every tier-2 namespace that runs something has a CiliumNetworkPolicy of its own: default deny comes
- * from the cluster-wide policy, and each app declares what it needs.
+ * The network-policy audit's findings about the cluster (see src/audit/netpol.ts): a tier-2 namespace that
+ * runs workloads without a CiliumNetworkPolicy of its own, and workloads under default deny that no policy
+ * allows anything. Reported on the Namespace, or on the first workload when Git has no Namespace.
  */
-export const networkPolicyCoverage = (resources: Resource[], config: ValidatorConfig): Finding[] => {
+export const networkPolicyFindings = (resources: Resource[], config: ValidatorConfig, cluster: string): Finding[] => {
+  const audit = auditCluster(cluster, resources, config);
   const namespaces = new Map(resources.filter((r) => r.obj.kind === 'Namespace').map((r) => [r.obj.metadata?.name as string, r]));
-  const running = new Set<string>();
-  const covered = new Set<string>();
-  for (const { obj } of resources) {
-    const where = workloadNamespace(obj);
-    if (where) running.add(where);
-    if (obj.kind === 'CiliumNetworkPolicy' && obj.metadata?.namespace) covered.add(obj.metadata.namespace);
-  }
-  const findings: Finding[] = [];
-  for (const name of [...running].sort()) {
-    const nsResource = namespaces.get(name);
-    if (namespaceTier(name, nsResource?.obj.metadata?.labels, config) < 2 || covered.has(name)) continue;
-    findings.push({
-      file: nsResource?.origin?.file ?? '?',
-      rule: 'network-policy',
-      message: `namespace ${name} is tier 2 and runs workloads but has no CiliumNetworkPolicy`,
-      severity: 'error',
-      at: { obj: nsResource?.obj },
+  return audit.findings
+    .filter((f) => f.rule !== 'default-deny')
+    .map((f) => {
+      const where = namespaces.get(f.namespace) ?? resources.find((r) => workloadNamespace(r.obj) === f.namespace)!;
+      return finding(where, f.rule, f.message);
     });
-  }
-  return findings;
 };

@@ -1,6 +1,8 @@
 import type { ValidatorConfig } from './config.ts';
-import { ROOT_NAME } from './simulate.ts';
-import { apiGroup, describe, finding, id, type Finding, type KObject, type Resource } from './types.ts';
+import { chartCandidates, declaredPresent, helmNamespaces, isHelmRelease, nameReleases } from './presence.ts';
+import { ksId, ROOT_NAME } from './simulate.ts';
+import { findSource } from './substitute-from.ts';
+import { apiGroup, describe, finding, id, type BuiltKustomization, type Finding, type KObject, type Resource } from './types.ts';
 
 interface Index {
   byId: Map<string, Resource>;
@@ -18,12 +20,16 @@ const buildIndex = (resources: Resource[], config: ValidatorConfig, clusterScope
     const key = keyOf(r.obj);
     const first = byId.get(key);
     if (first) {
-      findings.push(finding(r, 'duplicate-id', `${describe(r.obj)} is also defined in ${first.origin?.file ?? '?'} (applied by ${first.appliedBy}); here applied by ${r.appliedBy}`));
+      findings.push(finding(r, 'duplicate-id', `${describe(r.obj)} is also defined in ${first.origin?.file ?? first.appliedBy} (applied by ${first.appliedBy}); here applied by ${r.appliedBy}`));
       continue;
     }
     byId.set(key, r);
   }
-  const namespaces = new Set([...config.builtinNamespaces, ...resources.filter((r) => r.obj.kind === 'Namespace').map((r) => r.obj.metadata?.name)]);
+  const namespaces = new Set([
+    ...config.builtinNamespaces,
+    ...resources.filter((r) => r.obj.kind === 'Namespace').map((r) => r.obj.metadata?.name),
+    ...helmNamespaces(resources),
+  ]);
   const storageClasses = new Set([...config.storageClasses, ...resources.filter((r) => r.obj.kind === 'StorageClass').map((r) => r.obj.metadata?.name)]);
   const find = (group: string, kind: string, namespace: string, name: string) =>
     byId.get(`${group}/${kind}/${clusterScoped.has(kind) ? '' : namespace}/${name}`);
@@ -33,14 +39,44 @@ const buildIndex = (resources: Resource[], config: ValidatorConfig, clusterScope
 const ns = (o: KObject): string => o.metadata?.namespace ?? 'default';
 const FLUX_SOURCE = 'source.toolkit.fluxcd.io';
 
-/** Stage 5: everything one resource names must exist in the same cluster. */
-export const checkReferences = (resources: Resource[], config: ValidatorConfig): Finding[] => {
+const fluxKustomizationObject = (ks: { name: string; namespace: string }): KObject => ({
+  apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+  kind: 'Kustomization',
+  metadata: { name: ks.name, namespace: ks.namespace },
+});
+
+/**
+ * Stage 5: everything one resource names must exist in the same cluster, or be declared in
+ * validator.config.yaml as made outside Git. What a chart might create (a storage class, a namespace, a
+ * Secret) cannot be seen offline: without a declaration it is a warning naming the releases that might.
+ */
+export const checkReferences = (resources: Resource[], config: ValidatorConfig, kustomizations: BuiltKustomization[] = []): Finding[] => {
   const clusterScoped = new Set(config.clusterScopedKinds);
   const { index, findings } = buildIndex(resources, config, clusterScoped);
   // The entry point's own source exists before anything in Git is applied.
   const rootSource = `${FLUX_SOURCE}/GitRepository/${ROOT_NAME}/${ROOT_NAME}`;
+  const exists = (group: string, kind: string, namespace: string, name: string) =>
+    Boolean(index.find(group, kind, namespace, name)) || Boolean(declaredPresent(config, resources, kind, clusterScoped.has(kind) ? undefined : namespace, name));
   const hasSource = (group: string, kind: string, namespace: string, name: string) =>
-    Boolean(index.find(group, kind, namespace, name)) || `${group}/${kind}/${namespace}/${name}` === rootSource;
+    exists(group, kind, namespace, name) || `${group}/${kind}/${namespace}/${name}` === rootSource;
+
+  /** An error, or a warning when a chart might create what is missing. */
+  const missing = (at: Finding, namespace: string | undefined, name: string, opts: { exclude?: KObject; byName?: boolean } = {}): Finding => {
+    const candidates = chartCandidates(resources, namespace, name, opts);
+    if (!candidates.length) return at;
+    return {
+      ...at,
+      severity: 'warning',
+      message: `${at.message}; ${nameReleases(candidates)} might create it: if so, declare it in validator.config.yaml (releases.<name>.provides, or external)`,
+    };
+  };
+
+  // A wrong targetNamespace is one mistake, reported on the Kustomization that sets it.
+  const kustomizationByKey = new Map(kustomizations.map((k) => [ksId(k.ks), k.ks]));
+  const fluxKustomizationResource = (key: string) =>
+    resources.find((r) => r.obj.kind === 'Kustomization' && String(r.obj.apiVersion ?? '').startsWith('kustomize.toolkit.fluxcd.io/') && `${ns(r.obj)}/${r.obj.metadata?.name}` === key);
+  const badTargets = new Map<string, number>();
+  const namespacePresent = (name: string) => index.namespaces.has(name) || Boolean(declaredPresent(config, resources, 'Namespace', undefined, name));
 
   for (const r of resources) {
     const o = r.obj;
@@ -50,8 +86,10 @@ export const checkReferences = (resources: Resource[], config: ValidatorConfig):
     if (!clusterScoped.has(o.kind)) {
       if (!o.metadata?.namespace) {
         findings.push({ ...finding(r, 'namespace', `${describe(o)} has no namespace (it would land in "default"): set one or a targetNamespace`), severity: 'warning' });
-      } else if (!index.namespaces.has(o.metadata.namespace)) {
-        report('namespace-missing', `${describe(o)}: namespace ${o.metadata.namespace} is not created in this cluster`, ['metadata', 'namespace']);
+      } else if (!namespacePresent(o.metadata.namespace)) {
+        const target = kustomizationByKey.get(r.appliedBy)?.spec.targetNamespace;
+        if (target === o.metadata.namespace) badTargets.set(r.appliedBy, (badTargets.get(r.appliedBy) ?? 0) + 1);
+        else findings.push(missing(finding(r, 'namespace-missing', `${describe(o)}: namespace ${o.metadata.namespace} is not created in this cluster`, ['metadata', 'namespace']), undefined, o.metadata.namespace));
       }
     }
 
@@ -68,18 +106,23 @@ export const checkReferences = (resources: Resource[], config: ValidatorConfig):
         }
       });
     }
-    if (group === 'helm.toolkit.fluxcd.io' && o.kind === 'HelmRelease') {
+    if (isHelmRelease(o)) {
       const chartRef = o.spec?.chartRef;
       if (chartRef) {
         const g = chartRef.kind === 'ExternalArtifact' ? 'source.extensions.fluxcd.io' : FLUX_SOURCE;
-        if (!index.find(g, chartRef.kind, chartRef.namespace ?? ns(o), chartRef.name)) {
+        if (!exists(g, chartRef.kind, chartRef.namespace ?? ns(o), chartRef.name)) {
           report('chart-source', `${describe(o)}: chartRef ${chartRef.kind} ${chartRef.namespace ?? ns(o)}/${chartRef.name} does not exist`, ['spec', 'chartRef']);
         }
       }
       const src = o.spec?.chart?.spec?.sourceRef;
-      if (src && !index.find(FLUX_SOURCE, src.kind, src.namespace ?? ns(o), src.name)) {
+      if (src && !exists(FLUX_SOURCE, src.kind, src.namespace ?? ns(o), src.name)) {
         report('chart-source', `${describe(o)}: chart sourceRef ${src.kind} ${src.namespace ?? ns(o)}/${src.name} does not exist`, ['spec', 'chart', 'spec', 'sourceRef']);
       }
+      (Array.isArray(o.spec?.valuesFrom) ? o.spec.valuesFrom : []).forEach((v: KObject, i: number) => {
+        if (v?.optional || !v?.name || !['ConfigMap', 'Secret'].includes(v?.kind)) return;
+        if (findSource(v, ns(o), resources.map((x) => x.obj), config)) return;
+        findings.push(missing(finding(r, 'values-from', `${describe(o)}: valuesFrom ${v.kind} ${ns(o)}/${v.name} is created nowhere in this cluster`, ['spec', 'valuesFrom', i]), ns(o), v.name, { exclude: o }));
+      });
     }
     if (group === 'external-secrets.io' && (o.kind === 'ExternalSecret' || o.kind === 'ClusterExternalSecret')) {
       const spec = o.kind === 'ExternalSecret' ? o.spec : o.spec?.externalSecretSpec;
@@ -90,7 +133,7 @@ export const checkReferences = (resources: Resource[], config: ValidatorConfig):
       for (const [ref, path] of refs) {
         if (!ref?.name) continue;
         const kind = ref.kind ?? 'SecretStore';
-        if (!index.find('external-secrets.io', kind, ns(o), ref.name)) {
+        if (!exists('external-secrets.io', kind, ns(o), ref.name)) {
           report('secret-store', `${describe(o)}: ${kind} ${ref.name} does not exist in this cluster`, path);
         }
       }
@@ -99,18 +142,52 @@ export const checkReferences = (resources: Resource[], config: ValidatorConfig):
       (o.spec?.parentRefs ?? []).forEach((p: KObject, i: number) => {
         const kind = p?.kind ?? 'Gateway';
         if (kind !== 'Gateway' || (p?.group ?? 'gateway.networking.k8s.io') !== 'gateway.networking.k8s.io') return;
-        if (!index.find('gateway.networking.k8s.io', 'Gateway', p?.namespace ?? ns(o), p?.name)) {
+        if (!exists('gateway.networking.k8s.io', 'Gateway', p?.namespace ?? ns(o), p?.name)) {
           report('gateway-ref', `${describe(o)}: parentRef Gateway ${p?.namespace ?? ns(o)}/${p?.name} does not exist`, ['spec', 'parentRefs', i]);
         }
       });
     }
     for (const [path, value] of storageClassFields(o)) {
-      if (!index.storageClasses.has(value)) report('storage-class', `${describe(o)}: storage class ${value} is not known in this cluster`, path);
+      if (index.storageClasses.has(value) || declaredPresent(config, resources, 'StorageClass', undefined, value)) continue;
+      findings.push(missing(finding(r, 'storage-class', `${describe(o)}: storage class ${value} is created nowhere in this cluster`, path), undefined, value, { exclude: o, byName: true }));
     }
   }
+
+  for (const [key, count] of badTargets) {
+    const ks = kustomizationByKey.get(key)!;
+    const declared = fluxKustomizationResource(key);
+    const at: Finding = {
+      file: declared?.origin?.file ?? ks.origin?.file ?? '',
+      rule: 'namespace-missing',
+      message: `Kustomization ${key}: targetNamespace ${ks.spec.targetNamespace} is not created in this cluster (${count} object${count > 1 ? 's' : ''} it applies would fail)`,
+      severity: 'error',
+      at: { obj: declared?.obj ?? fluxKustomizationObject(ks), path: ['spec', 'targetNamespace'] },
+    };
+    findings.push(missing(at, undefined, ks.spec.targetNamespace));
+  }
+
+  for (const { ks } of kustomizations) {
+    (ks.spec.postBuild?.substituteFrom ?? []).forEach((ref: KObject, i: number) => {
+      if (ref?.optional || findSource(ref, ks.namespace, resources.map((x) => x.obj), config)) return;
+      const declared = fluxKustomizationResource(ksId(ks));
+      const hashed = resources.find((x) => x.obj.kind === ref?.kind && ns(x.obj) === ks.namespace && new RegExp(`^${escape(String(ref?.name))}-[a-z0-9]{10}$`).test(String(x.obj.metadata?.name)));
+      const hint = hashed ? `: kustomize's generator names it ${hashed.obj.metadata?.name} (set generatorOptions.disableNameSuffixHash)` : '';
+      const at: Finding = {
+        file: declared?.origin?.file ?? ks.origin?.file ?? '',
+        rule: 'substitute-from',
+        message: `Kustomization ${ksId(ks)}: substituteFrom ${ref?.kind} ${ks.namespace}/${ref?.name} is created nowhere in this cluster${hint}`,
+        severity: 'error',
+        at: { obj: declared?.obj ?? fluxKustomizationObject(ks), path: ['spec', 'postBuild', 'substituteFrom', i] },
+      };
+      findings.push(hashed ? at : missing(at, ks.namespace, String(ref?.name)));
+    });
+  }
+
   findings.push(...dependencyCycles(resources));
   return findings;
 };
+
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Every `storageClassName` (and CloudNativePG's `storageClass`) set to a real name. */
 const storageClassFields = (obj: KObject): [(string | number)[], string][] => {

@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cacheArea } from '../lib/cache.ts';
-import { isFile } from '../lib/fsutil.ts';
+import { isDir, isFile } from '../lib/fsutil.ts';
 import { apiGroup } from './types.ts';
 
 // Where schemas come from, as kubeconform's registry: the schema folders in its layout, else its public
@@ -52,6 +52,16 @@ export class SchemaRegistry {
     private dirs: string[],
     private cacheDir: string,
   ) {}
+
+  /** Whether a schema folder has `rel` (always true for the public locations, which cannot be listed). */
+  hasFolder(rel: string): boolean {
+    return !this.dirs.length || this.dirs.some((d) => isDir(join(d, rel)));
+  }
+
+  /** The subfolders of `rel` in the schema folders. */
+  listFolders(rel: string): string[] {
+    return [...new Set(this.dirs.flatMap((d) => (isDir(join(d, rel)) ? readdirSync(join(d, rel)) : [])))].sort();
+  }
 
   find(rel: string, tried: string[]): Promise<Found | undefined> | Found | undefined {
     return this.dirs.length ? this.fromDirs(rel, tried) : this.fromPublic(rel, tried);

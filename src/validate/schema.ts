@@ -3,6 +3,7 @@ import { cacheRecord } from '../lib/cache.ts';
 import { compileCached } from '../lib/compiled-schemas.ts';
 import { sha256 } from '../lib/hash.ts';
 import { toIssues, type SchemaIssue } from './schema-errors.ts';
+import type { CrdCatalog } from './schema-crds.ts';
 import { AJV_OPTIONS, patchSchema } from './schema-patches.ts';
 import { SchemaRegistry, schemaPaths } from './schema-registry.ts';
 import { apiGroup, type KObject } from './types.ts';
@@ -14,6 +15,8 @@ export interface SchemaOptions {
   dirs: string[];
   cacheDir: string;
   kubernetesVersion: string;
+  /** CRDs given on the command line (--crd-dir): they win over the schema folders for the kinds they define. */
+  crds?: CrdCatalog;
 }
 
 export type SchemaVerdict =
@@ -45,9 +48,20 @@ export class SchemaValidator {
     this.results = this.record.load() ?? {};
   }
 
-  async check(obj: KObject): Promise<SchemaVerdict> {
-    const schema = await this.schemaFor(String(obj.apiVersion), String(obj.kind));
-    if (!('compile' in schema)) return { kind: 'missing', tried: schema.tried, unreachable: this.registry.unreachable };
+  /**
+   * `crds`: the cluster's CustomResourceDefinitions, for the kinds the schema folders have no schema of.
+   * The CRDs of the options come first.
+   */
+  async check(obj: KObject, crds?: CrdCatalog): Promise<SchemaVerdict> {
+    const apiVersion = String(obj.apiVersion);
+    const kind = String(obj.kind);
+    const given = this.opts.crds?.get(apiVersion, kind);
+    let schema = given ? this.fromCrd(given) : await this.schemaFor(apiVersion, kind);
+    if (!('compile' in schema)) {
+      const crd = crds?.get(apiVersion, kind);
+      if (!crd) return { kind: 'missing', tried: schema.tried, unreachable: this.registry.unreachable };
+      schema = this.fromCrd(crd);
+    }
     const key = sha256(VERDICT_VERSION, schema.identity, JSON.stringify(obj));
     let issues = key in this.results ? this.results[key] : undefined;
     if (issues === undefined) {
@@ -99,6 +113,37 @@ export class SchemaValidator {
       return { identity: found.identity, compile: () => (compiled ??= compile()) };
     }
     return { tried };
+  }
+
+  private fromCrds = new Map<string, Located>();
+
+  /** A schema converted from a CRD, compiled like a catalog's (strict root, real ObjectMeta). */
+  private fromCrd(crd: { identity: string; schema: () => any }): Located {
+    let located = this.fromCrds.get(crd.identity);
+    if (!located) {
+      let compiled: Promise<ValidateFunction> | undefined;
+      const compile = async () => {
+        const meta = await this.metadataSchema();
+        return compileCached({
+          key: `${VERDICT_VERSION}:${crd.identity}:${meta?.identity ?? ''}`,
+          schema: () => patchSchema(crd.schema(), meta?.schema),
+          options: AJV_OPTIONS,
+          cacheDir: this.opts.cacheDir,
+        });
+      };
+      located = { identity: crd.identity, compile: () => (compiled ??= compile()) };
+      this.fromCrds.set(crd.identity, located);
+    }
+    return located;
+  }
+
+  /**
+   * The built-in schemas' folders (`v1.35.0-standalone-strict`) when the schema folders lack the one of the
+   * Kubernetes version; undefined when they have it, or schemas come from the public locations.
+   */
+  missingKubernetesVersion(): string[] | undefined {
+    if (this.registry.hasFolder(schemaPaths('v1', 'ConfigMap', this.opts.kubernetesVersion).k8s.replace(/\/[^/]*$/, ''))) return undefined;
+    return this.registry.listFolders('k8s');
   }
 
   /** ObjectMeta from the built-in schemas, so a CRD's metadata is checked as strictly as a ConfigMap's. */

@@ -17,7 +17,7 @@ const scratchParent = (): string => {
   }
 };
 
-export type ScratchOptions = Pick<RunOptions, 'cluster' | 'prewarm' | 'repoFiles' | 'schemaDirs' | 'cacheDir' | 'noCache'>;
+export type ScratchOptions = Pick<RunOptions, 'cluster' | 'prewarm' | 'repoFiles' | 'schemaDirs' | 'cacheDir' | 'noCache' | 'crdDirs' | 'kubernetesVersion'>;
 
 /**
  * Validates a scratch copy of what the validator reads, after `change` has written into it: the real tree

@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { buildFluxKustomization, type BuildContext, type BuildOutput } from './build.ts';
 import { isSopsEncrypted, simulateDecryption } from './decrypt.ts';
 import { substituteObject, VAR_NAME } from './substitute.ts';
+import { findSource, type SourceConfig } from './substitute-from.ts';
 import type { BuiltKustomization, ClusterTarget, Finding, FluxKustomization, KObject, Resource } from './types.ts';
 
 export const ROOT_NAME = 'flux-system';
@@ -45,6 +46,7 @@ export const simulateCluster = async (
   ctx: BuildContext,
   cluster: ClusterTarget,
   onBuilt: (done: number, known: number) => void = () => {},
+  sources: SourceConfig = { external: [], releases: {} },
   /** Each freshly built Kustomization's final objects as soon as they are known (the schema stage starts compiling). */
   onObjects: (objects: KObject[]) => void = () => {},
 ): Promise<Simulation> => {
@@ -59,41 +61,24 @@ export const simulateCluster = async (
     return { ks, build };
   };
 
-  const lookup = (kind: string, namespace: string, name: string) =>
-    resources.find((r) => r.obj.kind === kind && r.obj.metadata?.name === name && (r.obj.metadata?.namespace ?? namespace) === namespace);
-
+  const rendered = () => resources.map((r) => r.obj);
   const ready = (ks: FluxKustomization): boolean =>
-    (ks.spec.postBuild?.substituteFrom ?? []).every(
-      (ref: KObject) => ref?.optional || lookup(ref?.kind, ks.namespace, ref?.name),
-    );
+    (ks.spec.postBuild?.substituteFrom ?? []).every((ref: KObject) => ref?.optional || findSource(ref, ks.namespace, rendered(), sources));
 
-  /** The values in force once the cluster has converged: a source the Kustomization renders itself counts. */
-  const variables = (ks: FluxKustomization, own: KObject[]): Record<string, string> => {
+  /**
+   * The values in force once the cluster has converged: a source the Kustomization renders itself counts.
+   * A source nothing provides is reported by the references stage, which sees the whole cluster.
+   */
+  const variables = (ks: FluxKustomization, own: KObject[]): { vars: Record<string, string>; unknown: string[] | 'all' } => {
     const vars: Record<string, string> = {};
+    let unknown: string[] | 'all' = [];
     for (const ref of ks.spec.postBuild?.substituteFrom ?? []) {
-      const found =
-        lookup(ref?.kind, ks.namespace, ref?.name) ??
-        own
-          .filter((o) => o.kind === ref?.kind && o.metadata?.name === ref?.name && (o.metadata?.namespace ?? ks.namespace) === ks.namespace)
-          .map((obj) => ({ obj }))[0];
-      if (!found) {
-        if (!ref?.optional) {
-          findings.push({
-            file: ks.origin?.file ?? cluster.entry,
-            rule: 'substitute-from',
-            message: `Kustomization ${ksId(ks)}: substituteFrom ${ref?.kind} ${ks.namespace}/${ref?.name} is not rendered in this cluster`,
-            severity: 'error',
-            at: { obj: ksObject(ks), path: ['spec', 'postBuild', 'substituteFrom'] },
-          });
-        }
-        continue;
-      }
-      const data: Record<string, string> = { ...(found.obj.data ?? {}) };
-      if (found.obj.kind === 'Secret') {
-        for (const [k, v] of Object.entries(data)) data[k] = Buffer.from(String(v), 'base64').toString('utf8');
-        Object.assign(data, found.obj.stringData ?? {});
-      }
-      Object.assign(vars, data);
+      const found = findSource(ref, ks.namespace, [...rendered(), ...own], sources);
+      // A required source nothing provides fails the Kustomization: that one finding says it all.
+      if (!found && !ref?.optional) unknown = 'all';
+      if (!found) continue;
+      Object.assign(vars, found.data);
+      unknown = unknown === 'all' || found.unknown === 'all' ? 'all' : [...unknown, ...found.unknown];
     }
     for (const [k, v] of Object.entries(ks.spec.postBuild?.substitute ?? {})) vars[k] = String(v).replace(/\n/g, '');
     for (const name of Object.keys(vars)) {
@@ -106,13 +91,13 @@ export const simulateCluster = async (
         });
       }
     }
-    return vars;
+    return { vars, unknown };
   };
 
   const process = async (p: Pending, queue: Pending[]) => {
     const out = await p.build;
     findings.push(...out.findings.map((f) => (f.at || f.line ? f : { ...f, at: { obj: ksObject(p.ks), path: ['spec', 'path'] } })));
-    const vars = p.ks.spec.postBuild ? variables(p.ks, out.docs.map((d) => d.obj)) : undefined;
+    const substitution = p.ks.spec.postBuild ? variables(p.ks, out.docs.map((d) => d.obj)) : undefined;
     const built: BuiltKustomization = { ks: p.ks, resources: [], inputs: out.kustomizations };
     for (const doc of out.docs) {
       let obj = doc.obj;
@@ -130,8 +115,8 @@ export const simulateCluster = async (
         }
         obj = simulateDecryption(obj);
       }
-      if (vars) {
-        const result = substituteObject(obj, vars);
+      if (substitution) {
+        const result = substituteObject(obj, substitution.vars, substitution.unknown);
         for (const name of result.missing) {
           findings.push({
             file,

@@ -1,5 +1,6 @@
 import { parse, stringify } from 'yaml';
 import { envsubst, type SubstError } from './envsubst.ts';
+import { standIn } from './substitute-from.ts';
 import type { KObject } from './types.ts';
 
 export const VAR_NAME = /^[_a-zA-Z][_a-zA-Z0-9]*$/;
@@ -25,12 +26,19 @@ export interface ObjectSubstitution {
  * quoted or multi-line one stays text. As in Flux, a Kustomization without any variable substitutes
  * nothing, and every value loses its newlines.
  */
-export const substituteObject = (obj: KObject, vars: Record<string, string>): ObjectSubstitution => {
+export const substituteObject = (obj: KObject, vars: Record<string, string>, unknown: string[] | 'all' = []): ObjectSubstitution => {
   if (substitutionDisabled(obj)) return { obj, missing: [] };
-  // Flux does not run the substitution without a variable: every `${...}` is applied as written. Not
-  // reported, since offline that is also what a source the cluster makes (an ExternalSecret's) looks like.
-  if (Object.keys(vars).length === 0) return { obj, missing: [] };
-  const values = withoutNewlines(vars);
+  // Flux does not run the substitution without a variable: every `${...}` is applied as written.
+  if (Object.keys(vars).length === 0 && unknown.length === 0) return { obj, missing: [] };
+  const first = substituteWith(obj, withoutNewlines(vars));
+  // Variables a source gives with values unknown offline (an ExternalSecret's, one made outside Git) stand
+  // in with a value of their own, so that the fields they fill are checked all the same.
+  const given = first.missing.filter((m) => unknown === 'all' || unknown.includes(m));
+  if (!given.length) return first;
+  return substituteWith(obj, { ...withoutNewlines(vars), ...Object.fromEntries(given.map((m) => [m, standIn(m)])) });
+};
+
+const substituteWith = (obj: KObject, values: Record<string, string>): ObjectSubstitution => {
   const missing = new Set<string>();
   let failure: SubstError | undefined;
   const substitute = (text: string): unknown => {

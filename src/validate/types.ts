@@ -71,7 +71,7 @@ export const describe = (o: KObject): string =>
 
 /** An error about a resource, found where the resource came from (the report stage finds the line). */
 export const finding = (r: Resource, rule: string, message: string, path?: (string | number)[]): Finding => ({
-  file: r.origin?.file ?? '?',
+  file: r.origin?.file ?? '',
   rule,
   message,
   severity: 'error',
