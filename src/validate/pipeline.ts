@@ -9,7 +9,7 @@ import { createPool } from '../lib/pool.ts';
 import { prewarmBuilds, type BuildContext } from './build.ts';
 import { loadConfig, type ValidatorConfig } from './config.ts';
 import { discover, type DiscoverOptions } from './discover.ts';
-import { findKustomize } from './kustomize.ts';
+import { findKustomize, type BuildLimits } from './kustomize.ts';
 import { Locator } from './locate.ts';
 import { checkPolicy } from './policy.ts';
 import { checkReferences } from './references.ts';
@@ -46,6 +46,8 @@ export interface RunOptions extends DiscoverOptions {
   house?: boolean;
   /** A kind without a schema is an error; the default unless `path` is given. */
   strict?: boolean;
+  /** What each kustomize process may take (time, memory, output): the defaults unless a test or the bench asks. */
+  limits?: BuildLimits;
 }
 
 /** --schema-dir, else K8S_OPS_SCHEMA_DIR, else the config's folders that exist; empty means the public locations. */
@@ -72,7 +74,7 @@ export interface Prepared {
 export const prepare = async (opts: RunOptions): Promise<Prepared> => {
   const { repoRoot, clusters } = discover(opts);
   const config = await loadConfig(repoRoot);
-  const ctx: BuildContext = { repoRoot, cacheDir: cacheDirFrom(opts), kustomize: findKustomize(), schedule: createPool(), renders: new Map() };
+  const ctx: BuildContext = { repoRoot, cacheDir: cacheDirFrom(opts), kustomize: findKustomize(), schedule: createPool(), renders: new Map(), limits: opts.limits };
   return { repoRoot, clusters, config, ctx };
 };
 

@@ -61,7 +61,7 @@ const outputFile = (out: string, base: string, ks: { namespace: string; name: st
   if (!DNS_SUBDOMAIN.test(ks.name) || ks.name.length > 253) return { reason: `name ${JSON.stringify(ks.name)} is not a Kubernetes object name`, field: 'name' };
   const file = join(base, ks.namespace, `${ks.name}.yaml`);
   const inside = contain(out, file);
-  return inside.inside ? file : { reason: `${relative(out, file)} ${inside.how === 'symlink' ? `is under a symlink to ${inside.real}` : 'leaves'} the output folder`, field: 'name' };
+  return inside.inside ? file : { reason: `${relative(out, file)} ${inside.how === 'symlink' ? `is under a symlink to ${inside.real}, outside` : 'leaves'} the output folder`, field: 'name' };
 };
 
 entryPoint(import.meta.url, main);
