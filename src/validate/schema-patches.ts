@@ -59,7 +59,6 @@ export const patchSchema = (schema: any, objectMeta?: unknown): any => {
 export const AJV_OPTIONS = {
   strict: false,
   allErrors: true,
-  verbose: true,
   allowUnionTypes: true,
   validateFormats: false,
   code: { regExp: goRegExp, optimize: false },

@@ -70,7 +70,7 @@ export class SchemaValidator {
     let issues = key in this.results ? this.results[key] : undefined;
     if (issues === undefined) {
       const validate = await schema.compile();
-      issues = validate(obj) ? null : toIssues(validate.errors ?? []);
+      issues = validate(obj) ? null : toIssues(validate.errors ?? [], obj);
     }
     this.used[key] = issues;
     return issues ? { kind: 'invalid', issues } : { kind: 'valid' };
