@@ -1,4 +1,5 @@
-// Times cold and warm validations of this repository and of a synthetic one: `npm run bench -- --apps N --clusters M`.
+// Times cold and warm validations of this repository and of a synthetic one: `npm run bench -- --apps N --clusters M`;
+// with `--path DIR [--repo ROOT]`, a Flux repository's entry folder against the plain kustomize loop (bench/path.ts).
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,12 +8,25 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/validate/config.ts';
 import { schemaDirsFrom, TOOLKIT_ROOT, validateRepository } from '../src/validate/pipeline.ts';
 import { table } from '../src/validate/report.ts';
+import { benchPath } from './path.ts';
 import { writeSyntheticRepo } from './synthetic.ts';
 
-const { values } = parseArgs({ options: { apps: { type: 'string', default: '60' }, clusters: { type: 'string', default: '2' }, 'no-tests': { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: {
+    apps: { type: 'string', default: '60' },
+    clusters: { type: 'string', default: '2' },
+    'no-tests': { type: 'boolean' },
+    path: { type: 'string' },
+    repo: { type: 'string' },
+  },
+});
 const apps = Number(values.apps);
 const clusters = Number(values.clusters);
 const schemaDirs = schemaDirsFrom([], (await loadConfig(TOOLKIT_ROOT)).schemaDirs, TOOLKIT_ROOT);
+if (values.path) {
+  console.log(await benchPath(values.path, values.repo, schemaDirs));
+  process.exit(0);
+}
 const rows: Record<string, string | number>[] = [];
 
 const time = async (label: string, repo: string, cacheDir: string) => {

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import slugify from '@sindresorhus/slugify';
-import { parse } from 'yaml';
 import { UserError } from '../src/lib/errors.ts';
 import { isDir, isFile } from '../src/lib/fsutil.ts';
+import { parseYaml, readYamlText } from '../src/lib/yaml-safe.ts';
 import type { Answers } from './lib/answers.ts';
 import { readIfExists, settle, type Plan } from './lib/plan.ts';
 import { render } from '../src/lib/templates.ts';
@@ -25,7 +24,7 @@ export const taskNames = (root: string): Set<string> => {
   const visit = (file: string, prefix: string, seen: Set<string>) => {
     if (seen.has(file) || !isFile(file)) return;
     seen.add(file);
-    const doc = parse(readFileSync(file, 'utf8')) ?? {};
+    const doc = parseYaml(readYamlText(file), file) ?? {};
     for (const [name, task] of Object.entries<any>(doc.tasks ?? {})) {
       for (const n of [name, ...(Array.isArray(task?.aliases) ? task.aliases : [])]) names.add(`${prefix}${n}`);
     }

@@ -6,6 +6,7 @@ import { TOOLKIT_ROOT } from '../../src/lib/cache-dir.ts';
 import { parseArgs } from 'node:util';
 import { UsageError, UserError } from '../../src/lib/errors.ts';
 import { isFile } from '../../src/lib/fsutil.ts';
+import { MAX_CONFIG_BYTES, parseYaml, readYamlText, YamlLimitError } from '../../src/lib/yaml-safe.ts';
 import { TOOLKIT_SCHEMA_OPTIONS, toolkitValidator } from '../../src/lib/toolkit-schemas.ts';
 import { fieldAt, resolveField } from './schema-util.ts';
 
@@ -53,12 +54,18 @@ export const parseGeneratorArgs = (argv: string[]): GeneratorArgs => {
 
 export const loadAnswersFile = (file: string): Answers => {
   if (!isFile(file)) throw new UserError(`--answers ${file}: no such file`);
-  const text = readFileSync(file, 'utf8');
+  let text: string;
   try {
-    const doc = file.endsWith('.json') ? JSON.parse(text) : parse(text);
+    text = readYamlText(file, MAX_CONFIG_BYTES);
+  } catch (e) {
+    throw e instanceof YamlLimitError ? new UserError(`--answers ${file}: ${e.reason}`) : e;
+  }
+  try {
+    const doc = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, file);
     if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('must be a mapping of answers');
     return doc;
   } catch (e: any) {
+    if (e instanceof YamlLimitError) throw new UserError(`--answers ${file}: ${e.reason}`);
     const where = e.linePos?.[0]?.line ? `:${e.linePos[0].line}` : '';
     // The yaml library repeats the position at the end of its message; the prefix already says it.
     throw new UserError(`${file}${where}: ${String(e.message).split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);

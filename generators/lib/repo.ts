@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { isFile } from '../../src/lib/fsutil.ts';
+import { parseYaml, readYamlText } from '../../src/lib/yaml-safe.ts';
 import { clusterVarsFile, listClusters } from '../../src/lib/layout.ts';
 import { defaultCacheDir } from '../../src/lib/cache-dir.ts';
 import { findKustomize } from '../../src/validate/kustomize.ts';
@@ -26,7 +25,7 @@ export interface RepoFacts {
 
 const clusterVars = (root: string, cluster: string): Record<string, string> => {
   const file = join(root, clusterVarsFile(cluster));
-  return isFile(file) ? (parse(readFileSync(file, 'utf8'))?.data ?? {}) : {};
+  return isFile(file) ? (parseYaml(readYamlText(file), clusterVarsFile(cluster))?.data ?? {}) : {};
 };
 
 export const clusterNames = listClusters;

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { parse } from 'yaml';
+import { parseYaml } from '../../src/lib/yaml-safe.ts';
 import type { Answers } from './answers.ts';
 import { describes, mergeFile, type Conflict } from './merge.ts';
 import { readIfExists, settle, type Plan, type Rendered } from './plan.ts';
@@ -22,9 +22,9 @@ export const previousAnswers = (root: string, rendered: Plan, answersFile?: stri
   if (recorded === undefined) return undefined;
   if (answersFile && resolve(answersFile) === resolve(root, record.path)) {
     const head = committed(root, record.path);
-    return head !== undefined && head !== recorded ? parse(head) : undefined;
+    return head !== undefined && head !== recorded ? parseYaml(head, `${record.path} (HEAD)`) : undefined;
   }
-  return parse(recorded);
+  return parseYaml(recorded, record.path);
 };
 
 /**

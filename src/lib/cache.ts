@@ -10,7 +10,7 @@ import { isFile, keepNewest, writeAtomically } from './fsutil.ts';
  */
 const AREAS = {
   /** One kustomize build's output, by the build's inputs. */
-  builds: { version: 4, keep: 3000 },
+  builds: { version: 5, keep: 3000 },
   /** The overlay kustomization each build runs through (a folder per Flux Kustomization spec). */
   overlays: { version: 1, keep: 3000 },
   /** Schemas downloaded from kubeconform's public locations, by their path there. */

@@ -1,4 +1,3 @@
-import { $ } from 'zx';
 import { CommandError } from './errors.ts';
 import { io } from './io.ts';
 
@@ -25,8 +24,9 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** The real thing, through zx: no shell preamble, output captured unless streamed. */
+/** The real thing, through zx (loaded on first use: most runs of the validator start no command): no shell preamble, output captured unless streamed. */
 export const spawnCommand = async (c: Command): Promise<CommandResult> => {
+  const { $ } = await import('zx');
   const out = await $({
     cwd: c.cwd,
     env: c.env,

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { isAlias, isCollection, isMap, isScalar, isSeq, parse, parseAllDocuments, visit, type Document, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { checkRecipient, decryptWith, encryptTo } from './age-keys.ts';
 import { UserError } from './errors.ts';
+import { ENC } from './sops-enc.ts';
 import { fromBytes, goQuotes, formatFloatG, resolveScalar, toBytes, UnsupportedValue, type GoValue } from './sops-values.ts';
 
 /** The format written: SOPS 3.10's YAML store. */
@@ -414,7 +415,7 @@ export const shouldEncrypt = (s: Selection, path: string[], stack: string[][] = 
 // ---------------------------------------------------------------------------------------------------------------
 // The cipher: AES-256-GCM with a 32-byte IV and the key path as additional data.
 
-export const ENC = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]/;
+export { ENC };
 
 const seal = (text: string, key: Buffer, aad: string, type: string): string => {
   const iv = randomBytes(32);

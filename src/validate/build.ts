@@ -1,27 +1,19 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { parse, parseAllDocuments } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { cacheArea } from '../lib/cache.ts';
+import { contain, escapeText } from '../lib/contain.ts';
 import { isDir, isFile, toPosix } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
-import { collectInputs, isYamlFile, kustomizationFile, type Inputs } from './inputs.ts';
-import { runKustomize, type KustomizeBin } from './kustomize.ts';
+import { parseYamlAll, parseYamlDocuments, readYamlText } from '../lib/yaml-safe.ts';
+import { readCached, render, type BuiltDoc, type Rendered, type RenderContext } from './batch.ts';
+import { collectInputs, generatedResources, isRemoteRef, isYamlFile, kustomizationFile, yamlRefusals, type Inputs, type Refusal } from './inputs.ts';
 import type { Finding, KObject } from './types.ts';
 
-export interface BuildContext {
-  repoRoot: string;
-  cacheDir: string;
-  kustomize: KustomizeBin;
-  /** Limits how many kustomize processes run at once. */
-  schedule: <T>(task: () => Promise<T>) => Promise<T>;
+export type { BuiltDoc, Rendered } from './batch.ts';
+
+export interface BuildContext extends RenderContext {
   /** Renders under way or done in this run, by cache file: clusters that share an app build it once. */
   renders: Map<string, Promise<Rendered>>;
-}
-
-export interface BuiltDoc {
-  obj: KObject;
-  /** Repository-relative file the object came from. */
-  file?: string;
 }
 
 export interface BuildOutput {
@@ -31,8 +23,6 @@ export interface BuildOutput {
   findings: Finding[];
   cached: boolean;
 }
-
-const ORIGIN = 'config.kubernetes.io/origin';
 
 /**
  * One run's reads: the prewarm and the simulation, and every cluster, ask for the same folders' inputs
@@ -46,7 +36,7 @@ const readsOf = (ctx: BuildContext) => {
 };
 const inputsOf = (ctx: BuildContext, dir: string): Inputs => {
   const { inputs } = readsOf(ctx);
-  if (!inputs.has(dir)) inputs.set(dir, collectInputs(dir));
+  if (!inputs.has(dir)) inputs.set(dir, collectInputs(dir, ctx.repoRoot));
   return inputs.get(dir)!;
 };
 const digestOf = (ctx: BuildContext, file: string): string => {
@@ -55,26 +45,32 @@ const digestOf = (ctx: BuildContext, file: string): string => {
   return digests.get(file)!;
 };
 
-/** The overlay Flux's kustomize-controller lays over `spec.path` before it builds. */
-const overlayFor = (spec: KObject, resources: string[], components: string[]): KObject => {
-  const k: KObject = {
-    apiVersion: 'kustomize.config.k8s.io/v1beta1',
-    kind: 'Kustomization',
-    buildMetadata: ['originAnnotations'],
-    resources,
-  };
+/**
+ * The overlay Flux's kustomize-controller lays over `spec.path` before it builds. `commonMetadata` is not
+ * part of it: the controller sets it on each object after substitution (simulate.ts).
+ */
+const overlayFor = (spec: KObject, resources: string[], components: string[]) => {
+  const k: KObject & { resources: string[]; components?: string[] } = { resources };
   if (components.length) k.components = components;
   if (spec.targetNamespace) k.namespace = spec.targetNamespace;
   if (spec.namePrefix) k.namePrefix = spec.namePrefix;
   if (spec.nameSuffix) k.nameSuffix = spec.nameSuffix;
   if (Array.isArray(spec.patches) && spec.patches.length) k.patches = spec.patches;
   if (Array.isArray(spec.images) && spec.images.length) k.images = spec.images;
-  const labels = spec.commonMetadata?.labels;
-  if (labels && Object.keys(labels).length) k.labels = [{ pairs: labels, includeSelectors: false }];
-  const annotations = spec.commonMetadata?.annotations;
-  if (annotations && Object.keys(annotations).length) k.commonAnnotations = annotations;
   return k;
 };
+
+/**
+ * Whether the overlay's own fields let its build share a kustomize process: a name prefix or suffix renames,
+ * and so may a JSON6902 patch (Flux's `patches` take both kinds; a strategic merge cannot rename).
+ */
+const overlayShareable = (spec: KObject): boolean =>
+  !spec.namePrefix && !spec.nameSuffix && !(Array.isArray(spec.patches) ? spec.patches : []).some((p: KObject) => /^\s*(\[|-\s)/.test(String(p?.patch ?? '')));
+
+/** fluxcd/pkg's IsLocalRelativePath: a component must be neither remote nor absolute. */
+const isLocalRelative = (p: string): boolean => !isRemoteRef(p) && !p.startsWith('/') && !/^file:\/\//i.test(p);
+
+const BUILD_NOT_RUN = 'the Kustomization is not built';
 
 /** Stage 2: `kustomize build` of one Flux Kustomization's path, as the controller would run it. */
 export const buildFluxKustomization = async (
@@ -83,65 +79,90 @@ export const buildFluxKustomization = async (
   where: { file: string; ks: string; obj?: KObject },
 ): Promise<BuildOutput> => {
   const findings: Finding[] = [];
-  const fail = (rule: string, message: string, file = where.file): BuildOutput => ({
+  const fromRoot = (p: string) => toPosix(relative(ctx.repoRoot, p));
+  const fail = (rule: string, message: string, at?: Finding['at'], extra: Partial<BuildOutput> = {}): BuildOutput => ({
     docs: [],
     kustomizations: [],
-    findings: [...findings, { file, rule, message, severity: 'error' }],
+    ...extra,
+    findings: [...findings, { file: where.file, rule, message, severity: 'error', ...(at ? { at } : {}) }],
     cached: false,
   });
   const pathRel = String(spec.path ?? '.').replace(/^\.\//, '') || '.';
   const dir = resolve(ctx.repoRoot, pathRel);
+  const inRoot = contain(ctx.repoRoot, dir);
+  if (!inRoot.inside) {
+    return fail('outside-repository', `${where.ks}: spec.path ${spec.path} ${escapeText(inRoot, ctx.repoRoot)}: not read (Flux confines it to the source)`, { obj: where.obj, path: ['spec', 'path'] });
+  }
   if (!isDir(dir)) return fail('path-missing', `${where.ks}: spec.path ${spec.path ?? '.'} does not exist`);
-
-  const overlayDir = cacheArea(ctx.cacheDir, 'overlays').file(sha256(dir, JSON.stringify(spec)).slice(0, 20), '');
-  const fromOverlay = (p: string) => toPosix(relative(overlayDir, p));
-  const fromRoot = (p: string) => toPosix(relative(ctx.repoRoot, p));
 
   const componentDirs: string[] = [];
   for (const [i, c] of (Array.isArray(spec.components) ? spec.components : []).entries()) {
+    const at = { obj: where.obj, path: ['spec', 'components', i] };
+    if (!isLocalRelative(String(c))) {
+      findings.push({ file: where.file, rule: 'component-missing', message: `${where.ks}: component ${c} must be local and relative (Flux refuses a remote or absolute one)`, severity: 'error', at });
+      continue;
+    }
     const cdir = resolve(dir, String(c));
+    const inside = contain(ctx.repoRoot, cdir);
+    if (!inside.inside) {
+      findings.push({ file: where.file, rule: 'outside-repository', message: `${where.ks}: component ${c} ${escapeText(inside, ctx.repoRoot)}: not read`, severity: 'error', at });
+      continue;
+    }
     if (!isDir(cdir) || !kustomizationFile(cdir)) {
       if (!spec.ignoreMissingComponents) {
-        findings.push({
-          file: where.file,
-          rule: 'component-missing',
-          message: `${where.ks}: component ${c} not found (resolved to ${fromRoot(cdir)})`,
-          severity: 'error',
-          at: { obj: where.obj, path: ['spec', 'components', i] },
-        });
+        findings.push({ file: where.file, rule: 'component-missing', message: `${where.ks}: component ${c} not found (resolved to ${fromRoot(cdir)})`, severity: 'error', at });
       }
       continue;
     }
     componentDirs.push(cdir);
   }
 
-  // Flux generates a kustomization.yaml listing the manifests when the folder has none.
-  const resourcePaths = kustomizationFile(dir) ? [dir] : generatedResources(dir);
-  // JSON is YAML: kustomize reads it, and writing it costs nothing next to the yaml library's stringify.
-  const overlay = JSON.stringify(overlayFor(spec, resourcePaths.map(fromOverlay), componentDirs.map(fromOverlay)), null, 2);
-
   const inputs = [dir, ...componentDirs].map((d) => inputsOf(ctx, d));
-  const inputFiles = [...new Set(inputs.flatMap((i) => i.files))].sort();
   const kustomizations = [...new Set(inputs.flatMap((i) => i.kustomizations))].map(fromRoot);
+  const refuse = (refused: Refusal[]): BuildOutput => {
+    for (const r of refused) {
+      const file = fromRoot(r.file);
+      const at = { pattern: r.ref.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') };
+      if (r.kind === 'remote') {
+        findings.push({ file, rule: 'remote-not-followed', message: `${where.ks}: ${r.field} ${r.ref} is remote: not fetched (validation reads no network), so ${BUILD_NOT_RUN}`, severity: 'warning', at });
+      } else if (r.kind === 'outside') {
+        findings.push({ file, rule: 'outside-repository', message: `${where.ks}: ${r.field} ${r.ref} ${r.reason}: not read, and ${BUILD_NOT_RUN}`, severity: 'error', at });
+      } else {
+        findings.push({ file, rule: 'yaml-limit', message: `${where.ks}: ${r.reason}, before kustomize reads it; ${BUILD_NOT_RUN}`, severity: 'error' });
+      }
+    }
+    return { docs: [], kustomizations, findings, cached: false };
+  };
+  const refused = inputs.flatMap((i) => i.refused);
+  if (refused.length) return refuse(refused);
+
+  // Flux generates a kustomization.yaml listing the manifests when the folder has none.
+  const resourcePaths = kustomizationFile(dir) ? [dir] : generatedResources(dir, ctx.repoRoot).entries;
+  const overlay = overlayFor(spec, resourcePaths, componentDirs);
+  const inputFiles = [...new Set(inputs.flatMap((i) => i.files))].sort();
   // The key names files relative to the repository root, so a copy of the tree elsewhere (the
   // generators validate one) reuses the renders of everything it did not change.
   const key = sha256(
     ctx.kustomize.identity,
-    JSON.stringify(overlayFor(spec, resourcePaths.map(fromRoot), componentDirs.map(fromRoot))),
+    JSON.stringify({ ...overlay, resources: resourcePaths.map(fromRoot), components: componentDirs.map(fromRoot) }),
     ...inputFiles.flatMap((f) => [fromRoot(f), digestOf(ctx, f)]),
   );
 
   const cacheFile = cacheArea(ctx.cacheDir, 'builds').file(key);
   const cached = isFile(cacheFile);
+  const hazards = cached || ctx.renders.has(cacheFile) ? [] : inputs.flatMap(yamlRefusals);
+  if (hazards.length) return refuse(hazards);
   if (!ctx.renders.has(cacheFile)) {
-    ctx.renders.set(cacheFile, cached ? readCached(cacheFile) : render(ctx, overlayDir, overlay, cacheFile));
+    const shareable = overlayShareable(spec) && inputs.every((i) => i.shareable);
+    ctx.renders.set(cacheFile, cached ? Promise.resolve(readCached(cacheFile)) : render(ctx, { cacheFile, overlay, shareable, reads: inputs.flatMap((i) => i.parsed) }));
   }
   const rendered = await ctx.renders.get(cacheFile)!;
   if (!rendered.ok) {
+    if (rendered.limit) return fail('build-limit', `${where.ks}: kustomize build ${rendered.error}`, undefined, { kustomizations });
     const yamlErrors = syntaxErrors(ctx.repoRoot, inputFiles);
     if (yamlErrors.length) return { docs: [], kustomizations, findings: [...findings, ...yamlErrors], cached: false };
     const message = rendered.error.split(`${ctx.repoRoot}/`).join('').replace(/(\.\.\/)+/g, '');
-    return { ...fail('build', `${where.ks}: kustomize build failed: ${message}`), kustomizations };
+    return fail('build', `${where.ks}: kustomize build failed: ${message}`, undefined, { kustomizations });
   }
   // Each caller gets its own copy: later stages rewrite objects in place.
   return { docs: structuredClone(rendered.docs), kustomizations, findings, cached };
@@ -154,64 +175,18 @@ export const buildFluxKustomization = async (
  */
 export const prewarmBuilds = (ctx: BuildContext, file: string): void => {
   const path = resolve(ctx.repoRoot, file);
-  if (!isFile(path)) return;
-  for (const doc of parseAllDocuments(readFileSync(path, 'utf8'))) {
-    const obj = doc.toJS?.();
-    if (!obj || obj.kind !== 'Kustomization' || !String(obj.apiVersion ?? '').startsWith('kustomize.toolkit.fluxcd.io/')) continue;
-    const { path: p, components, targetNamespace, namePrefix, nameSuffix, patches, images, commonMetadata } = obj.spec ?? {};
-    if (JSON.stringify({ p, components, targetNamespace, namePrefix, nameSuffix, patches, images, commonMetadata }).includes('${')) continue;
-    buildFluxKustomization(ctx, obj.spec, { file, ks: `Kustomization ${obj.metadata?.name}` }).catch(() => undefined);
-  }
-};
-
-export type Rendered = { ok: true; docs: BuiltDoc[] } | { ok: false; error: string };
-
-const readCached = async (file: string): Promise<Rendered> => ({ ok: true, docs: JSON.parse(readFileSync(file, 'utf8')) });
-
-const render = async (ctx: BuildContext, overlayDir: string, overlay: string, cacheFile: string): Promise<Rendered> => {
-  mkdirSync(overlayDir, { recursive: true });
-  writeFileSync(join(overlayDir, 'kustomization.yaml'), overlay);
-  const result = await ctx.schedule(() => runKustomize(ctx.kustomize, overlayDir));
-  rmSync(overlayDir, { recursive: true, force: true });
-  if (!result.ok) return result;
-  const docs = parseAllDocuments(result.stdout)
-    .map((d) => d.toJS())
-    .filter((o) => o && typeof o === 'object')
-    .map((obj) => ({ obj, file: takeOrigin(obj, overlayDir, ctx.repoRoot) }));
-  mkdirSync(dirname(cacheFile), { recursive: true });
-  writeFileSync(cacheFile, JSON.stringify(docs));
-  return { ok: true, docs };
-};
-
-/** The manifests Flux would list for a folder without a kustomization file. */
-const generatedResources = (dir: string): string[] => {
-  const out: string[] = [];
-  const visit = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) {
-        if (kustomizationFile(p)) out.push(p);
-        else visit(p);
-      } else if (/\.ya?ml$/.test(e.name)) out.push(p);
-    }
-  };
-  visit(dir);
-  return out;
-};
-
-/** Removes kustomize's origin annotation and returns the repository-relative source file. */
-const takeOrigin = (obj: KObject, overlayDir: string, repoRoot: string): string | undefined => {
-  const annotations = obj.metadata?.annotations;
-  const origin = annotations?.[ORIGIN];
-  if (!origin) return undefined;
-  delete annotations[ORIGIN];
-  if (Object.keys(annotations).length === 0) delete obj.metadata.annotations;
+  if (!isFile(path) || !contain(ctx.repoRoot, path).inside) return;
+  let objects: unknown[];
   try {
-    const o = parse(origin);
-    const path = o?.path ?? o?.configuredIn;
-    return path ? toPosix(relative(repoRoot, resolve(overlayDir, path))) : undefined;
+    objects = parseYamlAll(readYamlText(path), file);
   } catch {
-    return undefined;
+    return;
+  }
+  for (const obj of objects as KObject[]) {
+    if (!obj || obj.kind !== 'Kustomization' || !String(obj.apiVersion ?? '').startsWith('kustomize.toolkit.fluxcd.io/')) continue;
+    const { path: p, components, targetNamespace, namePrefix, nameSuffix, patches, images } = obj.spec ?? {};
+    if (JSON.stringify({ p, components, targetNamespace, namePrefix, nameSuffix, patches, images }).includes('${')) continue;
+    buildFluxKustomization(ctx, obj.spec, { file, ks: `Kustomization ${obj.metadata?.name}` }).catch(() => undefined);
   }
 };
 
@@ -219,9 +194,13 @@ const takeOrigin = (obj: KObject, overlayDir: string, repoRoot: string): string 
 export const syntaxErrors = (repoRoot: string, files: string[]): Finding[] => {
   const out: Finding[] = [];
   for (const f of files.filter(isYamlFile)) {
-    const docs = parseAllDocuments(readFileSync(f, 'utf8'), { prettyErrors: true });
-    const list = Array.isArray(docs) ? docs : [docs];
-    for (const d of list) {
+    let text: string;
+    try {
+      text = readYamlText(f);
+    } catch {
+      continue;
+    }
+    for (const d of parseYamlDocuments(text, { prettyErrors: true })) {
       const e = d.errors[0];
       if (!e) continue;
       out.push({

@@ -2,8 +2,6 @@ import { entryPoint, parseFlags } from '../lib/cli.ts';
 import { EXIT } from '../lib/errors.ts';
 import { io } from '../lib/io.ts';
 import { commonFlags, formatFlag, progressPrinter } from './args.ts';
-import { checkComponentLibrary } from './components.ts';
-import { checkPinsOnline } from './online.ts';
 import { validateRepository } from './pipeline.ts';
 import { formatReport, type ReportFormat } from './report.ts';
 
@@ -54,7 +52,7 @@ export const main = async (argv: string[]): Promise<number> => {
   // A folder given with --path is a tree of its own: the library check is for this repository's layout.
   const library = args.path
     ? undefined
-    : await checkComponentLibrary(repoRoot, {
+    : await (await import('./components.ts')).checkComponentLibrary(repoRoot, {
         results,
         treeKey,
         cluster: args.cluster,
@@ -65,7 +63,7 @@ export const main = async (argv: string[]): Promise<number> => {
         kubernetesVersion: args['kubernetes-version'],
         progress: progress.update,
       });
-  const checked = args.online ? await checkPinsOnline(repoRoot, results, library, { progress: progress.update }) : { results, library };
+  const checked = args.online ? await (await import('./online.ts')).checkPinsOnline(repoRoot, results, library, { progress: progress.update }) : { results, library };
   progress.done();
   io().out(`${formatReport(checked.results, format, checked.library)}\n`);
   return [...checked.results, ...(checked.library ? [checked.library] : [])].some((r) => r.findings.some((f) => f.severity === 'error')) ? EXIT.refused : EXIT.ok;

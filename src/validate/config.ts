@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
 import { defaultCacheDir } from '../lib/cache-dir.ts';
 import { compileCached } from '../lib/compiled-schemas.ts';
 import { UsageError } from '../lib/errors.ts';
 import { isFile } from '../lib/fsutil.ts';
+import { MAX_CONFIG_BYTES, parseYaml, readYamlText, YamlLimitError } from '../lib/yaml-safe.ts';
 import type { RuleSetting } from './rules.ts';
 
 export const CONFIG_FILE = 'validator.config.yaml';
@@ -201,9 +201,9 @@ export const loadConfig = async (repoRoot: string): Promise<ValidatorConfig> => 
   if (!isFile(file)) return config;
   let doc: any;
   try {
-    doc = parse(readFileSync(file, 'utf8'));
+    doc = parseYaml(readYamlText(file, MAX_CONFIG_BYTES), CONFIG_FILE);
   } catch (e: any) {
-    throw new UsageError(`${CONFIG_FILE}: ${String(e.message).split('\n')[0]}`);
+    throw new UsageError(`${CONFIG_FILE}: ${e instanceof YamlLimitError ? e.reason : String(e.message).split('\n')[0]}`);
   }
   if (doc == null) return config;
   const text = readFileSync(join(TOOLKIT_SCHEMAS, 'validator-config.schema.json'), 'utf8');

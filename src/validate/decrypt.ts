@@ -1,4 +1,4 @@
-import { ENC } from '../lib/sops.ts';
+import { ENC } from '../lib/sops-enc.ts';
 import type { KObject } from './types.ts';
 
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { contain, escapeText } from '../lib/contain.ts';
 import { UsageError } from '../lib/errors.ts';
 import { isDir, toPosix } from '../lib/fsutil.ts';
 import { fluxEntry, listClusters } from '../lib/layout.ts';
@@ -31,8 +32,12 @@ export const discover = (opts: DiscoverOptions): Discovery => {
     const entry = resolve(opts.path);
     if (!isDir(entry)) throw new UsageError(`--path ${opts.path}: no such directory`);
     const repoRoot = opts.repo ? resolve(opts.repo) : findRepoRoot(entry);
+    if (!isDir(repoRoot)) throw new UsageError(`--repo ${opts.repo}: no such directory`);
     const rel = toPosix(relative(repoRoot, entry)) || '.';
-    if (rel.startsWith('..')) throw new UsageError(`--path ${opts.path} is outside the repository ${repoRoot}`);
+    const inside = contain(repoRoot, entry);
+    if (rel.startsWith('..') || isAbsolute(rel) || !inside.inside) {
+      throw new UsageError(`--path ${opts.path} ${inside.inside ? 'is' : escapeText(inside, repoRoot).replace(/, outside the repository$/, ',')} outside the repository ${repoRoot}`);
+    }
     return { repoRoot, clusters: [{ name: opts.cluster ?? basename(entry), entry: rel }] };
   }
   const repoRoot = resolve(opts.repo ?? findRepoRoot(process.cwd()));

@@ -1,46 +1,105 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
-import { parse } from 'yaml';
-import { isDir, isFile, walkFiles } from '../lib/fsutil.ts';
+import { readdirSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { contain, escapeText } from '../lib/contain.ts';
+import { isDir, isFile, toPosix } from '../lib/fsutil.ts';
+import { parseYaml, parseYamlAll, readYamlText, yamlHazard, YamlLimitError } from '../lib/yaml-safe.ts';
 
 export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
 export const kustomizationFile = (dir: string): string | undefined =>
   KUSTOMIZATION_FILES.map((f) => join(dir, f)).find(isFile);
 
-const isRemote = (ref: string): boolean => /^[a-z]+:\/\//i.test(ref) || /^(github\.com|gitlab\.com)\//.test(ref);
+export const isYamlFile = (f: string): boolean => /\.ya?ml$/.test(f) || basename(f) === 'Kustomization';
 
-const fileRefs = (k: any): string[] => {
-  const refs: string[] = [];
-  const add = (v: unknown) => typeof v === 'string' && refs.push(v);
-  const list = (v: unknown) => (Array.isArray(v) ? v : []);
-  for (const field of ['resources', 'components', 'bases', 'crds', 'generators', 'transformers', 'validators', 'patchesStrategicMerge']) {
-    list(k?.[field]).forEach(add);
-  }
-  for (const p of [...list(k?.patches), ...list(k?.patchesJson6902), ...list(k?.replacements)]) add(p?.path);
-  for (const g of [...list(k?.configMapGenerator), ...list(k?.secretGenerator)]) {
-    list(g?.files).forEach((f: unknown) => typeof f === 'string' && add(f.includes('=') ? f.slice(f.indexOf('=') + 1) : f));
-    list(g?.envs).forEach(add);
-    add(g?.env);
-  }
-  add(k?.openapi?.path);
-  return refs.filter((r) => !r.includes('\n'));
-};
+/**
+ * What kustomize would fetch instead of read: a URL, a git reference (kustomize's own prefixes, which Flux
+ * copies for components), or `file://`, which clones a repository from anywhere on the disk.
+ */
+export const isRemoteRef = (ref: string): boolean =>
+  /^[a-z][a-z0-9+.-]*:\/\//i.test(ref) || /^(git::|gh:|git@|github\.com[:/]|gitlab\.com[:/]|bitbucket\.org[:/])/i.test(ref);
+
+/** A reference in a kustomization file that is not read: it leaves the repository, or is remote. */
+export interface Refusal {
+  /** The kustomization (or plugin configuration) file that names it, absolute. */
+  file: string;
+  field: string;
+  ref: string;
+  kind: 'outside' | 'remote' | 'yaml';
+  /** Why, in words: where it leads, or what is wrong with the file. */
+  reason: string;
+}
 
 export interface Inputs {
-  /** Every file a build reads, absolute and sorted. */
+  /** Every file a build may read (each kustomization's folder whole, and what it names), absolute and sorted: the cache key. */
   files: string[];
   /** The kustomization files among them. */
   kustomizations: string[];
+  /** The YAML files kustomize parses: checked for alias bombs and size before it runs (yamlRefusals). */
+  parsed: string[];
+  refused: Refusal[];
+  /**
+   * Whether the build may share a kustomize process with others (build.ts): nothing in it renames a
+   * resource (a prefix, a hashed generator, a patch allowed to), which kustomize would let every build of the
+   * process see, and nothing changes the process's global state (CRD or OpenAPI schemas) or its output order.
+   */
+  shareable: boolean;
 }
+
+/** Kustomization fields that rename resources, change kustomize's global state or its output order. */
+const UNSHAREABLE = ['namePrefix', 'nameSuffix', 'generators', 'transformers', 'validators', 'replacements', 'vars', 'helmCharts', 'helmChartInflationGenerator', 'helmGlobals', 'crds', 'openapi', 'sortOptions'];
+
+type Ref = { field: string; ref: string; plugin?: boolean };
+
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): v is string => typeof v === 'string' && v !== '' && !v.includes('\n');
+
+/** Every path a kustomization names, by field (kustomize v5's fields; inline patches and plugin configs excluded). */
+const fileRefs = (k: any): Ref[] => {
+  const refs: Ref[] = [];
+  const add = (field: string, v: unknown, plugin = false) => str(v) && refs.push({ field, ref: v, plugin });
+  for (const field of ['resources', 'components', 'bases', 'crds', 'configurations', 'patchesStrategicMerge']) list(k?.[field]).forEach((v) => add(field, v));
+  for (const field of ['generators', 'transformers', 'validators']) list(k?.[field]).forEach((v) => add(field, v, true));
+  for (const field of ['patches', 'patchesJson6902', 'replacements']) list(k?.[field]).forEach((p: any) => add(`${field}.path`, p?.path));
+  for (const field of ['configMapGenerator', 'secretGenerator']) {
+    for (const g of list(k?.[field]) as any[]) {
+      list(g?.files).forEach((f) => typeof f === 'string' && add(`${field}.files`, f.includes('=') ? f.slice(f.indexOf('=') + 1) : f));
+      list(g?.envs).forEach((f) => add(`${field}.envs`, f));
+      add(`${field}.env`, g?.env);
+    }
+  }
+  for (const c of list(k?.helmCharts) as any[]) {
+    add('helmCharts.valuesFile', c?.valuesFile);
+    list(c?.additionalValuesFiles).forEach((f) => add('helmCharts.additionalValuesFiles', f));
+  }
+  add('helmGlobals.chartHome', k?.helmGlobals?.chartHome);
+  add('helmGlobals.configHome', k?.helmGlobals?.configHome);
+  add('openapi.path', k?.openapi?.path);
+  return refs;
+};
+
+/** The paths a builtin plugin's configuration names (a file listed under generators, transformers or validators). */
+const pluginRefs = (config: any): Ref[] => {
+  const refs: Ref[] = [];
+  const add = (field: string, v: unknown) => str(v) && refs.push({ field, ref: v });
+  add('path', config?.path);
+  list(config?.paths).forEach((p) => add('paths', p));
+  list(config?.files).forEach((f) => typeof f === 'string' && add('files', f.includes('=') ? f.slice(f.indexOf('=') + 1) : f));
+  list(config?.envs).forEach((f) => add('envs', f));
+  add('env', config?.env);
+  list(config?.replacements).forEach((r: any) => add('replacements.path', r?.path));
+  add('valuesFile', config?.valuesFile);
+  list(config?.additionalValuesFiles).forEach((f) => add('additionalValuesFiles', f));
+  add('chartHome', config?.chartHome);
+  return [...refs, ...fileRefs(config)];
+};
 
 /** Kustomization files by content: every cluster and every build that walks the same tree reads them again. */
 const parsed = new Map<string, unknown>();
-const parsedKustomization = (text: string): any => {
+const parsedKustomization = (text: string, file: string): any => {
   if (!parsed.has(text)) {
     let k: unknown;
     try {
-      k = parse(text);
+      k = parseYaml(text, file);
     } catch {
       k = undefined;
     }
@@ -49,35 +108,145 @@ const parsedKustomization = (text: string): any => {
   return parsed.get(text);
 };
 
+const shareable = (k: any): boolean => {
+  if (UNSHAREABLE.some((f) => f in k)) return false;
+  const generators = [...list(k?.configMapGenerator), ...list(k?.secretGenerator)] as any[];
+  const globally = k?.generatorOptions?.disableNameSuffixHash === true;
+  if (generators.some((g) => !(g?.options?.disableNameSuffixHash ?? globally))) return false;
+  const patches = [...list(k?.patches), ...list(k?.patchesJson6902)] as any[];
+  return !patches.some((p) => p?.options?.allowNameChange || p?.options?.allowKindChange);
+};
+
 /**
- * The files a kustomize build of `dir` reads: each kustomization file, the files it names, and every
- * file beside it (cheap insurance for fields this walk does not know). Used as the render cache key.
+ * The files a kustomize build of `dir` reads: each kustomization file, the files it names, and every file
+ * beside it (cheap insurance for fields this walk does not know, in the cache key). A reference that
+ * leaves `root` (symlinks followed) or is remote is refused, and so is a YAML input that is too large or
+ * an alias bomb: the build must not run.
  */
-export const collectInputs = (dir: string): Inputs => {
+export const collectInputs = (dir: string, root: string): Inputs => {
   const files = new Set<string>();
+  const read = new Set<string>();
   const kustomizations = new Set<string>();
+  const refused: Refusal[] = [];
+  let canShare = true;
   const seenDirs = new Set<string>();
-  const visitDir = (d: string) => {
+  const refuse = (r: Refusal) => refused.push(r);
+
+  /** A file kustomize reads: it must be inside the root. */
+  const readFile = (file: string, from: string, field: string, ref: string): boolean => {
+    const c = contain(root, file);
+    if (!c.inside) {
+      refuse({ file: from, field, ref, kind: 'outside', reason: escapeText(c, root) });
+      return false;
+    }
+    files.add(file);
+    if (isYamlFile(file) || field.startsWith('patches') || field === 'resources' || field === 'crds') read.add(file);
+    return true;
+  };
+
+  const visitDir = (d: string, from: string, field: string, ref: string) => {
+    const c = contain(root, d);
+    if (!c.inside) {
+      refuse({ file: from, field, ref, kind: 'outside', reason: escapeText(c, root) });
+      return;
+    }
     if (seenDirs.has(d)) return;
     seenDirs.add(d);
     const kfile = kustomizationFile(d);
     if (!kfile) {
-      walkFiles(d).forEach((f) => files.add(f));
+      // Flux generates a kustomization listing the manifests (generatedResources): what it lists is read.
+      const generated = generatedResources(d, root);
+      for (const p of generated.outside) {
+        refuse({ file: p.path, field: 'spec.path', ref: toPosix(relative(d, p.path)), kind: 'outside', reason: p.reason });
+      }
+      for (const f of generated.files) readFile(f, from, field, toPosix(relative(d, f)));
+      for (const sub of generated.entries) if (isDir(sub)) visitDir(sub, from, field, toPosix(relative(d, sub)));
       return;
     }
-    kustomizations.add(kfile);
     for (const e of readdirSync(d, { withFileTypes: true })) if (e.isFile()) files.add(join(d, e.name));
-    const k = parsedKustomization(readFileSync(kfile, 'utf8'));
-    if (k === undefined) return;
-    for (const ref of fileRefs(k)) {
-      if (isRemote(ref)) continue;
-      const target = resolve(d, ref);
-      if (isDir(target)) visitDir(target);
-      else if (isFile(target)) files.add(target);
+    if (!readFile(kfile, from, field, ref)) return;
+    kustomizations.add(kfile);
+    let text: string;
+    try {
+      text = readYamlText(kfile);
+    } catch {
+      return;
+    }
+    const k = parsedKustomization(text, kfile);
+    if (k === undefined || k === null || typeof k !== 'object') return;
+    canShare &&= shareable(k);
+    for (const r of fileRefs(k)) follow(d, kfile, r);
+  };
+
+  const follow = (d: string, from: string, { field, ref, plugin }: Ref) => {
+    if (isRemoteRef(ref)) {
+      refuse({ file: from, field, ref, kind: 'remote', reason: 'is remote' });
+      return;
+    }
+    const c = contain(root, ref, d);
+    if (!c.inside) {
+      refuse({ file: from, field, ref, kind: 'outside', reason: escapeText(c, root) });
+      return;
+    }
+    const target = join(d, ref);
+    if (isDir(target)) visitDir(target, from, field, ref);
+    else if (isFile(target) && readFile(target, from, field, ref) && plugin) {
+      // A plugin's configuration names files of its own, relative to the kustomization that lists it.
+      let configs: unknown[] = [];
+      try {
+        configs = parseYamlAll(readYamlText(target), target);
+      } catch (e) {
+        if (e instanceof YamlLimitError) refuse({ file: target, field, ref, kind: 'yaml', reason: e.reason });
+      }
+      for (const config of configs) for (const r of pluginRefs(config)) follow(d, target, r);
     }
   };
-  visitDir(dir);
-  return { files: [...files].sort(), kustomizations: [...kustomizations].sort() };
+
+  visitDir(dir, dir, 'spec.path', '.');
+  return {
+    files: [...files].sort(),
+    kustomizations: [...kustomizations].sort(),
+    parsed: [...read].sort(),
+    refused,
+    shareable: canShare,
+  };
 };
 
-export const isYamlFile = (f: string): boolean => /\.ya?ml$/.test(f) || basename(f) === 'Kustomization';
+/**
+ * The manifests Flux lists for a folder without a kustomization file (fluxcd/pkg's generator): every
+ * `.yaml`/`.yml` below it, a subfolder with a kustomization file as a whole; symlinked files are read
+ * through Flux's secure file system, so one pointing outside the repository fails the build.
+ */
+export const generatedResources = (dir: string, root: string): { files: string[]; entries: string[]; outside: { path: string; reason: string }[] } => {
+  const entries: string[] = [];
+  const files: string[] = [];
+  const outside: { path: string; reason: string }[] = [];
+  const visit = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (kustomizationFile(p)) entries.push(p);
+        else visit(p);
+      } else if (/\.ya?ml$/.test(e.name) && (e.isFile() || e.isSymbolicLink())) {
+        const c = e.isSymbolicLink() ? contain(root, p) : undefined;
+        if (c && !c.inside) outside.push({ path: p, reason: escapeText(c, root) });
+        else if (isFile(p)) {
+          entries.push(p);
+          files.push(p);
+        }
+      }
+    }
+  };
+  visit(dir);
+  return { files, entries, outside };
+};
+
+/**
+ * The YAML files of a build that kustomize must not read: too large, or alias bombs it would expand
+ * without limit. Checked only before kustomize runs; a cached render was made from files that passed.
+ */
+export const yamlRefusals = (inputs: Inputs): Refusal[] =>
+  inputs.parsed.flatMap((file) => {
+    const reason = yamlHazard(file);
+    return reason ? [{ file, field: 'resources', ref: basename(file), kind: 'yaml' as const, reason }] : [];
+  });

@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { UsageError } from '../lib/errors.ts';
 import { isFile } from '../lib/fsutil.ts';
@@ -10,6 +10,16 @@ export interface KustomizeBin {
   /** Changes when the binary does, so cached renders follow an upgrade. */
   identity: string;
 }
+
+/** What one kustomize process may take; a build over a limit is stopped and reported, and the run goes on. */
+export interface BuildLimits {
+  timeoutMs: number;
+  memoryBytes: number;
+  /** The most output read; more is a runaway build (an expanded alias bomb, a generator loop). */
+  outputBytes: number;
+}
+
+export const DEFAULT_LIMITS: BuildLimits = { timeoutMs: 60_000, memoryBytes: 1024 ** 3, outputBytes: 64 * 1024 ** 2 };
 
 const which = (name: string): string | undefined =>
   (process.env.PATH ?? '').split(delimiter).map((d) => join(d, name)).find(isFile);
@@ -28,17 +38,92 @@ const identity = (path: string): string => {
   return `${path}:${s.size}:${s.mtimeMs}`;
 };
 
-export const runKustomize = (bin: KustomizeBin, dir: string): Promise<{ ok: true; stdout: string } | { ok: false; error: string }> =>
+/**
+ * No network: remote resources are refused before kustomize runs (inputs.ts); should one slip through, its
+ * HTTP(S) fetch meets a closed port and its git clone a protocol allow-list that allows nothing.
+ */
+const OFFLINE = 'http://127.0.0.1:9';
+export const offlineEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  HTTP_PROXY: OFFLINE,
+  HTTPS_PROXY: OFFLINE,
+  ALL_PROXY: OFFLINE,
+  http_proxy: OFFLINE,
+  https_proxy: OFFLINE,
+  all_proxy: OFFLINE,
+  NO_PROXY: '',
+  no_proxy: '',
+  GIT_ALLOW_PROTOCOL: 'none',
+  GIT_TERMINAL_PROMPT: '0',
+  GIT_SSH_COMMAND: 'false',
+});
+
+export type KustomizeResult =
+  | { ok: true; stdout: string }
+  | { ok: false; error: string; limit?: 'timeout' | 'memory' | 'output' };
+
+const human = (bytes: number): string => (bytes >= 1024 ** 3 ? `${+(bytes / 1024 ** 3).toFixed(2)} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`);
+
+/** The process's resident memory, from /proc (Linux); undefined elsewhere or once it has gone. */
+const residentBytes = (pid: number): number | undefined => {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Runs kustomize on `dir` with a time limit and a memory cap. The cap is the data-segment limit
+ * (`ulimit -d`, set by a shell that then becomes kustomize): Go maps its heap as private writable memory,
+ * which that limit counts, while the large address ranges it reserves at start-up are not (an address-space
+ * limit would break ordinary builds). GOMEMLIMIT makes Go collect harder before it gets there.
+ */
+export const runKustomize = (bin: KustomizeBin, dir: string, limits: BuildLimits = DEFAULT_LIMITS): Promise<KustomizeResult> =>
   new Promise((done) => {
-    execFile(
-      bin.command,
-      [...bin.args, '--load-restrictor', 'LoadRestrictionsNone', dir],
-      { maxBuffer: 512 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (!err) return done({ ok: true, stdout });
-        done({ ok: false, error: cleanError(stderr || String(err.message)) });
-      },
-    );
+    const kib = Math.max(1, Math.floor(limits.memoryBytes / 1024));
+    const child = spawn('/bin/sh', ['-c', 'ulimit -d "$1" 2>/dev/null; shift; exec "$@"', 'sh', String(kib), bin.command, ...bin.args, '--load-restrictor', 'LoadRestrictionsNone', dir], {
+      env: { ...offlineEnv(), GOMEMLIMIT: String(Math.floor(limits.memoryBytes * 0.8)) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outBytes = 0;
+    let stopped: { limit: 'timeout' | 'memory' | 'output'; error: string } | undefined;
+    const stop = (limit: 'timeout' | 'memory' | 'output', error: string) => {
+      if (stopped) return;
+      stopped = { limit, error };
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
+    const timer = setTimeout(() => {
+      const rss = child.pid ? residentBytes(child.pid) : undefined;
+      if (rss !== undefined && rss >= limits.memoryBytes * 0.8) stop('memory', `used ${human(rss)} of its ${human(limits.memoryBytes)} memory cap and was stopped after ${limits.timeoutMs / 1000} s`);
+      else stop('timeout', `took longer than ${limits.timeoutMs / 1000} s and was stopped`);
+    }, limits.timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      outBytes += chunk.length;
+      if (outBytes > limits.outputBytes) stop('output', `wrote more than ${human(limits.outputBytes)} and was stopped`);
+      else out.push(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => err.length < 64 && err.push(chunk));
+    const finish = (code: number | null, failure?: Error) => {
+      clearTimeout(timer);
+      if (stopped) return done({ ok: false, ...stopped });
+      if (code === 0) return done({ ok: true, stdout: Buffer.concat(out).toString('utf8') });
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (/out of memory|cannot allocate memory/i.test(stderr)) {
+        return done({ ok: false, limit: 'memory', error: `ran out of its ${human(limits.memoryBytes)} memory cap` });
+      }
+      done({ ok: false, error: cleanError(stderr || String(failure?.message ?? `exit code ${code}`)) });
+    };
+    child.on('error', (e) => finish(null, e));
+    child.on('close', (code) => finish(code));
   });
 
 /** kubectl wraps kustomize's message in a klog line; keep only the message. */

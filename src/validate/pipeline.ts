@@ -8,9 +8,8 @@ import { isDir, isFile, walkFiles } from '../lib/fsutil.ts';
 import { createPool } from '../lib/pool.ts';
 import { prewarmBuilds, type BuildContext } from './build.ts';
 import { loadConfig, type ValidatorConfig } from './config.ts';
-import { checkDashboards } from './dashboards.ts';
 import { discover, type DiscoverOptions } from './discover.ts';
-import { findKustomize } from './kustomize.ts';
+import { findKustomize, type BuildLimits } from './kustomize.ts';
 import { Locator } from './locate.ts';
 import { checkPolicy } from './policy.ts';
 import { checkReferences } from './references.ts';
@@ -19,11 +18,9 @@ import { applyRules, type RuleOptions } from './rules.ts';
 import { CrdCatalog, readCrdDirs } from './schema-crds.ts';
 import { SchemaValidator } from './schema.ts';
 import { checkSchemas } from './schema-stage.ts';
-import { checkRepoFiles } from './repo-files.ts';
 import { simulateCluster, type Simulation } from './simulate.ts';
-import { checkSopsFiles } from './sops-files.ts';
 import { saveSnapshot, treeKey } from './snapshot.ts';
-import type { ClusterResult, ClusterTarget, Finding } from './types.ts';
+import type { ClusterResult, ClusterTarget, Finding, KObject } from './types.ts';
 
 export { TOOLKIT_ROOT };
 
@@ -49,6 +46,8 @@ export interface RunOptions extends DiscoverOptions {
   house?: boolean;
   /** A kind without a schema is an error; the default unless `path` is given. */
   strict?: boolean;
+  /** What each kustomize process may take (time, memory, output): the defaults unless a test or the bench asks. */
+  limits?: BuildLimits;
 }
 
 /** --schema-dir, else K8S_OPS_SCHEMA_DIR, else the config's folders that exist; empty means the public locations. */
@@ -75,22 +74,58 @@ export interface Prepared {
 export const prepare = async (opts: RunOptions): Promise<Prepared> => {
   const { repoRoot, clusters } = discover(opts);
   const config = await loadConfig(repoRoot);
-  const ctx: BuildContext = { repoRoot, cacheDir: cacheDirFrom(opts), kustomize: findKustomize(), schedule: createPool(), renders: new Map() };
+  const ctx: BuildContext = { repoRoot, cacheDir: cacheDirFrom(opts), kustomize: findKustomize(), schedule: createPool(), renders: new Map(), limits: opts.limits };
   return { repoRoot, clusters, config, ctx };
 };
 
-export const simulateAll = (p: Prepared, progress?: (m: string) => void): Promise<{ cluster: ClusterTarget; sim: Simulation; seconds: number }[]> =>
+export const simulateAll = (
+  p: Prepared,
+  progress?: (m: string) => void,
+  onObjects?: (objects: KObject[]) => void,
+): Promise<{ cluster: ClusterTarget; sim: Simulation; seconds: number }[]> =>
   Promise.all(
     p.clusters.map(async (cluster) => {
       const started = performance.now();
-      const sim = await simulateCluster(p.ctx, cluster, (done, known) => progress?.(`${cluster.name}: built ${done}/${known} Kustomizations`), p.config);
+      const sim = await simulateCluster(p.ctx, cluster, (done, known) => progress?.(`${cluster.name}: built ${done}/${known} Kustomizations`), p.config, onObjects);
       return { cluster, sim, seconds: (performance.now() - started) / 1000 };
     }),
   );
 
-/** The repository's own files: one set of findings, reported with every cluster it belongs to. */
+/**
+ * Compiles the schemas of the kinds a fresh build renders while kustomize is still building the rest:
+ * compiling a large CRD's schema takes longer than building an app. One at a time, yielding in between,
+ * so kustomize's output is read as it comes.
+ */
+const warmSchemas = (schemas: SchemaValidator) => {
+  const seen = new Set<string>();
+  const queue: [string, string][] = [];
+  let running = false;
+  const drain = async () => {
+    running = true;
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      await new Promise(setImmediate);
+      await schemas.warm(...next).catch(() => undefined);
+    }
+    running = false;
+  };
+  return (objects: KObject[]) => {
+    for (const o of objects) {
+      const id = `${o.apiVersion}/${o.kind}`;
+      if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string' || seen.has(id)) continue;
+      seen.add(id);
+      queue.push([o.apiVersion, o.kind]);
+    }
+    if (!running && queue.length) drain();
+  };
+};
+
+/**
+ * The repository's own files: one set of findings, reported with every cluster it belongs to. Their
+ * checkers (SOPS, PromQL, JSON5) are loaded only for this: a run with --path never needs them.
+ */
 const repositoryFindings = async (repoRoot: string, schemaDirs: string[], cacheDir: string, only?: string[]): Promise<Finding[]> => {
   const files = only ? only.map((f) => join(repoRoot, f)).filter(isFile) : walkFiles(repoRoot);
+  const [{ checkRepoFiles }, { checkSopsFiles }, { checkDashboards }] = await Promise.all([import('./repo-files.ts'), import('./sops-files.ts'), import('./dashboards.ts')]);
   return [
     ...(await checkRepoFiles(repoRoot, schemaDirs, cacheDir, files, { complete: !only })).findings,
     ...(await checkSopsFiles(repoRoot, files)),
@@ -147,9 +182,9 @@ export const validateRepository = async (opts: RunOptions): Promise<Validation> 
   }
   const rules: RuleOptions = { house: opts.house ?? !opts.path, settings: prepared.config.rules };
   const strict = opts.strict ?? !opts.path;
-  const locator = new Locator(prepared.repoRoot);
+  const locator = new Locator(prepared.repoRoot, prepared.ctx.cacheDir);
   for (const file of opts.prewarm ?? []) prewarmBuilds(prepared.ctx, file);
-  const simulation = simulateAll(prepared, opts.progress);
+  const simulation = simulateAll(prepared, opts.progress, warmSchemas(schemas));
   // Hashing the tree overlaps with the kustomize processes the simulation has just started.
   const key = opts.path ? undefined : treeKey(prepared.repoRoot, prepared.ctx.kustomize);
   const repoFindings = opts.repoFiles
@@ -180,6 +215,7 @@ export const validateRepository = async (opts: RunOptions): Promise<Validation> 
     opts.progress?.(`${cluster.name}: checked ${sim.resources.length} resources`);
   }
   schemas.save();
+  locator.save();
   cacheArea(prepared.ctx.cacheDir, 'builds').prune();
   return { repoRoot: prepared.repoRoot, results, treeKey: key, schemaDirs, schemaFiles: schemas.schemaFiles() };
 };

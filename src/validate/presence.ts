@@ -16,16 +16,26 @@ const GENERIC = new Set(['app', 'apps', 'cluster', 'clusters', 'config', 'config
 
 const tokens = (name: string): string[] => name.toLowerCase().split(/[^a-z0-9]+/).filter((t) => t.length >= 3 && !GENERIC.has(t));
 
-/** Whether `values` hold `name` as a value, outside the keys under which charts name what they use. */
-export const valuesName = (values: unknown, name: string): boolean => {
-  const visit = (node: unknown, consumer: boolean): boolean => {
-    if (typeof node === 'string') return !consumer && node === name;
-    if (Array.isArray(node)) return node.some((n) => visit(n, consumer));
-    if (!node || typeof node !== 'object') return false;
-    return Object.entries(node).some(([k, v]) => visit(v, consumer || CONSUMER_KEYS.has(k)));
-  };
-  return visit(values, false);
+/** The strings of chart values outside the keys under which charts name what they use, once per values object. */
+const namedInValues = new WeakMap<object, Set<string>>();
+const valueStrings = (values: object): Set<string> => {
+  let found = namedInValues.get(values);
+  if (!found) {
+    const strings = new Set<string>();
+    const visit = (node: unknown) => {
+      if (typeof node === 'string') strings.add(node);
+      else if (Array.isArray(node)) node.forEach(visit);
+      else if (node && typeof node === 'object') for (const [k, v] of Object.entries(node)) if (!CONSUMER_KEYS.has(k)) visit(v);
+    };
+    visit(values);
+    namedInValues.set(values, (found = strings));
+  }
+  return found;
 };
+
+/** Whether `values` hold `name` as a value, outside the keys under which charts name what they use. */
+export const valuesName = (values: unknown, name: string): boolean =>
+  typeof values === 'string' ? values === name : Boolean(values) && typeof values === 'object' && valueStrings(values as object).has(name);
 
 const releaseNamespace = (o: KObject): string | undefined => o.spec?.targetNamespace ?? o.metadata?.namespace;
 const chartName = (o: KObject): string => String(o.spec?.chart?.spec?.chart ?? o.spec?.chartRef?.name ?? '');

@@ -1,12 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { entryPoint, parseFlags } from '../lib/cli.ts';
+import { contain } from '../lib/contain.ts';
 import { EXIT } from '../lib/errors.ts';
 import { io } from '../lib/io.ts';
 import { commonFlags, progressPrinter } from './args.ts';
 import { prepare, simulateAll } from './pipeline.ts';
-import { findingLine } from './report.ts';
+import { Locator } from './locate.ts';
+import { findingLine, resolveLines } from './report.ts';
 
 const USAGE = `usage: npm run render -- --out DIR [--cluster NAME | --path DIR] [--repo DIR]
 
@@ -20,22 +22,46 @@ export const main = async (argv: string[]): Promise<number> => {
   const progress = progressPrinter(args.quiet);
   const simulated = await simulateAll(prepared, progress.update);
   progress.done();
+  const locator = new Locator(prepared.repoRoot, prepared.ctx.cacheDir);
   let failed = false;
+  const out = resolve(args.out!);
+  mkdirSync(out, { recursive: true });
   for (const { cluster, sim } of simulated) {
-    const base = prepared.clusters.length > 1 ? join(resolve(args.out!), cluster.name) : resolve(args.out!);
+    const base = prepared.clusters.length > 1 ? join(out, cluster.name) : out;
     for (const built of sim.kustomizations) {
-      const dir = join(base, built.ks.namespace);
-      mkdirSync(dir, { recursive: true });
+      const file = outputFile(out, base, built.ks);
+      if (typeof file !== 'string') {
+        const obj = { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: built.ks.name } };
+        sim.findings.push({ file: built.ks.origin?.file ?? cluster.entry, rule: 'invalid-name', message: `Kustomization ${built.ks.namespace}/${built.ks.name}: ${file.reason}: not written`, severity: 'error', at: { obj, path: ['metadata', file.field] } });
+        continue;
+      }
+      mkdirSync(dirname(file), { recursive: true });
       const text = built.resources.map((r) => stringify(r.obj, { lineWidth: 0 })).join('---\n');
-      writeFileSync(join(dir, `${built.ks.name}.yaml`), text);
+      writeFileSync(file, text);
     }
-    for (const f of sim.findings.filter((x) => x.severity === 'error')) {
+    for (const f of resolveLines(sim.findings, locator).filter((x) => x.severity === 'error')) {
       failed = true;
       io().err(`${findingLine(f)}\n`);
     }
     io().err(`${cluster.name}: ${sim.kustomizations.length} Kustomizations rendered to ${base}\n`);
   }
   return failed ? EXIT.refused : EXIT.ok;
+};
+
+/** Kubernetes' own syntax for a namespace (a DNS label) and an object name (a DNS subdomain): no `/`, no `..`. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * `<base>/<namespace>/<name>.yaml`, from names the repository chose: each must be a Kubernetes name, and the
+ * file must land inside the output folder once symlinks there are followed.
+ */
+const outputFile = (out: string, base: string, ks: { namespace: string; name: string }): string | { reason: string; field: string } => {
+  if (!DNS_LABEL.test(ks.namespace) || ks.namespace.length > 63) return { reason: `namespace ${JSON.stringify(ks.namespace)} is not a Kubernetes namespace name`, field: 'namespace' };
+  if (!DNS_SUBDOMAIN.test(ks.name) || ks.name.length > 253) return { reason: `name ${JSON.stringify(ks.name)} is not a Kubernetes object name`, field: 'name' };
+  const file = join(base, ks.namespace, `${ks.name}.yaml`);
+  const inside = contain(out, file);
+  return inside.inside ? file : { reason: `${relative(out, file)} ${inside.how === 'symlink' ? `is under a symlink to ${inside.real}, outside` : 'leaves'} the output folder`, field: 'name' };
 };
 
 entryPoint(import.meta.url, main);

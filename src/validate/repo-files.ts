@@ -105,5 +105,5 @@ const checkFile = async (abs: string, file: string, rule: FileRule, schemaFile: 
     return [{ file, rule: 'yaml', message: `does not parse: ${String(e.message).split('\n')[0]}`, severity: 'error' }];
   }
   if (validate(doc)) return [];
-  return toIssues(validate.errors ?? []).map((issue) => ({ file, rule: 'schema', message: `${rule.schema}: ${issue.message || dotted(issue.path)}`, severity: 'error' as const }));
+  return toIssues(validate.errors ?? [], doc).map((issue) => ({ file, rule: 'schema', message: `${rule.schema}: ${issue.message || dotted(issue.path)}`, severity: 'error' as const }));
 };

@@ -59,9 +59,8 @@ export const patchSchema = (schema: any, objectMeta?: unknown): any => {
 export const AJV_OPTIONS = {
   strict: false,
   allErrors: true,
-  verbose: true,
   allowUnionTypes: true,
   validateFormats: false,
-  code: { regExp: goRegExp },
+  code: { regExp: goRegExp, optimize: false },
 };
 

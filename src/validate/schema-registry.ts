@@ -13,8 +13,30 @@ export const PUBLIC_LOCATIONS = {
   crds: 'https://raw.githubusercontent.com/datreeio/CRDs-catalog/main',
 };
 
-/** kubeconform's file name for a kind: `{kind}[-{group's first label}]-{version}.json` under k8s/, else a CRD. */
+// Kubernetes' own syntax (apiextensions' validation of a CustomResourceDefinition): a group is a DNS-1123
+// subdomain, a version a DNS-1035 label, a kind a DNS-1035 label once lower-cased. Schema file names are
+// made only from such values: a `kind` of `../../x` must not choose which file is read, fetched or kept.
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Why `apiVersion` `kind` is not a Kubernetes type name; undefined when it is one. */
+export const typeSyntaxError = (apiVersion: string, kind: string): string | undefined => {
+  const parts = apiVersion.split('/');
+  if (parts.length > 2) return `apiVersion ${JSON.stringify(apiVersion)} is not GROUP/VERSION`;
+  const [group, version] = parts.length === 2 ? parts : ['', parts[0]];
+  if (parts.length === 2 && (!DNS1123_SUBDOMAIN.test(group) || group.length > 253)) return `the API group ${JSON.stringify(group)} is not a DNS subdomain`;
+  if (!DNS1035_LABEL.test(version) || version.length > 63) return `the API version ${JSON.stringify(version)} is not a DNS label`;
+  if (!DNS1035_LABEL.test(kind.toLowerCase()) || kind.length > 63) return `the kind ${JSON.stringify(kind)} is not a Kubernetes kind name (letters, digits and dashes)`;
+  return undefined;
+};
+
+/**
+ * kubeconform's file name for a kind: `{kind}[-{group's first label}]-{version}.json` under k8s/, else a CRD.
+ * Only for type names in Kubernetes' syntax (typeSyntaxError): anything else is refused here too.
+ */
 export const schemaPaths = (apiVersion: string, kind: string, k8sVersion: string): { k8s: string; crd: string } => {
+  const invalid = typeSyntaxError(apiVersion, kind) ?? (/^\d+\.\d+\.\d+$/.test(k8sVersion) ? undefined : `Kubernetes version ${JSON.stringify(k8sVersion)} is not X.Y.Z`);
+  if (invalid) throw new Error(`no schema file name from ${invalid}`);
   const group = apiGroup(apiVersion);
   const version = apiVersion.includes('/') ? apiVersion.split('/')[1] : apiVersion;
   const k = kind.toLowerCase();

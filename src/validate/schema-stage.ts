@@ -40,6 +40,10 @@ export const checkSchemas = async (
       continue;
     }
     const verdict = await schemas.check(o, opts.crds);
+    if (verdict.kind === 'bad-type') {
+      findings.push({ file, rule: 'schema', message: `${describe(o)}: ${verdict.reason}: no schema looked for`, severity: 'error', at: { obj: o, path: [verdict.field] } });
+      continue;
+    }
     if (verdict.kind === 'missing') {
       if (verdict.unreachable) throw new NoSchemasError();
       const skip = config.schemaSkips.find((s) => s.kind === o.kind && (!s.apiVersion || s.apiVersion === o.apiVersion));

@@ -5,7 +5,7 @@ import { sha256 } from '../lib/hash.ts';
 import { toIssues, type SchemaIssue } from './schema-errors.ts';
 import type { CrdCatalog } from './schema-crds.ts';
 import { AJV_OPTIONS, patchSchema } from './schema-patches.ts';
-import { SchemaRegistry, schemaPaths } from './schema-registry.ts';
+import { SchemaRegistry, schemaPaths, typeSyntaxError } from './schema-registry.ts';
 import { apiGroup, type KObject } from './types.ts';
 
 export type { SchemaIssue } from './schema-errors.ts';
@@ -23,7 +23,9 @@ export type SchemaVerdict =
   | { kind: 'valid' }
   | { kind: 'invalid'; issues: SchemaIssue[] }
   /** `unreachable`: the public locations could not be reached, so the schema may well exist. */
-  | { kind: 'missing'; tried: string[]; unreachable?: boolean };
+  | { kind: 'missing'; tried: string[]; unreachable?: boolean }
+  /** apiVersion or kind is not in Kubernetes' syntax: no schema is looked for (no file read, nothing fetched). */
+  | { kind: 'bad-type'; reason: string; field: 'apiVersion' | 'kind' };
 
 /** Bump when patchSchema or toIssues change, so kept verdicts and compiled validators are made again. */
 const VERDICT_VERSION = '2';
@@ -55,6 +57,8 @@ export class SchemaValidator {
   async check(obj: KObject, crds?: CrdCatalog): Promise<SchemaVerdict> {
     const apiVersion = String(obj.apiVersion);
     const kind = String(obj.kind);
+    const badType = typeSyntaxError(apiVersion, kind);
+    if (badType) return { kind: 'bad-type', reason: badType, field: badType.startsWith('the kind') ? 'kind' : 'apiVersion' };
     const given = this.opts.crds?.get(apiVersion, kind);
     let schema = given ? this.fromCrd(given) : await this.schemaFor(apiVersion, kind);
     if (!('compile' in schema)) {
@@ -66,10 +70,17 @@ export class SchemaValidator {
     let issues = key in this.results ? this.results[key] : undefined;
     if (issues === undefined) {
       const validate = await schema.compile();
-      issues = validate(obj) ? null : toIssues(validate.errors ?? []);
+      issues = validate(obj) ? null : toIssues(validate.errors ?? [], obj);
     }
     this.used[key] = issues;
     return issues ? { kind: 'invalid', issues } : { kind: 'valid' };
+  }
+
+  /** Finds and compiles a kind's schema ahead of the first check (while kustomize is still building). */
+  async warm(apiVersion: string, kind: string): Promise<void> {
+    if (typeSyntaxError(apiVersion, kind)) return;
+    const schema = await this.schemaFor(apiVersion, kind);
+    if ('compile' in schema) await schema.compile();
   }
 
   /** The schema files this run has used (from the schema folders, not the public locations), by fileIdentity. */

@@ -47,6 +47,8 @@ export const simulateCluster = async (
   cluster: ClusterTarget,
   onBuilt: (done: number, known: number) => void = () => {},
   sources: SourceConfig = { external: [], releases: {} },
+  /** Each freshly built Kustomization's final objects as soon as they are known (the schema stage starts compiling). */
+  onObjects: (objects: KObject[]) => void = () => {},
 ): Promise<Simulation> => {
   const root = rootKustomization(cluster);
   const resources: Resource[] = [];
@@ -127,12 +129,15 @@ export const simulateCluster = async (
         if (result.error) findings.push({ file, rule: 'substitute', message: `${obj.kind} ${obj.metadata?.name}: ${result.error}`, severity: 'error', at: { obj, pattern: result.errorAt } });
         obj = result.obj;
       }
+      setCommonMetadata(obj, p.ks.spec.commonMetadata);
       const resource: Resource = { obj, appliedBy: ksId(p.ks), origin: { file }, sops };
       resources.push(resource);
       built.resources.push(resource);
       if (isFluxKustomization(obj)) follow(obj, file, queue);
     }
     kustomizations.push(built);
+    // A render from the cache holds objects already checked: their verdicts are kept, no schema is needed.
+    if (!out.cached) onObjects(built.resources.map((r) => r.obj));
   };
 
   const follow = (obj: KObject, file: string, queue: Pending[]) => {
@@ -203,6 +208,16 @@ const adoptDeclaredRoot = async (root: FluxKustomization, first: Pending, start:
   root.spec = declared.obj.spec ?? root.spec;
   root.origin = { file: declared.file ?? root.origin?.file ?? '' };
   return start(root);
+};
+
+/** The controller's commonMetadata, set on each object after substitution (fluxcd/pkg ssa SetCommonMetadata). */
+const setCommonMetadata = (obj: KObject, common: KObject | undefined): void => {
+  for (const field of ['labels', 'annotations'] as const) {
+    const add = common?.[field];
+    if (!add || typeof add !== 'object' || !Object.keys(add).length || !obj || typeof obj !== 'object') continue;
+    obj.metadata ??= {};
+    obj.metadata[field] = { ...(obj.metadata[field] ?? {}), ...Object.fromEntries(Object.entries(add).map(([k, v]) => [k, String(v)])) };
+  }
 };
 
 const ksObject = (ks: FluxKustomization): KObject => ({

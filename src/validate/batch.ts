@@ -1,0 +1,262 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { cacheArea } from '../lib/cache.ts';
+import { toPosix } from '../lib/fsutil.ts';
+import { sha256 } from '../lib/hash.ts';
+import { parseYaml, parseYamlDocuments, toJSCapped } from '../lib/yaml-safe.ts';
+import { DEFAULT_LIMITS, runKustomize, type BuildLimits, type KustomizeBin } from './kustomize.ts';
+import type { KObject } from './types.ts';
+
+// kustomize runs, one process per build or several builds per process. kubectl spends about 180 ms of CPU
+// starting before it reads a file, and a build of an app folder about 20 ms more, so builds that are
+// ready at the same time share a process: each is an overlay folder of its own below one parent
+// kustomization, which lists them in order between boundary ConfigMaps and keeps that order (fifo), so
+// the output splits back into builds. Only builds that cannot see each other share (inputs.ts
+// `shareable`): kustomize fixes name references and resolves vars once per process, over everything in
+// it. Two builds of one process may not hold the same object (kind, namespace, name): home-ops style
+// components name theirs `${APP}`, substituted only later. So a build's target namespace is a name of its
+// own in the shared process, put back in its output afterwards (only kustomize's namespace transformer
+// writes it, after every other transformer of the overlay); builds without one that read the same file go
+// to different processes. A shared run that fails anyway is split in two until the failing build runs
+// alone, as it would have.
+
+export interface BuiltDoc {
+  obj: KObject;
+  /** Repository-relative file the object came from. */
+  file?: string;
+}
+
+export type Rendered =
+  | { ok: true; docs: BuiltDoc[] }
+  | { ok: false; error: string; limit?: 'timeout' | 'memory' | 'output' };
+
+/** One build: the overlay Flux would lay over `spec.path`, with absolute paths. */
+export interface RenderJob {
+  cacheFile: string;
+  overlay: KObject & { resources: string[]; components?: string[]; namespace?: string };
+  shareable: boolean;
+  /** The files kustomize reads for it (to keep builds that would render the same objects apart). */
+  reads: string[];
+}
+
+export interface RenderContext {
+  repoRoot: string;
+  cacheDir: string;
+  kustomize: KustomizeBin;
+  /** Limits how many kustomize processes run at once. */
+  schedule: <T>(task: () => Promise<T>) => Promise<T>;
+  /** How many processes the schedule runs at once (to share builds out between them). */
+  parallelism?: number;
+  limits?: BuildLimits;
+  /** Counts, for tests and the bench: kustomize processes started, and builds rendered by them. */
+  stats?: { processes: number; builds: number };
+}
+
+/** The most builds one process takes: a failure costs a few more processes to find the build that failed. */
+const MAX_SHARED = 32;
+const ORIGIN = 'config.kubernetes.io/origin';
+const BOUNDARY = 'k8s-ops-build-boundary-';
+
+interface Pending {
+  job: RenderJob;
+  done: (r: Rendered) => void;
+}
+
+const queues = new WeakMap<RenderContext, { pending: Pending[]; flushing: boolean }>();
+
+/** Renders a build, in a process of its own or shared with other builds that are ready at the same time. */
+export const render = (ctx: RenderContext, job: RenderJob): Promise<Rendered> => {
+  if (!job.shareable) return ctx.schedule(() => renderAlone(ctx, job));
+  let queue = queues.get(ctx);
+  if (!queue) queues.set(ctx, (queue = { pending: [], flushing: false }));
+  const q = queue;
+  return new Promise((done) => {
+    q.pending.push({ job, done });
+    if (q.flushing) return;
+    q.flushing = true;
+    // Builds asked for in the same turn of the event loop (a Kustomization's children) go out together.
+    setImmediate(() => {
+      q.flushing = false;
+      const all = q.pending.splice(0);
+      const per = Math.min(MAX_SHARED, Math.ceil(all.length / (ctx.parallelism ?? availableParallelism())));
+      for (const group of groups(all, per)) runShared(ctx, group);
+    });
+  });
+};
+
+/** At most `per` builds a group; builds without a target namespace that read a file in common stay apart. */
+const groups = (all: Pending[], per: number): Pending[][] => {
+  const out: { members: Pending[]; reads: Set<string> }[] = [];
+  for (const p of all) {
+    const free = p.job.overlay.namespace !== undefined;
+    const group = out.find((g) => g.members.length < per && (free || !p.job.reads.some((f) => g.reads.has(f))));
+    if (group) {
+      group.members.push(p);
+      if (!free) p.job.reads.forEach((f) => group.reads.add(f));
+    } else out.push({ members: [p], reads: new Set(free ? [] : p.job.reads) });
+  }
+  return out.map((g) => g.members);
+};
+
+const runShared = (ctx: RenderContext, group: Pending[]): void => {
+  if (group.length === 1) {
+    ctx.schedule(() => renderAlone(ctx, group[0].job)).then(group[0].done);
+    return;
+  }
+  ctx.schedule(() => renderTogether(ctx, group.map((p) => p.job))).then((results) => {
+    if (Array.isArray(results)) return group.forEach((p, i) => p.done(results[i]));
+    // Over a limit, any of them may be the cause: each runs alone, with limits of its own.
+    if (results === 'limit') return group.forEach((p) => runShared(ctx, [p]));
+    const half = Math.ceil(group.length / 2);
+    runShared(ctx, group.slice(0, half));
+    runShared(ctx, group.slice(half));
+  });
+};
+
+const overlayDir = (ctx: RenderContext, id: string): string => cacheArea(ctx.cacheDir, 'overlays').file(id, '');
+
+/** The overlay written into `dir`, its paths relative to it. */
+const writeOverlay = (dir: string, overlay: RenderJob['overlay'], extra: KObject = {}): void => {
+  const rel = (p: string) => toPosix(relative(dir, p));
+  const k: KObject = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', ...extra, ...overlay, resources: overlay.resources.map(rel) };
+  if (overlay.components) k.components = overlay.components.map(rel);
+  mkdirSync(dir, { recursive: true });
+  // JSON is YAML: kustomize reads it, and writing it costs nothing next to the yaml library's stringify.
+  writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(k, null, 2));
+};
+
+const run = (ctx: RenderContext, dir: string) => {
+  if (ctx.stats) ctx.stats.processes++;
+  return runKustomize(ctx.kustomize, dir, ctx.limits ?? DEFAULT_LIMITS);
+};
+
+const rendered = (ctx: RenderContext, builds: number) => {
+  if (ctx.stats) ctx.stats.builds += builds;
+};
+
+const keep = (cacheFile: string, docs: BuiltDoc[]): void => {
+  mkdirSync(dirname(cacheFile), { recursive: true });
+  writeFileSync(cacheFile, JSON.stringify(docs));
+};
+
+const renderAlone = async (ctx: RenderContext, job: RenderJob): Promise<Rendered> => {
+  const dir = overlayDir(ctx, sha256(job.cacheFile).slice(0, 20));
+  writeOverlay(dir, job.overlay, { buildMetadata: ['originAnnotations'] });
+  const result = await run(ctx, dir);
+  rmSync(dir, { recursive: true, force: true });
+  rendered(ctx, 1);
+  if (!result.ok) return result;
+  const parsed = docsOf(result.stdout, dir, ctx.repoRoot);
+  if (!parsed.ok) return parsed;
+  keep(job.cacheFile, parsed.docs);
+  return parsed;
+};
+
+/** Several builds in one process; when it failed, whether over a limit or otherwise (the caller splits them). */
+const renderTogether = async (ctx: RenderContext, jobs: RenderJob[]): Promise<Rendered[] | 'limit' | 'failed'> => {
+  const id = sha256(...jobs.map((j) => j.cacheFile)).slice(0, 20);
+  const dir = overlayDir(ctx, `shared-${id}`);
+  const resources: string[] = [];
+  const stand = (i: number) => `k8s-ops-${id.slice(0, 8)}-${i}`;
+  jobs.forEach((job, i) => {
+    const { namespace } = job.overlay;
+    writeOverlay(join(dir, `b${i}`), namespace === undefined ? job.overlay : { ...job.overlay, namespace: stand(i) });
+    writeFileSync(join(dir, `boundary-${i}.yaml`), JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${BOUNDARY}${i}` } }));
+    resources.push(`boundary-${i}.yaml`, `b${i}`);
+  });
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    JSON.stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', buildMetadata: ['originAnnotations'], sortOptions: { order: 'fifo' }, resources }),
+  );
+  const result = await run(ctx, dir);
+  rmSync(dir, { recursive: true, force: true });
+  if (!result.ok) return result.limit ? 'limit' : 'failed';
+  const parsed = docsOf(result.stdout, dir, ctx.repoRoot);
+  if (!parsed.ok) return 'failed';
+  const split: BuiltDoc[][] = [];
+  for (const doc of parsed.docs) {
+    const o = doc.obj;
+    if (o.kind === 'ConfigMap' && o.apiVersion === 'v1' && String(o.metadata?.name).startsWith(BOUNDARY)) {
+      if (o.metadata.name !== `${BOUNDARY}${split.length}`) return 'failed';
+      split.push([]);
+    } else if (!split.length) return 'failed';
+    else split[split.length - 1].push(doc);
+  }
+  if (split.length !== jobs.length) return 'failed';
+  rendered(ctx, jobs.length);
+  return jobs.map((job, i) => {
+    const { namespace } = job.overlay;
+    const docs = legacyOrder(namespace === undefined ? split[i] : split[i].map((d) => ({ ...d, obj: replaceString(d.obj, stand(i), namespace) })));
+    keep(job.cacheFile, docs);
+    return { ok: true, docs };
+  });
+};
+
+/** `value` with `from` replaced by `to` in every string, keys included. */
+const replaceString = (value: any, from: string, to: string): any => {
+  if (typeof value === 'string') return value.includes(from) ? value.replaceAll(from, to) : value;
+  if (Array.isArray(value)) return value.map((v) => replaceString(v, from, to));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [replaceString(k, from, to), replaceString(v, from, to)]));
+  return value;
+};
+
+/** kustomize's output as objects, each with the repository file it came from (its origin annotation removed). */
+const docsOf = (stdout: string, dir: string, repoRoot: string): Rendered => {
+  try {
+    const docs = parseYamlDocuments(stdout)
+      .map((d) => toJSCapped(d, 'kustomize output'))
+      .filter((o) => o && typeof o === 'object')
+      .map((obj) => ({ obj, file: takeOrigin(obj, dir, repoRoot) }));
+    return { ok: true, docs };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message.split('\n')[0] };
+  }
+};
+
+/** Removes kustomize's origin annotation and returns the repository-relative source file. */
+const takeOrigin = (obj: KObject, dir: string, repoRoot: string): string | undefined => {
+  const annotations = obj.metadata?.annotations;
+  const origin = annotations?.[ORIGIN];
+  if (!origin) return undefined;
+  delete annotations[ORIGIN];
+  if (Object.keys(annotations).length === 0) delete obj.metadata.annotations;
+  try {
+    const o = parseYaml(origin, ORIGIN);
+    const path = o?.path ?? o?.configuredIn;
+    return path ? toPosix(relative(repoRoot, resolve(dir, path))) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+// kustomize's default ("legacy") output order, which a build alone gets at the top of its process:
+// api/internal/builtins/SortOrderTransformer.go (a total order, so the result is the same).
+const ORDER_FIRST = [
+  'Namespace', 'ResourceQuota', 'StorageClass', 'CustomResourceDefinition', 'ServiceAccount', 'PodSecurityPolicy', 'Role',
+  'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'Secret', 'Endpoints', 'Service', 'LimitRange',
+  'PriorityClass', 'PersistentVolume', 'PersistentVolumeClaim', 'Deployment', 'StatefulSet', 'CronJob', 'PodDisruptionBudget',
+];
+const ORDER_LAST = ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'];
+const rank = new Map<string, number>([...ORDER_FIRST.map((k, i) => [k, i - ORDER_FIRST.length] as const), ...ORDER_LAST.map((k, i) => [k, i + 1] as const)]);
+
+const gvkString = (o: KObject): string => {
+  const apiVersion = String(o.apiVersion ?? '');
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+  return [group || '~G', version || '~V', o.kind || '~K'].join('_');
+};
+const idString = (o: KObject): string => [gvkString(o), o.metadata?.namespace || '~X', o.metadata?.name || '~N'].join('|');
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+export const legacyOrder = (docs: BuiltDoc[]): BuiltDoc[] =>
+  [...docs].sort((x, y) => {
+    const [a, b] = [x.obj, y.obj];
+    const [ga, gb] = [gvkString(a), gvkString(b)];
+    if (ga !== gb) {
+      const [ra, rb] = [rank.get(a.kind) ?? 0, rank.get(b.kind) ?? 0];
+      return ra !== rb ? ra - rb : compare(ga, gb);
+    }
+    return compare(idString(a), idString(b));
+  });
+
+export const readCached = (file: string): Rendered => ({ ok: true, docs: JSON.parse(readFileSync(file, 'utf8')) });
