@@ -57,12 +57,16 @@ test('main: one approval, stale reviews dismissed, code owners, strict checks, n
   const release = rulesetFile('release');
   assert.equal(release.conditions.ref_name.include, ['refs/heads/release']);
   assert.ok(rule(release, 'update') && rule(release, 'non_fast_forward') && rule(release, 'deletion'));
-  // GitHub Actions (the app the promotion workflow's token belongs to) pushes it; so may the repository's
+  // A deploy key with write access pushes it (the promotion workflow's, the only one that may write: GitHub
+  // refuses GitHub Actions, the app of the default token, as a bypass actor); so may the repository's
   // administrators (role 5), who run the same script for the override and could lift the ruleset anyway.
   assert.equal(release.bypass_actors, [
-    { actor_id: 15368, actor_type: 'Integration', bypass_mode: 'always' },
+    { actor_id: null, actor_type: 'DeployKey', bypass_mode: 'always' },
     { actor_id: 5, actor_type: 'RepositoryRole', bypass_mode: 'always' },
   ]);
+  const workflow = readFileSync(join(ROOT, '.github', 'workflows', 'release-promote.yaml'), 'utf8');
+  assert.match(workflow, 'ssh-key: ${{ secrets.RELEASE_DEPLOY_KEY }}');
+  assert.not.match(workflow, 'contents: write');
 });
 
 test('creates both rulesets in a repository that has none', async () => {
@@ -141,6 +145,16 @@ test('GitHub refusing a ruleset stops the run with gh\'s exit code; a malformed 
   const usage = await apply(fakeGh(), ['--repo', 'not a repo']);
   assert.is(usage.code, 2);
   assert.is(usage.stderr.trim(), 'github-rulesets: --repo not a repo: expected OWNER/NAME');
+});
+
+test('GitHub Actions as a bypass actor is refused by GitHub, as the API refuses it', async () => {
+  const root = tempDir('k8s-ops-rulesets-');
+  cpSync(join(ROOT, '.github'), join(root, '.github'), { recursive: true });
+  const file = join(root, '.github', 'rulesets', 'release.json');
+  writeFileSync(file, readFileSync(file, 'utf8').replace('{ "actor_id": null, "actor_type": "DeployKey", "bypass_mode": "always" }', '{ "actor_id": 15368, "actor_type": "Integration", "bypass_mode": "always" }'));
+  const r = await apply(fakeGh(), [], { root });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, 'Actor GitHub Actions integration must be part of the ruleset source or owner organization');
 });
 
 test.run();
