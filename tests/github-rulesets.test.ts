@@ -73,6 +73,8 @@ test('main: one approval, stale reviews dismissed, code owners, strict checks, n
   const workflow = readFileSync(join(ROOT, '.github', 'workflows', 'release-promote.yaml'), 'utf8');
   assert.match(workflow, 'ssh-key: ${{ secrets.RELEASE_DEPLOY_KEY }}');
   assert.not.match(workflow, 'contents: write');
+  // The key is on disk for the whole job: no package's install script runs beside it.
+  assert.match(workflow, 'npm ci --no-audit --no-fund --ignore-scripts');
 });
 
 test('creates every ruleset in a repository that has none', async () => {
