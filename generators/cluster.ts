@@ -17,7 +17,7 @@ const G = 'cluster';
 /** cluster-vars keys the template writes from the answers; any other key comes from answers.vars. */
 const KNOWN_VARS = [
   'CLUSTER_NAME', 'CLUSTER_ID', 'CLUSTER_DOMAIN', 'CLUSTER_API_VIP', 'CLUSTER_NODE_CIDR', 'CLUSTER_POD_CIDR',
-  'CLUSTER_SVC_CIDR', 'CLUSTER_DNS_IP', 'CLUSTER_LB_POOL', 'CLUSTER_BGP_ASN', 'BGP_PEER_ASN', 'BGP_PEER_ADDRESS', 'TIMEZONE',
+  'CLUSTER_SVC_CIDR', 'CLUSTER_DNS_IP', 'CLUSTER_LOGS_IP', 'CLUSTER_LB_POOL', 'CLUSTER_BGP_ASN', 'BGP_PEER_ASN', 'BGP_PEER_ADDRESS', 'TIMEZONE',
 ];
 
 /** Ranges that must not meet another cluster's: answers field -> cluster-vars key. */
@@ -103,6 +103,10 @@ const templateFiles = (): string[] =>
 const plan = async (a: Answers, repo: RepoFacts): Promise<Plan> => {
   const zones = ['zone-a', 'zone-b', 'zone-c'];
   const nodes = a.nodes.map((n: Answers, i: number) => ({ controlPlane: false, ...n, zone: n.zone ?? zones[i % zones.length] }));
+  const dns = a.dnsIp ?? nth(a.serviceCidr, 10);
+  // Where Talos sends its service logs: fluent-bit's Service, at a fixed address of the service range
+  // (the sixtieth, or the sixty-first when DNS took the sixtieth), which the machine config needs literally.
+  const logs = nth(a.serviceCidr, dns === nth(a.serviceCidr, 60) ? 61 : 60);
   const ctx = {
     name: a.name,
     id: a.id,
@@ -117,7 +121,8 @@ const plan = async (a: Answers, repo: RepoFacts): Promise<Plan> => {
       gateway: a.gateway ?? nth(a.nodeCidr, 1),
       pods: a.podCidr,
       services: a.serviceCidr,
-      dns: a.dnsIp ?? nth(a.serviceCidr, 10),
+      dns,
+      logs,
       loadBalancers: a.loadBalancerPool,
       mtu: a.mtu,
       bond: a.bondInterfaces,

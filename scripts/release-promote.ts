@@ -3,7 +3,7 @@
 import { appendFileSync } from 'node:fs';
 import parseDuration from 'parse-duration';
 import { entryPoint, parseFlags } from '../src/lib/cli.ts';
-import { UsageError, UserError } from '../src/lib/errors.ts';
+import { CommandError, UsageError, UserError } from '../src/lib/errors.ts';
 import { commitOf, git, gitAsk, logOf, type CommitLine } from '../src/lib/git.ts';
 import { io } from '../src/lib/io.ts';
 import { repoRoot } from './lib/cluster.ts';
@@ -59,6 +59,20 @@ const holds = async (root: string, mainRef: string): Promise<string[]> => {
   return reasons;
 };
 
+/** git talking to the remote: a refusal (a ruleset, a key without write access, no network) in git's own words. */
+const remoteGit = async (root: string, what: string, ...args: string[]): Promise<string> => {
+  try {
+    return await git(root, ...args);
+  } catch (e) {
+    if (!(e instanceof CommandError)) throw e;
+    // What the server said (a ruleset's GH013) comes as remote: lines; git's own reason as fatal: or error:.
+    const lines = e.stderr.split('\n').map((l) => l.trim());
+    const pick = (prefix: RegExp) => lines.filter((l) => prefix.test(l)).map((l) => l.replace(prefix, '').trim()).filter(Boolean);
+    const said = pick(/^remote:/).length ? pick(/^remote:/) : pick(/^(fatal|error):/);
+    throw new UserError(`${what} failed: ${said.join('; ') || e.message}`);
+  }
+};
+
 export const main = async (argv: string[]): Promise<void> => {
   const flags = parseFlags(argv, USAGE, {
     remote: { type: 'string', description: 'the remote holding main and release (default origin)' },
@@ -76,13 +90,16 @@ export const main = async (argv: string[]): Promise<void> => {
   const say = (...lines: string[]) => io().out(`${lines.join('\n')}\n`);
   const planned = (target = '') => appendTo('GITHUB_OUTPUT', `target=${target}\n`);
 
-  const heads = await git(root, 'ls-remote', '--heads', remote, MAIN, RELEASE);
+  if (!(await gitAsk(root, 'remote', 'get-url', remote)).ok) {
+    throw new UserError(`this checkout has no git remote named ${remote}: add the GitHub repository with \`git remote add ${remote} <url>\`, or name another with --remote`);
+  }
+  const heads = await remoteGit(root, `reading the branches of ${remote}`, 'ls-remote', '--heads', remote, MAIN, RELEASE);
   for (const branch of [MAIN, RELEASE]) {
     if (!heads.split('\n').some((l) => l.endsWith(`\trefs/heads/${branch}`))) {
       throw new UserError(`${remote} has no branch ${branch}${branch === RELEASE ? `: create it once from main with \`git push ${remote} ${remote}/${MAIN}:refs/heads/${RELEASE}\`` : ''}`);
     }
   }
-  await git(root, 'fetch', '--quiet', '--no-tags', remote, `+refs/heads/${MAIN}:refs/remotes/${remote}/${MAIN}`, `+refs/heads/${RELEASE}:refs/remotes/${remote}/${RELEASE}`);
+  await remoteGit(root, `fetching ${MAIN} and ${RELEASE} from ${remote}`, 'fetch', '--quiet', '--no-tags', remote, `+refs/heads/${MAIN}:refs/remotes/${remote}/${MAIN}`, `+refs/heads/${RELEASE}:refs/remotes/${remote}/${RELEASE}`);
   const mainSha = (await commitOf(root, `refs/remotes/${remote}/${MAIN}`))!;
   const releaseSha = (await commitOf(root, `refs/remotes/${remote}/${RELEASE}`))!;
 
@@ -164,7 +181,7 @@ export const main = async (argv: string[]): Promise<void> => {
     say(`release-promote: plan (dry run, nothing is pushed)`, `  ${head}`, ...listed.map((l) => `  ${l}`), ...still.map((l) => `  ${l}`));
     return;
   }
-  await git(root, 'push', '--quiet', remote, `${target.sha}:refs/heads/${RELEASE}`);
+  await remoteGit(root, `pushing ${target.short} to ${remote} ${RELEASE} (nothing was promoted)`, 'push', '--quiet', remote, `${target.sha}:refs/heads/${RELEASE}`);
   say(`promoted ${head}`, ...listed, ...still);
   summary('Promoted to release', [
     `\`${RELEASE}\` fast-forwarded from \`${releaseSha.slice(0, 7)}\` to \`${target.short}\` (soak ${soakText}), ${commits.length} commit(s):`,

@@ -88,6 +88,26 @@ for (const cluster of CLUSTERS) {
     }
   });
 
+  test(`${cluster}: Talos sends its service logs to the node's own fluent-bit, at the address cluster-vars names`, () => {
+    const v = vars(cluster);
+    assert.ok(ipInCidr(v.CLUSTER_LOGS_IP, v.CLUSTER_SVC_CIDR), `${v.CLUSTER_LOGS_IP} outside ${v.CLUSTER_SVC_CIDR}`);
+    assert.is.not(v.CLUSTER_LOGS_IP, v.CLUSTER_DNS_IP);
+    assert.ok(talconfig(cluster).patches.includes('@./patches/global/machine-logging.yaml'), 'every node gets the logging patch');
+    const { destinations } = yaml(`clusters/${cluster}/talos/patches/global/machine-logging.yaml`).machine.logging;
+    assert.equal(destinations, [{ endpoint: `tcp://${v.CLUSTER_LOGS_IP}:6050/`, format: 'json_lines' }]);
+    // The receiving end: the Service at that address keeps each node's logs on its node, a TCP input
+    // reads them as JSON, and the network policy lets the node in on that port only.
+    const dir = `clusters/${cluster}/apps/observability/fluent-bit/app`;
+    const values = yaml(`${dir}/helmrelease.yaml`).spec.values;
+    assert.equal(values.service, { clusterIP: '${CLUSTER_LOGS_IP}', internalTrafficPolicy: 'Local' });
+    assert.equal(values.extraPorts, [{ name: 'talos', port: 6050, containerPort: 6050, protocol: 'TCP' }]);
+    assert.match(values.config.inputs, /\[INPUT\]\n\s+Name tcp\n\s+Listen 0\.0\.0\.0\n\s+Port 6050\n\s+Format json\n\s+Tag talos\n/);
+    assert.match(values.config.filters, /Match talos\n\s+Add node \$\$\{NODE_NAME\}/, 'escaped from Flux, which would blank ${NODE_NAME}');
+    assert.ok(values.env.some((e: any) => e.name === 'NODE_NAME' && e.valueFrom.fieldRef.fieldPath === 'spec.nodeName'));
+    const policy = yaml(`${dir}/ciliumnetworkpolicy.yaml`).spec;
+    assert.equal(policy.ingress, [{ fromEntities: ['host'], toPorts: [{ ports: [{ port: '6050', protocol: 'TCP' }] }] }]);
+  });
+
   test(`${cluster}: helmfiles use the charts and versions of infrastructure/base/repositories`, () => {
     const sources = new Map<string, { url: string; tag: string }>();
     for (const f of ['cilium', 'coredns', 'spegel', 'cert-manager', 'flux-operator', 'flux-instance', 'envoy-gateway']) {

@@ -33,6 +33,8 @@ test('a third cluster validates with zero hand edits', async () => {
   const vars = lab3.resources.find((x) => x.obj.kind === 'ConfigMap' && x.obj.metadata.name === 'cluster-vars')!.obj.data;
   assert.is(vars.CLUSTER_ID, '3');
   assert.is(vars.CLUSTER_DNS_IP, '10.47.0.10');
+  assert.is(vars.CLUSTER_LOGS_IP, '10.47.0.60');
+  assert.equal(parse(readFileSync(join(repo, 'clusters/lab/talos/patches/global/machine-logging.yaml'), 'utf8')).machine.logging.destinations, [{ endpoint: 'tcp://10.47.0.60:6050/', format: 'json_lines' }]);
   assert.is(lab3.resources.find((x) => x.obj.kind === 'GitRepository' && x.obj.metadata.name === 'flux-system')!.obj.spec.ref.branch, 'release');
   const talconfig = parse(readFileSync(join(repo, 'clusters/lab/talos/talconfig.yaml'), 'utf8'));
   assert.is(talconfig.clusterName, 'lab');

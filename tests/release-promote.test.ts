@@ -242,4 +242,27 @@ test('a remote without release is refused with the command that creates it', asy
   assert.is(r.stderr.trim(), 'release-promote: origin has no branch release: create it once from main with `git push origin origin/main:refs/heads/release`');
 });
 
+test('a checkout without the remote is refused in one line that says how to add it', async () => {
+  commit('chore: first', 48);
+  git(work, ['remote', 'remove', 'origin']);
+  const r = await promote();
+  assert.is(r.code, 1);
+  assert.is(r.stderr.trim(), 'release-promote: this checkout has no git remote named origin: add the GitHub repository with `git remote add origin <url>`, or name another with --remote');
+  const other = await promote(['--remote', 'upstream']);
+  assert.match(other.stderr, 'no git remote named upstream');
+});
+
+test('a push the remote refuses (a ruleset, a read-only key) fails in one line with the remote\'s reason', async () => {
+  const base = commit('chore: base', 72);
+  commit('feat: soaked', 30);
+  pushBranches(base);
+  const hook = join(remote, 'hooks', 'pre-receive');
+  writeFileSync(hook, '#!/bin/sh\necho "GH013: Repository rule violations found for refs/heads/release." >&2\nexit 1\n', { mode: 0o755 });
+  const r = await promote();
+  assert.is(r.code, 1);
+  assert.is(r.stderr.split('\n').filter(Boolean).length, 1);
+  assert.match(r.stderr, /^release-promote: pushing [0-9a-f]{7} to origin release \(nothing was promoted\) failed: GH013: Repository rule violations found for refs\/heads\/release\./);
+  assert.is(remoteHead('release'), base);
+});
+
 test.run();

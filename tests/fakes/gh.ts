@@ -12,6 +12,8 @@ export interface StoredRuleset {
 
 /** The repository gh finds from the checkout's remote when a path says {owner}/{repo}. */
 export const CURRENT_REPO = 'monosense/k8s-ops';
+/** GitHub Actions, the app the default GITHUB_TOKEN belongs to. */
+const GITHUB_ACTIONS_APP_ID = 15368;
 
 const REQUIRED_PARAMETERS: Record<string, string[]> = {
   creation: [],
@@ -42,6 +44,9 @@ export const fakeGh = (repos: Record<string, StoredRuleset[]> = {}) => {
     }
     for (const [i, a] of (body.bypass_actors ?? []).entries()) {
       if (!['Integration', 'OrganizationAdmin', 'RepositoryRole', 'Team', 'DeployKey'].includes(a?.actor_type)) return `Invalid property /bypass_actors/${i}/actor_type`;
+      // The app behind every workflow's GITHUB_TOKEN is not installed on any repository, so it cannot bypass.
+      if (a.actor_type === 'Integration' && a.actor_id === GITHUB_ACTIONS_APP_ID) return 'Actor GitHub Actions integration must be part of the ruleset source or owner organization';
+      if (a.actor_type === 'DeployKey' && a.actor_id !== null && a.actor_id !== undefined) return `Invalid property /bypass_actors/${i}/actor_id: must be null for a deploy key`;
     }
     return undefined;
   };
