@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { cacheArea } from '../lib/cache.ts';
-import { toPosix } from '../lib/fsutil.ts';
+import { toPosix, writeAtomically } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
 import { parseYaml, parseYamlDocuments, toJSCapped } from '../lib/yaml-safe.ts';
 import { DEFAULT_LIMITS, runKustomize, type BuildLimits, type KustomizeBin } from './kustomize.ts';
@@ -114,7 +114,12 @@ const runShared = (ctx: RenderContext, group: Pending[]): void => {
   });
 };
 
-const overlayDir = (ctx: RenderContext, id: string): string => cacheArea(ctx.cacheDir, 'overlays').file(id, '');
+/**
+ * A folder of this build's own: two runs sharing a cache may build the same overlay at once, and each
+ * removes its folder when kustomize is done.
+ */
+let overlays = 0;
+const overlayDir = (ctx: RenderContext, id: string): string => cacheArea(ctx.cacheDir, 'overlays').file(`${id}-${process.pid}-${++overlays}`, '');
 
 /** The overlay written into `dir`, its paths relative to it. */
 const writeOverlay = (dir: string, overlay: RenderJob['overlay'], extra: KObject = {}): void => {
@@ -137,7 +142,7 @@ const rendered = (ctx: RenderContext, builds: number) => {
 
 const keep = (cacheFile: string, docs: BuiltDoc[]): void => {
   mkdirSync(dirname(cacheFile), { recursive: true });
-  writeFileSync(cacheFile, JSON.stringify(docs));
+  writeAtomically(cacheFile, JSON.stringify(docs));
 };
 
 const renderAlone = async (ctx: RenderContext, job: RenderJob): Promise<Rendered> => {

@@ -1,7 +1,7 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cacheArea } from '../lib/cache.ts';
-import { isDir, isFile } from '../lib/fsutil.ts';
+import { isDir, isFile, writeAtomically } from '../lib/fsutil.ts';
 import { apiGroup } from './types.ts';
 
 // Where schemas come from, as kubeconform's registry: the schema folders in its layout, else its public
@@ -116,7 +116,7 @@ export class SchemaRegistry {
       const text = await res.text();
       JSON.parse(text);
       mkdirSync(dirname(cached), { recursive: true });
-      writeFileSync(cached, text);
+      writeAtomically(cached, text);
       return { text: () => text, identity: url };
     } catch {
       this.unreachable = true;
