@@ -1,42 +1,128 @@
-// Runs every tests/*.test.ts as uvu does, in one process, so the summary covers all suites and the suites
-// share one cache (tests/helpers.ts). K8S_OPS_TEST_TIMES=1 prints each file's wall time at the end.
-import { readdirSync } from 'node:fs';
+// Runs the tests/*.test.ts files (or those whose names contain an argument) in a few worker processes that
+// share one cache (tests/helpers.ts), and prints one uvu summary for them all. The repository itself is
+// validated once first, so every worker finds its renders cached; each worker then takes the next file,
+// largest first, and its output is printed whole when the file is done.
+// K8S_OPS_TEST_WORKERS sets the number of workers (default: the CPUs, at least 2);
+// K8S_OPS_TEST_TIMES=1 prints each file's wall time at the end.
+import { fork, type ChildProcess } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const only = process.argv.slice(2);
-const files = readdirSync(here)
-  .filter((f) => f.endsWith('.test.ts'))
-  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
-  .sort();
+const self = fileURLToPath(import.meta.url);
 
-const g = globalThis as any;
-g.UVU_DEFER = 1;
-g.UVU_QUEUE = [];
-for (const [i, f] of files.entries()) {
-  g.UVU_INDEX = i;
-  g.UVU_QUEUE.push([f]);
-  await import(pathToFileURL(join(here, f)).href);
+interface Done {
+  file: string;
+  out: string;
+  failed: boolean;
+  ms: number;
 }
 
-const times = new Map<string, number>();
-if (process.env.K8S_OPS_TEST_TIMES) {
-  for (const group of g.UVU_QUEUE as [string, ...(() => Promise<unknown>)[]][]) {
-    const [file, ...suites] = group;
-    group.splice(1, suites.length, ...suites.map((run) => async () => {
-      const started = performance.now();
-      try {
-        return await run();
-      } finally {
-        times.set(file, (times.get(file) ?? 0) + performance.now() - started);
-      }
-    }));
+/** A worker: runs each file it is sent with uvu and answers with the file's whole output. */
+const worker = async (): Promise<void> => {
+  const g = globalThis as any;
+  g.UVU_DEFER = 1;
+  const { exec } = await import('uvu');
+  process.on('message', async (file: string) => {
+    g.UVU_QUEUE = [[file]];
+    g.UVU_INDEX = 0;
+    let out = '';
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    }) as typeof process.stdout.write;
+    const started = performance.now();
+    let failed = false;
+    try {
+      process.exitCode = 0;
+      await import(pathToFileURL(join(here, file)).href);
+      await exec();
+      failed = process.exitCode === 1;
+    } catch (e) {
+      out += `\n${file}\n  could not run: ${(e as Error).stack ?? e}\n`;
+      failed = true;
+    } finally {
+      process.stdout.write = write;
+      process.exitCode = 0;
+    }
+    process.send!({ file, out, failed, ms: performance.now() - started } satisfies Done);
+  });
+  // Told there is no more: leave, even if a test left a timer or a socket behind.
+  process.on('disconnect', () => process.exit(0));
+  process.send!('ready');
+};
+
+const SUMMARY = /\n {2}Total: +(\d+)\n {2}Passed: +(\d+)\n {2}Skipped: +(\d+)\n {2}Duration: +[^\n]*\n*$/;
+
+// Colours off: the summary is parsed from the workers' output and summed.
+const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+
+const main = async (): Promise<void> => {
+  const only = process.argv.slice(2);
+  const files = readdirSync(here)
+    .filter((f) => f.endsWith('.test.ts'))
+    .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+    .sort((a, b) => statSync(join(here, b)).size - statSync(join(here, a)).size || a.localeCompare(b));
+  const started = performance.now();
+
+  // The shared cache folder, and the repository's renders in it.
+  const { CACHE, ROOT, SCHEMAS } = await import('./helpers.ts');
+  const { validateRepository } = await import('../src/validate/pipeline.ts');
+  await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: CACHE });
+
+  const count = Math.min(files.length, Number(process.env.K8S_OPS_TEST_WORKERS) || Math.max(2, availableParallelism()));
+  const queue = [...files];
+  const totals = { total: 0, passed: 0, skipped: 0, failedFiles: 0 };
+  const times = new Map<string, number>();
+
+  const take = (child: ChildProcess): string | undefined => {
+    const file = queue.shift();
+    if (file) child.send(file);
+    else child.disconnect();
+    return file;
+  };
+  const runWorker = () =>
+    new Promise<void>((resolve) => {
+      const child = fork(self, [], { env: { ...process.env, K8S_OPS_TEST_WORKER: '1', FORCE_COLOR: '0' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      let current: string | undefined;
+      child.on('message', (m: 'ready' | Done) => {
+        if (m !== 'ready') {
+          current = undefined;
+          const text = plain(m.out);
+          const summary = SUMMARY.exec(text);
+          process.stdout.write(`${summary ? text.slice(0, summary.index) : text}\n`);
+          if (summary) {
+            totals.total += Number(summary[1]);
+            totals.passed += Number(summary[2]);
+            totals.skipped += Number(summary[3]);
+          }
+          if (m.failed || !summary) totals.failedFiles++;
+          times.set(m.file, m.ms);
+        }
+        current = take(child);
+      });
+      child.on('exit', (code) => {
+        if (current) {
+          // The worker died inside a file: that file failed, whatever it had passed.
+          process.stdout.write(`\n${current}\n  the worker running it exited (${code})\n`);
+          totals.total++;
+          totals.failedFiles++;
+        }
+        resolve();
+      });
+    });
+  await Promise.all(Array.from({ length: count }, runWorker));
+
+  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  process.stdout.write(`\n  Total:     ${totals.total}\n  Passed:    ${totals.passed}\n  Skipped:   ${totals.skipped}\n  Duration:  ${seconds}s (${count} workers)\n\n`);
+  if (process.env.K8S_OPS_TEST_TIMES) {
+    const rows = [...times].sort((a, b) => b[1] - a[1]);
+    process.stderr.write(`${rows.map(([f, ms]) => `${(ms / 1000).toFixed(1).padStart(6)} s  ${f}`).join('\n')}\n`);
   }
-}
-const { exec } = await import('uvu');
-await exec();
-if (times.size) {
-  const rows = [...times].sort((a, b) => b[1] - a[1]);
-  process.stderr.write(`${rows.map(([f, ms]) => `${(ms / 1000).toFixed(1).padStart(6)} s  ${f}`).join('\n')}\n`);
-}
+  if (totals.failedFiles || totals.passed + totals.skipped < totals.total) process.exitCode = 1;
+};
+
+await (process.env.K8S_OPS_TEST_WORKER ? worker() : main());
