@@ -1,9 +1,10 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse, parseAllDocuments } from 'yaml';
-import { invoke } from '../src/lib/cli.ts';
+import { exitWhenFlushed, invoke } from '../src/lib/cli.ts';
 import { main as validateMain } from '../src/validate/cli.ts';
 import { main as renderMain } from '../src/validate/render-cli.ts';
 import { listComponents } from '../src/validate/components.ts';
@@ -88,6 +89,25 @@ test('render needs --out', async () => {
   assert.is(r.code, 2);
   assert.match(r.stderr, /error: --out is required \(see --help\)/);
   assert.not.ok(existsSync(join(FIXTURES, 'clean', 'rendered')));
+});
+
+test('a command exits only once its output has left the process, as a pipe takes it', async () => {
+  // A pipe whose reader is behind: it holds the findings until released.
+  let release = () => {};
+  const pipe = new Writable({ write: (chunk: Buffer, _enc, done) => (chunk.length ? (release = done) : done()) });
+  pipe.write('x'.repeat(200_000));
+  const exits: number[] = [];
+  const exited = exitWhenFlushed(1, [pipe, new Writable({ write: (_c, _e, done) => done() })], (code) => exits.push(code));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(exits, [], 'exited with output still in the process');
+  release();
+  await exited;
+  assert.equal(exits, [1]);
+  // A reader that went away (`| head -1`): the command still exits with its code, without a stack trace.
+  const gone = new Writable({ write: (_c, _e, done) => done(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })) });
+  gone.write('findings');
+  await exitWhenFlushed(2, [gone], (code) => exits.push(code));
+  assert.equal(exits, [1, 2]);
 });
 
 test('end to end, as npm runs it: node and tsx, the exit code and the output of a real process', () => {

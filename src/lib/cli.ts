@@ -110,11 +110,32 @@ export const isEntryPoint = (moduleUrl: string): boolean => {
   }
 };
 
+/**
+ * Exits with `code` once everything written to `streams` has left the process: `process.exit` drops what
+ * a pipe has not taken yet (64 KiB at a time), so `validate | less` or a CI log would lose the end.
+ */
+export const exitWhenFlushed = (
+  code: number,
+  streams: NodeJS.WritableStream[] = [process.stdout, process.stderr],
+  exit: (code: number) => void = process.exit,
+): Promise<void> =>
+  Promise.all(
+    streams.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          // A reader that went away (`| head`) is no reason for a stack trace: what is left is dropped.
+          s.on('error', () => resolve());
+          // An empty write's callback runs after every earlier write has been handed over (or has failed).
+          s.write('', () => resolve());
+        }),
+    ),
+  ).then(() => exit(code));
+
 /** `if run directly, run main with the process's arguments and exit with its code`. */
 export const entryPoint = (moduleUrl: string, main: Main, prefix = 'error: '): void => {
   if (!isEntryPoint(moduleUrl)) return;
   // exit, not exitCode: a pool or a timer left behind must not keep a finished command alive.
-  runMain(main, process.argv.slice(2), prefix).then((code) => process.exit(code));
+  runMain(main, process.argv.slice(2), prefix).then((code) => exitWhenFlushed(code));
 };
 
 export interface Invocation {
