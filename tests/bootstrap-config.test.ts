@@ -95,6 +95,9 @@ for (const cluster of CLUSTERS) {
     assert.ok(talconfig(cluster).patches.includes('@./patches/global/machine-logging.yaml'), 'every node gets the logging patch');
     const { destinations } = yaml(`clusters/${cluster}/talos/patches/global/machine-logging.yaml`).machine.logging;
     assert.equal(destinations, [{ endpoint: `tcp://${v.CLUSTER_LOGS_IP}:6050/`, format: 'json_lines' }]);
+    // The kernel's log goes to the same input through a machine config document of its own.
+    assert.ok(talconfig(cluster).patches.includes('@./patches/global/kernel-logging.yaml'), 'every node gets the kernel log patch');
+    assert.equal(yaml(`clusters/${cluster}/talos/patches/global/kernel-logging.yaml`), { apiVersion: 'v1alpha1', kind: 'KmsgLogConfig', name: 'fluent-bit', url: `tcp://${v.CLUSTER_LOGS_IP}:6050/` });
     // The receiving end: the Service at that address keeps each node's logs on its node, a TCP input
     // reads them as JSON, and the network policy lets the node in on that port only.
     const dir = `clusters/${cluster}/apps/observability/fluent-bit/app`;
