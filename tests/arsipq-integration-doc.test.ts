@@ -194,6 +194,63 @@ test('the checks catch what is not there', () => {
   assert.not.ok(known.items.has('minio'));
 });
 
+// ---------------------------------------------------------------- OpenBao's snapshot job
+
+const inPlatform = (kind: string, name: string): KObject | undefined =>
+  objects.find((o) => o.kind === kind && o.metadata?.name === name && ns(o) === 'arsipq-platform');
+
+test('OpenBao is backed up: a daily Raft snapshot with a token from 1Password, read from a file, uploaded by restic', () => {
+  const cron = inPlatform('CronJob', 'openbao-raft-snapshot');
+  assert.ok(cron, 'CronJob arsipq-platform/openbao-raft-snapshot is rendered');
+  assert.is(cron!.spec.timeZone, 'Asia/Jakarta');
+  const pod = cron!.spec.jobTemplate.spec.template.spec;
+  const [snapshot] = pod.initContainers;
+  const [upload] = pod.containers;
+  assert.is(snapshot.image, 'quay.io/openbao/openbao:2.4.4');
+  assert.match(snapshot.args[0], /bao operator raft snapshot save \/snapshot\/raft\.snap/);
+  assert.ok(known.services.has('openbao-active.arsipq-platform'));
+  assert.is(snapshot.env.find((e: any) => e.name === 'BAO_ADDR')?.value, 'http://openbao-active.arsipq-platform.svc.cluster.local:8200');
+  // The token is a file of the Secret the ExternalSecret makes from the 1Password item openbao; no container has it in its environment.
+  const tokenMount = snapshot.volumeMounts.find((m: any) => snapshot.args[0].includes(`$(cat ${m.mountPath}/`));
+  const tokenVolume = pod.volumes.find((v: any) => v.name === tokenMount?.name);
+  const secretName = tokenVolume?.secret?.secretName;
+  const es = objects.find((o) => o.kind === 'ExternalSecret' && secretsOf(o).includes(secretName) && ns(o) === 'arsipq-platform');
+  assert.ok(es, `an ExternalSecret makes the Secret ${secretName}`);
+  const tokenKey = tokenVolume.secret.items.find((i: any) => i.path === 'token')?.key;
+  const template = es!.spec.target.template.data;
+  const field = /\{\{ \.(\w+) \}\}/.exec(template[tokenKey])?.[1];
+  assert.equal(es!.spec.data.find((d: any) => d.secretKey === field)?.remoteRef, { key: 'openbao', property: 'BAO_SNAPSHOT_TOKEN' });
+  for (const c of [snapshot, upload]) {
+    assert.not.ok((c.env ?? []).some((e: any) => e.name === 'BAO_TOKEN' || e.valueFrom?.secretKeyRef?.key === tokenKey), `${c.name}: no token in the environment`);
+    assert.is(c.envFrom, undefined, `${c.name}: no whole Secret in the environment`);
+    assert.equal(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    assert.ok(c.resources?.limits?.memory, `${c.name}: a memory limit`);
+  }
+  assert.equal(pod.securityContext.seccompProfile, { type: 'RuntimeDefault' });
+  assert.ok(pod.securityContext.runAsNonRoot);
+  // restic takes each credential from that Secret's template, and the repository is the cluster's VolSync bucket.
+  for (const e of upload.env.filter((e: any) => e.valueFrom)) {
+    assert.is(e.valueFrom.secretKeyRef.name, secretName);
+    assert.ok(template[e.valueFrom.secretKeyRef.key], e.name);
+  }
+  assert.match(template.RESTIC_REPOSITORY, /r2\.cloudflarestorage\.com\/k8s-ops-volsync-infra\/openbao-raft"?$/);
+  assert.equal(es!.spec.dataFrom, [{ extract: { key: 'volsync-r2' } }]);
+  assert.match(upload.args[0], /--keep-daily 7 --keep-weekly 4/);
+});
+
+test('the snapshot job may reach the OpenBao leader and R2, and OpenBao admits it', () => {
+  const label = 'openbao-raft-snapshot';
+  const egress = inPlatform('CiliumNetworkPolicy', label);
+  assert.equal(egress?.spec.endpointSelector, { matchLabels: { 'app.kubernetes.io/name': label } });
+  const rules = egress!.spec.egress;
+  assert.ok(rules.some((r: any) => r.toEndpoints?.[0]?.matchLabels?.['app.kubernetes.io/name'] === 'openbao' && r.toPorts[0].ports[0].port === '8200'));
+  assert.ok(rules.some((r: any) => r.toFQDNs?.[0]?.matchPattern === '*.r2.cloudflarestorage.com' && r.toPorts[0].ports[0].port === '443'));
+  assert.is(rules.length, 3, 'DNS, OpenBao and R2, nothing more');
+  const openbao = inPlatform('CiliumNetworkPolicy', 'openbao');
+  const admits = openbao!.spec.ingress.filter((r: any) => r.fromEndpoints?.some((e: any) => e.matchLabels?.['app.kubernetes.io/name'] === label));
+  assert.equal(admits.map((r: any) => r.toPorts.flatMap((t: any) => t.ports.map((p: any) => p.port))), [['8200']]);
+});
+
 test('what the objects make follows their operators and charts', () => {
   const hr = (name: string, chart: string, values: object): KObject => ({ apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name }, spec: { chartRef: { name: chart }, values } });
   assert.equal(servicesOf(hr('apicurio', 'app-template', { service: { app: { forceRename: 'apicurio' }, ui: {} } })), ['apicurio', 'apicurio-ui']);

@@ -402,4 +402,20 @@ test('the configuration token’s policy (openbao-config.hcl) allows every reque
   }
 });
 
+test('the snapshot token’s policy (raft-snapshot.hcl) is written by configure.sh and reads a Raft snapshot, nothing else', () => {
+  const rig = configureRig();
+  try {
+    assert.is(rig.run().code, 0);
+    const written = rig.state().policies['raft-snapshot'];
+    assert.is(written, readFileSync(join(CONFIG_DIR, 'policies', 'raft-snapshot.hcl'), 'utf8'));
+    const acl = aclOf(written);
+    assert.equal([...acl], [['sys/storage/raft/snapshot', ['read']]]);
+    // `bao operator raft snapshot save` is a GET of that path; a restore (snapshot-force) is not allowed.
+    assert.equal(capabilitiesOf(acl, 'sys/storage/raft/snapshot-force'), []);
+    assert.equal(capabilitiesOf(acl, 'arsipq/data/application'), []);
+  } finally {
+    rig.cleanup();
+  }
+});
+
 test.run();
