@@ -34,6 +34,16 @@ const validates = async (repo: string) => {
   return results;
 };
 
+test('wait: the Kustomization waits for what it applied, so its status stands for the release', async () => {
+  const repo = await scratchRepo();
+  const r = await generate(repo, 'app', ['--answers', writeAnswers({ ...echo, wait: true })]);
+  assert.is(r.code, 0, r.stderr + r.stdout);
+  assert.is(parse(readFileSync(join(repo, 'kubernetes/apps/demo/echo/ks.yaml'), 'utf8')).spec.wait, true);
+  const refused = await generate(repo, 'app', ['--answers', writeAnswers({ ...echo, wait: 'yes' })]);
+  assert.is(refused.code, 1);
+  assert.match(refused.stderr, /wait/);
+});
+
 test('a shared app: every file, registered, and the repository validates', async () => {
   const repo = await scratchRepo();
   const r = await generate(repo, 'app', ['--answers', writeAnswers(echo)]);
@@ -47,6 +57,7 @@ test('a shared app: every file, registered, and the repository validates', async
   const ks = parse(readFileSync(join(repo, 'kubernetes/apps/demo/echo/ks.yaml'), 'utf8'));
   assert.equal(ks.spec.dependsOn, [{ name: 'onepassword-store' }]);
   assert.equal(ks.spec.postBuild.substituteFrom, [{ kind: 'ConfigMap', name: 'cluster-vars' }]);
+  assert.is(ks.spec.wait, false);
   const hr = parse(readFileSync(join(repo, 'kubernetes/apps/demo/echo/app/helmrelease.yaml'), 'utf8'));
   assert.equal(hr.spec.chartRef, { kind: 'OCIRepository', name: 'app-template', namespace: 'flux-system' });
   // app-template takes the image in its controller's container, the port in its Service.
