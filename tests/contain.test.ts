@@ -118,6 +118,48 @@ test('a spec.path, a component or a listed file outside the repository is refuse
   runCompleted(names);
 });
 
+test('plugin configurations written inline, duplicate keys, second documents and plugin folders never let kustomize read outside', async () => {
+  const { repo, outside } = hostileRepo();
+  writeFileSync(join(outside, 'secret.txt'), 'from-outside\n');
+  const generator = (files: string) => `apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: exfil\n  namespace: demo\nfiles:\n${files}`;
+  // kustomize takes any entry of generators/transformers/validators that reads as YAML objects as a configuration.
+  write(repo, 'kubernetes/inline-block/kustomization.yaml', `${KUSTOMIZATION}generators:\n  - |-\n${generator(`  - ${join(outside, 'secret.txt')}\n`).replace(/^/gm, '    ')}\n`);
+  write(repo, 'kubernetes/inline-flow/kustomization.yaml', `${KUSTOMIZATION}resources:\n  - ./cm.yaml\ntransformers:\n  - "{apiVersion: builtin, kind: PatchTransformer, metadata: {name: p}, path: ../../../outside/stolen.yaml}"\n`);
+  write(repo, 'kubernetes/inline-flow/cm.yaml', configMap('inline-flow'));
+  // go-yaml takes the last of two equal keys, and kustomize the first document: both hid a path from the walk.
+  write(repo, 'kubernetes/duplicate/kustomization.yaml', `${KUSTOMIZATION}resources: []\nresources:\n  - ../../../outside/stolen.yaml\n`);
+  write(repo, 'kubernetes/documents/kustomization.yaml', `${KUSTOMIZATION}resources:\n  - ${join(outside, 'stolen.yaml')}\n---\n{}\n`);
+  write(repo, 'kubernetes/plugin-file/kustomization.yaml', `${KUSTOMIZATION}generators:\n  - ./generator.yaml\n`);
+  write(repo, 'kubernetes/plugin-file/generator.yaml', generator(`  - cm.yaml\nfiles:\n  - ${join(outside, 'secret.txt')}\n`));
+  // A folder's configurations exist only once it is built, and a patch there may point them anywhere.
+  write(repo, 'kubernetes/plugin-folder/kustomization.yaml', `${KUSTOMIZATION}generators:\n  - ./made\n`);
+  write(repo, 'kubernetes/plugin-folder/made/kustomization.yaml', `${KUSTOMIZATION}resources:\n  - ./generator.yaml\npatches:\n  - target: {kind: ConfigMapGenerator}\n    patch: |-\n      - {op: add, path: /files, value: [${join(outside, 'secret.txt')}]}\n`);
+  write(repo, 'kubernetes/plugin-folder/made/generator.yaml', 'apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: made\n  namespace: demo\n');
+  // An inline transformer inside the repository still builds.
+  write(repo, 'kubernetes/inline-ok/kustomization.yaml', `${KUSTOMIZATION}resources:\n  - ./cm.yaml\ntransformers:\n  - |-\n    apiVersion: builtin\n    kind: AnnotationsTransformer\n    metadata:\n      name: note\n    annotations:\n      note: inline\n    fieldSpecs:\n      - path: metadata/annotations\n        create: true\n`);
+  write(repo, 'kubernetes/inline-ok/cm.yaml', configMap('inline-ok'));
+  const names = ['inline-block', 'inline-flow', 'duplicate', 'documents', 'plugin-file', 'plugin-folder', 'inline-ok'];
+  addFluxKustomizations(repo, Object.fromEntries(names.map((n) => [n, { path: `./kubernetes/${n}` }])));
+  const { findings, objects, names: built } = await validate(repo);
+  const ks = (n: string) => `Kustomization flux-system/${n}`;
+  assert.equal(of(findings, 'outside-repository'), [
+    `kubernetes/inline-block/kustomization.yaml: ${ks('inline-block')}: files ${join(outside, 'secret.txt')} resolves to ../outside/secret.txt, outside the repository: not read, and the Kustomization is not built`,
+    `kubernetes/inline-flow/kustomization.yaml: ${ks('inline-flow')}: path ../../../outside/stolen.yaml resolves to ../outside/stolen.yaml, outside the repository: not read, and the Kustomization is not built`,
+  ]);
+  assert.equal(of(findings, 'yaml'), [
+    `kubernetes/documents/kustomization.yaml: ${ks('documents')}: has more than one YAML document, of which kustomize would read only the first: refused, since kustomize may read it differently, and the Kustomization is not built`,
+    `kubernetes/duplicate/kustomization.yaml: ${ks('duplicate')}: has the key resources twice in one mapping, of which kustomize would silently take one: refused, since kustomize may read it differently, and the Kustomization is not built`,
+    `kubernetes/plugin-file/generator.yaml: ${ks('plugin-file')}: has the key files twice in one mapping, of which kustomize would silently take one: refused, since kustomize may read it differently, and the Kustomization is not built`,
+  ]);
+  assert.equal(of(findings, 'plugin-not-followed'), [
+    `kubernetes/plugin-folder/kustomization.yaml: ${ks('plugin-folder')}: generators ./made is a kustomization folder: the plugin configurations it builds, and the files they name, are known only after a build: not followed, so the Kustomization is not built`,
+  ]);
+  assert.not.ok(JSON.stringify(objects).includes('from-outside'), 'a file outside the repository was read');
+  assert.not.ok(built.includes('ConfigMap/stolen'));
+  assert.is(objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'inline-ok')?.metadata?.annotations?.note, 'inline');
+  runCompleted(built);
+});
+
 test('--path outside the repository, or a symlink out of it, is refused before anything is read', async () => {
   const { repo, outside } = hostileRepo();
   symlinkSync(outside, join(repo, 'escape'));
