@@ -260,6 +260,31 @@ test('a kind, apiVersion or group outside Kubernetes syntax is a schema finding:
   assert.not.ok(existsSync(join(cacheDir, 'schemas')), 'a schema was cached');
 });
 
+test('a pattern that makes a backtracking engine hang, in a CRD or in .sops.yaml, is matched in one pass: a finding, and the run goes on', async () => {
+  const { repo } = hostileRepo();
+  // ^(a+)+$ against 40 a's and a "!" takes a backtracking engine 2^40 steps.
+  const evil = `${'a'.repeat(40)}!`;
+  write(
+    repo,
+    'kubernetes/redos/crd.yaml',
+    'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: things.evil.example\nspec:\n  group: evil.example\n  names: {kind: Thing, plural: things, singular: thing, listKind: ThingList}\n  scope: Namespaced\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n          properties:\n            spec:\n              type: object\n              properties:\n                v: {type: string, pattern: "^(a+)+$"}\n',
+  );
+  write(repo, 'kubernetes/redos/thing.yaml', `apiVersion: evil.example/v1\nkind: Thing\nmetadata:\n  name: thing\n  namespace: demo\nspec:\n  v: ${evil}\n`);
+  write(repo, 'kubernetes/redos/kustomization.yaml', `${KUSTOMIZATION}resources:\n  - ./crd.yaml\n  - ./thing.yaml\n`);
+  addFluxKustomizations(repo, { redos: { path: './kubernetes/redos' } });
+  const { findings, names } = await validate(repo);
+  assert.equal(
+    findings.filter((f) => f.file === 'kubernetes/redos/thing.yaml').map((f) => f.rule),
+    ['schema'],
+  );
+  assert.match(findings.find((f) => f.file === 'kubernetes/redos/thing.yaml')!.message, /pattern/);
+  runCompleted(names);
+
+  write(repo, '.sops.yaml', 'creation_rules:\n  - path_regex: (a+)+b\n    age: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n');
+  write(repo, `kubernetes/${'a'.repeat(40)}.sops.yaml`, 'stringData:\n  token: plain\n');
+  assert.equal((await checkSopsFiles(repo)).map((f) => `${f.rule}: ${f.message}`), [`sops-rule: .sops.yaml: no creation rule matches kubernetes/${'a'.repeat(40)}.sops.yaml`]);
+});
+
 /** An alias bomb: a few hundred bytes whose aliases expand to 9^8 values. */
 const BOMB = (() => {
   const lines = ['l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
