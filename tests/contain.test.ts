@@ -18,6 +18,8 @@ import { findingLine } from '../src/validate/report.ts';
 import { isRule, ruleTag } from '../src/validate/rules.ts';
 import { SchemaValidator } from '../src/validate/schema.ts';
 import { checkSopsFiles } from '../src/validate/sops-files.ts';
+import { checkDashboards } from '../src/validate/dashboards.ts';
+import { checkRepoFiles } from '../src/validate/repo-files.ts';
 import type { Finding } from '../src/validate/types.ts';
 import { CACHE, fixtureRepo, ROOT, SCHEMAS, tempDir } from './helpers.ts';
 
@@ -326,6 +328,32 @@ test('an alias bomb or an oversized *.sops.yaml file is a finding of the SOPS ch
   );
   assert.match(findings[0].message, /alias/i);
   assert.match(findings[1].message, /larger than \d+ bytes: refused unread/);
+});
+
+test('an alias bomb or an oversized file among the repository\'s other files (workflows, a dashboards app) is a finding, not a crash', async () => {
+  const { repo } = hostileRepo();
+  write(repo, '.github/workflows/bomb.yaml', `${BOMB}\n`);
+  write(repo, '.github/workflows/big.yaml', oversized(MAX_CONFIG_BYTES));
+  const files = await checkRepoFiles(repo, SCHEMAS, tempDir('k8s-ops-hostile-cache-'));
+  assert.equal(
+    files.findings.map((f) => `${f.file}: ${f.rule}: ${f.message}`),
+    [
+      '.github/workflows/big.yaml: yaml-limit: 1.0 MiB, larger than the 1 MiB a YAML file may have: refused unread',
+      '.github/workflows/bomb.yaml: yaml-limit: its aliases expand beyond 100 nodes (a YAML "billion laughs" bomb?): refused',
+    ],
+  );
+  // The dashboards check reads every YAML file of the app beside a dashboards folder for its datasources.
+  write(repo, 'kubernetes/apps/demo/grafana/dashboards/board.json', '{"uid": "board", "panels": []}\n');
+  write(repo, 'kubernetes/apps/demo/grafana/dashboards/metrics.yaml', 'targets: {}\n');
+  write(repo, 'kubernetes/apps/demo/grafana/app/bomb.yaml', `${BOMB}\n`);
+  write(repo, 'kubernetes/apps/demo/grafana/app/large.yaml', oversized(MAX_YAML_BYTES));
+  assert.equal(
+    checkDashboards(repo).filter((f) => f.rule === 'yaml-limit').map((f) => `${f.file}: ${f.message}`),
+    [
+      'kubernetes/apps/demo/grafana/app/bomb.yaml: its aliases expand beyond 100 nodes (a YAML "billion laughs" bomb?): refused',
+      'kubernetes/apps/demo/grafana/app/large.yaml: 16.0 MiB, larger than the 16 MiB a YAML file may have: refused unread',
+    ],
+  );
 });
 
 test('an alias bomb or an oversized validator.config.yaml or answers file is a one-line error naming the file', async () => {
