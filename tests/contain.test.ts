@@ -2,6 +2,8 @@
 // YAML file a repository holds is untrusted. Each case is a copy of the clean fixture with one attack laid
 // over it; each must be refused or contained with a finding while the rest of the run completes.
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { suite } from 'uvu';
@@ -14,6 +16,7 @@ import { MAX_CONFIG_BYTES, MAX_YAML_BYTES } from '../src/lib/yaml-safe.ts';
 import { loadConfig } from '../src/validate/config.ts';
 import { validateRepository, type RunOptions } from '../src/validate/pipeline.ts';
 import { main as renderMain } from '../src/validate/render-cli.ts';
+import { findKustomize, runKustomize } from '../src/validate/kustomize.ts';
 import { findingLine } from '../src/validate/report.ts';
 import { isRule, ruleTag } from '../src/validate/rules.ts';
 import { SchemaValidator } from '../src/validate/schema.ts';
@@ -410,6 +413,31 @@ const which = (name: string): string => {
   if (!found) throw new Error(`${name} is not on PATH`);
   return found;
 };
+
+test('kustomize runs without the operator\'s kubeconfig: no API server is asked anything', async () => {
+  const { repo, parent } = hostileRepo();
+  const asked: string[] = [];
+  const server = createServer((req, res) => {
+    asked.push(`${req.method} ${req.url}`);
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const kubeconfig = join(parent, 'kubeconfig');
+  const apiServer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${apiServer}"}}]\nusers: [{name: u, user: {token: operator-token}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`);
+  const saved = process.env.KUBECONFIG;
+  process.env.KUBECONFIG = kubeconfig;
+  try {
+    const result = await runKustomize(findKustomize(), join(repo, 'kubernetes/apps/demo/podinfo/app'));
+    assert.ok(result.ok, result.ok ? '' : result.error);
+  } finally {
+    if (saved === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = saved;
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+  assert.equal(asked, []);
+});
 
 test('a kustomize build over its memory cap is a finding naming its Kustomization, and the run goes on', async () => {
   const { repo } = hostileRepo();
