@@ -252,7 +252,7 @@ test('a kind, apiVersion or group outside Kubernetes syntax is a schema finding:
   }) as typeof fetch;
   try {
     const schemas = new SchemaValidator({ dirs: [], cacheDir, kubernetesVersion: '1.35.0' });
-    for (const [apiVersion, kind] of [['v1', '../../evil'], ['evil.example/../../x', 'Thing'], ['v1/../x', 'Pod'], ['v1', 'a/b'], ['x.example/v1', 'Thing ']]) {
+    for (const [apiVersion, kind] of [['v1', '../../evil'], ['evil.example/../../x', 'Thing'], ['v1/../x', 'Pod'], ['v1', 'a/b'], ['x.example/v1', 'Thing '], ['v1', '\u212Austomization']]) {
       const verdict = await schemas.check({ apiVersion, kind, metadata: { name: 'x' } });
       assert.is(verdict.kind, 'bad-type', `${apiVersion} ${kind}`);
       await schemas.warm(apiVersion, kind);
