@@ -507,7 +507,7 @@ test('.gitignore covers the keys and credentials the docs and tasks create, and 
   assert.equal(kept.filter((f) => verdict.get(f)), [], 'ignored');
 });
 
-/** The shell code blocks of a Markdown text (fenced, untyped or sh/bash/shell/console). */
+/** The shell code blocks of a Markdown text (fenced, untyped or sh/bash/shell/console), and its inline code spans, one a line. */
 const shellBlocks = (markdown: string): string => {
   const out: string[] = [];
   let fence: string | undefined;
@@ -515,6 +515,7 @@ const shellBlocks = (markdown: string): string => {
     const open = /^\s*```\s*(\w*)/.exec(line);
     if (open) fence = fence === undefined ? open[1] : undefined;
     else if (fence !== undefined && ['', 'sh', 'bash', 'shell', 'console'].includes(fence)) out.push(line);
+    else if (fence === undefined) out.push(...[...line.matchAll(/`([^`]+)`/g)].map((m) => m[1]));
   }
   return out.join('\n');
 };
@@ -538,7 +539,12 @@ test('docs, tasks and scripts never put a secret on a command line: values reach
     segments(command).some((s) => /^op item (create|edit)\b/.test(s) && /["'\s][\w.-]+(\[\w+\])?=["']?(\$\(|`)/.test(s)) ||
     // kubectl's --from-literal puts the value in argv; --from-file=/dev/stdin does not.
     /--from-literal=/.test(command) ||
-    /\b(op|sops|age)\b[^|]*--(password|token|secret|identity)[= ]["']?\$/.test(command),
+    /\b(op|sops|age)\b[^|]*--(password|token|secret|identity)[= ]["']?\$/.test(command) ||
+    // curl's user and headers are in its argv too: `-K -` reads them from stdin.
+    /\bcurl\b[^|]*\s(-u|--user)[= ]?["']?[^\s"']*\$/.test(command) ||
+    /\s(-H|--header)[= ]?["']authorization:[^"']*\$/i.test(command) ||
+    // htpasswd's -b takes the password as an argument; without it, htpasswd asks.
+    /\bhtpasswd\s+-[a-zA-Z]*b/.test(command),
   );
   assert.equal(offending.map((o) => `${o.file}: ${o.command.trim()}`), []);
 });
