@@ -123,6 +123,22 @@ test('a spec.path, a component or a listed file outside the repository is refuse
   runCompleted(names);
 });
 
+test('validator.config.yaml or .sops.yaml as a symlink out of the repository is not read', async () => {
+  const { repo, outside } = hostileRepo();
+  writeFileSync(join(outside, 'settings.yaml'), 'kubernetesVersion: 1.35.0\n');
+  symlinkSync(join(outside, 'settings.yaml'), join(repo, 'validator.config.yaml'));
+  await loadConfig(repo).then(
+    () => assert.unreachable('a settings file outside the repository was read'),
+    (e) => assert.is(e.message, `validator.config.yaml is a symlink to ${join(outside, 'settings.yaml')}, outside the repository: not read`),
+  );
+  writeFileSync(join(outside, 'sops.yaml'), 'creation_rules:\n  - age: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n');
+  symlinkSync(join(outside, 'sops.yaml'), join(repo, '.sops.yaml'));
+  write(repo, 'kubernetes/secret.sops.yaml', 'stringData:\n  token: plain\n');
+  assert.equal((await checkSopsFiles(repo)).map((f) => `${f.file}: ${f.rule}: ${f.message}`), [
+    `kubernetes/secret.sops.yaml: sops-rule: .sops.yaml: is a symlink to ${join(outside, 'sops.yaml')}, outside the repository: not read`,
+  ]);
+});
+
 test('plugin configurations written inline, duplicate keys, second documents and plugin folders never let kustomize read outside', async () => {
   const { repo, outside } = hostileRepo();
   writeFileSync(join(outside, 'secret.txt'), 'from-outside\n');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { RE2JS } from 're2js';
 import { isAlias, isCollection, isMap, isScalar, isSeq, parse, parseAllDocuments, visit, type Document, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { checkRecipient, decryptWith, encryptTo } from './age-keys.ts';
+import { contain, escapeText } from './contain.ts';
 import { UserError } from './errors.ts';
 import { ENC } from './sops-enc.ts';
 import { fromBytes, goQuotes, formatFloatG, resolveScalar, toBytes, UnsupportedValue, type GoValue } from './sops-values.ts';
@@ -94,6 +95,8 @@ const groupRecipients = (group: any, where: string): string[] => {
 export const creationRule = (repoRoot: string, path: string): CreationRule => {
   const file = join(repoRoot, '.sops.yaml');
   if (!existsSync(file)) throw new UserError(`${file}: missing; SOPS needs its creation rules`);
+  const inside = contain(repoRoot, file);
+  if (!inside.inside) throw new UserError(`.sops.yaml: ${escapeText(inside, repoRoot)}: not read`);
   const config = parseCapped(readCapped(file), '.sops.yaml');
   const rules: any[] = Array.isArray(config?.creation_rules) ? config.creation_rules : [];
   const index = rules.findIndex((r) => r?.path_regex == null || r.path_regex === '' || goRegExp(String(r.path_regex), `.sops.yaml: creation_rules path_regex`).test(path));
