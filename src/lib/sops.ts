@@ -81,14 +81,17 @@ const parseCapped = (text: string, file: string): any => {
   }
 };
 
-/** The age recipients of a key group, with its `merge` groups, deduplicated as sops does. */
+/**
+ * The age recipients of a key group as sops' config reads them: its `merge` groups' first, then its own (each
+ * entry may list several, comma-separated), deduplicated keeping the first.
+ */
 const groupRecipients = (group: any, where: string): string[] => {
   const foreign = Object.keys(group ?? {}).filter((k) => !['age', 'merge'].includes(k));
   if (foreign.length) throw new UserError(`${where}: ${foreign.join(', ')} keys: the toolkit writes age recipients only; use the sops binary`);
   const own = (group?.age ?? []) as unknown[];
   if (!Array.isArray(own)) throw new UserError(`${where}.age: a list of recipients`);
   const merged = ((group?.merge ?? []) as any[]).flatMap((g, i) => groupRecipients(g, `${where}.merge[${i}]`));
-  return [...new Set([...own.map((r) => String(r).trim()), ...merged])];
+  return [...new Set([...merged, ...own.flatMap((r) => String(r).split(',').map((x) => x.trim()))])];
 };
 
 /** The first `.sops.yaml` creation rule whose path_regex matches the repository-relative path, as sops picks it. */
