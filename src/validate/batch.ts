@@ -114,7 +114,13 @@ const runShared = (ctx: RenderContext, group: Pending[]): void => {
   });
 };
 
-const overlayDir = (ctx: RenderContext, id: string): string => cacheArea(ctx.cacheDir, 'overlays').file(id, '');
+/**
+ * A fresh folder for one kustomize run. Two runs may build the same thing at once (the component library's
+ * sample apps on both clusters, each in a context of its own, over one cache): each gets its own folder, or the
+ * first to finish would remove the other's.
+ */
+let overlays = 0;
+const overlayDir = (ctx: RenderContext, id: string): string => cacheArea(ctx.cacheDir, 'overlays').file(`${id}-${process.pid}-${++overlays}`, '');
 
 /** The overlay written into `dir`, its paths relative to it. */
 const writeOverlay = (dir: string, overlay: RenderJob['overlay'], extra: KObject = {}): void => {
