@@ -1,5 +1,5 @@
-import { appendFileSync, cpSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, chmodSync, cpSync, existsSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeSyntheticRepo } from '../bench/synthetic.ts';
@@ -7,7 +7,8 @@ import { prewarmBuilds, type BuildContext } from '../src/validate/build.ts';
 import { findKustomize } from '../src/validate/kustomize.ts';
 import { simulateCluster } from '../src/validate/simulate.ts';
 import { loadSnapshot, saveSnapshot, treeKey } from '../src/validate/snapshot.ts';
-import { tempDir } from './helpers.ts';
+import { validateRepository } from '../src/validate/pipeline.ts';
+import { fixtureRepo, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('render cache');
 
@@ -93,6 +94,26 @@ test('a simulated tree is remembered by content, wherever the copy is', async ()
   assert.is(loadSnapshot(cacheDir, key, 'c2'), undefined);
   appendFileSync(join(copy, 'kubernetes/apps/ns0/app1/app/helmrelease.yaml'), '  timeout: 10m\n');
   assert.is.not(treeKey(copy, kustomize), key, 'a changed file is another tree');
+});
+
+test('two runs over one cache that build the same thing at once each build in a folder of their own', async () => {
+  const bin = tempDir('k8s-ops-slow-kustomize-');
+  const kubectl = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'kubectl')).find(existsSync)!;
+  // kustomize itself, except that the second run of each folder's build starts late: after the first has finished.
+  writeFileSync(
+    join(bin, 'kustomize'),
+    `#!/bin/sh\n[ "$1" = build ] && shift\nfor a; do dir=$a; done\nkey=$(printf %s "$dir" | sed 's/-[0-9]*-[0-9]*$//' | md5sum | cut -c1-16)\nif mkdir "${bin}/$key" 2>/dev/null; then :; else sleep 2; fi\nexec ${kubectl} kustomize "$@"\n`,
+  );
+  chmodSync(join(bin, 'kustomize'), 0o755);
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}${delimiter}${path}`;
+  try {
+    const cacheDir = tempDir('k8s-ops-shared-cache-');
+    const runs = await Promise.all([1, 2].map(() => validateRepository({ repo: fixtureRepo('clean'), schemaDirs: SCHEMAS, cacheDir })));
+    for (const { results } of runs) assert.equal(results.flatMap((r) => r.findings).map((f) => `${f.file}: ${f.message}`), []);
+  } finally {
+    process.env.PATH = path;
+  }
 });
 
 test.run();

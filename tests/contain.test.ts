@@ -2,6 +2,8 @@
 // YAML file a repository holds is untrusted. Each case is a copy of the clean fixture with one attack laid
 // over it; each must be refused or contained with a finding while the rest of the run completes.
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { suite } from 'uvu';
@@ -14,10 +16,13 @@ import { MAX_CONFIG_BYTES, MAX_YAML_BYTES } from '../src/lib/yaml-safe.ts';
 import { loadConfig } from '../src/validate/config.ts';
 import { validateRepository, type RunOptions } from '../src/validate/pipeline.ts';
 import { main as renderMain } from '../src/validate/render-cli.ts';
+import { findKustomize, runKustomize } from '../src/validate/kustomize.ts';
 import { findingLine } from '../src/validate/report.ts';
 import { isRule, ruleTag } from '../src/validate/rules.ts';
 import { SchemaValidator } from '../src/validate/schema.ts';
 import { checkSopsFiles } from '../src/validate/sops-files.ts';
+import { checkDashboards } from '../src/validate/dashboards.ts';
+import { checkRepoFiles } from '../src/validate/repo-files.ts';
 import type { Finding } from '../src/validate/types.ts';
 import { CACHE, fixtureRepo, ROOT, SCHEMAS, tempDir } from './helpers.ts';
 
@@ -118,6 +123,64 @@ test('a spec.path, a component or a listed file outside the repository is refuse
   runCompleted(names);
 });
 
+test('validator.config.yaml or .sops.yaml as a symlink out of the repository is not read', async () => {
+  const { repo, outside } = hostileRepo();
+  writeFileSync(join(outside, 'settings.yaml'), 'kubernetesVersion: 1.35.0\n');
+  symlinkSync(join(outside, 'settings.yaml'), join(repo, 'validator.config.yaml'));
+  await loadConfig(repo).then(
+    () => assert.unreachable('a settings file outside the repository was read'),
+    (e) => assert.is(e.message, `validator.config.yaml is a symlink to ${join(outside, 'settings.yaml')}, outside the repository: not read`),
+  );
+  writeFileSync(join(outside, 'sops.yaml'), 'creation_rules:\n  - age: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n');
+  symlinkSync(join(outside, 'sops.yaml'), join(repo, '.sops.yaml'));
+  write(repo, 'kubernetes/secret.sops.yaml', 'stringData:\n  token: plain\n');
+  assert.equal((await checkSopsFiles(repo)).map((f) => `${f.file}: ${f.rule}: ${f.message}`), [
+    `kubernetes/secret.sops.yaml: sops-rule: .sops.yaml: is a symlink to ${join(outside, 'sops.yaml')}, outside the repository: not read`,
+  ]);
+});
+
+test('plugin configurations written inline, duplicate keys, second documents and plugin folders never let kustomize read outside', async () => {
+  const { repo, outside } = hostileRepo();
+  writeFileSync(join(outside, 'secret.txt'), 'from-outside\n');
+  const generator = (files: string) => `apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: exfil\n  namespace: demo\nfiles:\n${files}`;
+  // kustomize takes any entry of generators/transformers/validators that reads as YAML objects as a configuration.
+  write(repo, 'kubernetes/inline-block/kustomization.yaml', `${KUSTOMIZATION}generators:\n  - |-\n${generator(`  - ${join(outside, 'secret.txt')}\n`).replace(/^/gm, '    ')}\n`);
+  write(repo, 'kubernetes/inline-flow/kustomization.yaml', `${KUSTOMIZATION}resources:\n  - ./cm.yaml\ntransformers:\n  - "{apiVersion: builtin, kind: PatchTransformer, metadata: {name: p}, path: ../../../outside/stolen.yaml}"\n`);
+  write(repo, 'kubernetes/inline-flow/cm.yaml', configMap('inline-flow'));
+  // go-yaml takes the last of two equal keys, and kustomize the first document: both hid a path from the walk.
+  write(repo, 'kubernetes/duplicate/kustomization.yaml', `${KUSTOMIZATION}resources: []\nresources:\n  - ../../../outside/stolen.yaml\n`);
+  write(repo, 'kubernetes/documents/kustomization.yaml', `${KUSTOMIZATION}resources:\n  - ${join(outside, 'stolen.yaml')}\n---\n{}\n`);
+  write(repo, 'kubernetes/plugin-file/kustomization.yaml', `${KUSTOMIZATION}generators:\n  - ./generator.yaml\n`);
+  write(repo, 'kubernetes/plugin-file/generator.yaml', generator(`  - cm.yaml\nfiles:\n  - ${join(outside, 'secret.txt')}\n`));
+  // A folder's configurations exist only once it is built, and a patch there may point them anywhere.
+  write(repo, 'kubernetes/plugin-folder/kustomization.yaml', `${KUSTOMIZATION}generators:\n  - ./made\n`);
+  write(repo, 'kubernetes/plugin-folder/made/kustomization.yaml', `${KUSTOMIZATION}resources:\n  - ./generator.yaml\npatches:\n  - target: {kind: ConfigMapGenerator}\n    patch: |-\n      - {op: add, path: /files, value: [${join(outside, 'secret.txt')}]}\n`);
+  write(repo, 'kubernetes/plugin-folder/made/generator.yaml', 'apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: made\n  namespace: demo\n');
+  // An inline transformer inside the repository still builds.
+  write(repo, 'kubernetes/inline-ok/kustomization.yaml', `${KUSTOMIZATION}resources:\n  - ./cm.yaml\ntransformers:\n  - |-\n    apiVersion: builtin\n    kind: AnnotationsTransformer\n    metadata:\n      name: note\n    annotations:\n      note: inline\n    fieldSpecs:\n      - path: metadata/annotations\n        create: true\n`);
+  write(repo, 'kubernetes/inline-ok/cm.yaml', configMap('inline-ok'));
+  const names = ['inline-block', 'inline-flow', 'duplicate', 'documents', 'plugin-file', 'plugin-folder', 'inline-ok'];
+  addFluxKustomizations(repo, Object.fromEntries(names.map((n) => [n, { path: `./kubernetes/${n}` }])));
+  const { findings, objects, names: built } = await validate(repo);
+  const ks = (n: string) => `Kustomization flux-system/${n}`;
+  assert.equal(of(findings, 'outside-repository'), [
+    `kubernetes/inline-block/kustomization.yaml: ${ks('inline-block')}: files ${join(outside, 'secret.txt')} resolves to ../outside/secret.txt, outside the repository: not read, and the Kustomization is not built`,
+    `kubernetes/inline-flow/kustomization.yaml: ${ks('inline-flow')}: path ../../../outside/stolen.yaml resolves to ../outside/stolen.yaml, outside the repository: not read, and the Kustomization is not built`,
+  ]);
+  assert.equal(of(findings, 'yaml'), [
+    `kubernetes/documents/kustomization.yaml: ${ks('documents')}: has more than one YAML document, of which kustomize would read only the first: refused, since kustomize may read it differently, and the Kustomization is not built`,
+    `kubernetes/duplicate/kustomization.yaml: ${ks('duplicate')}: has the key resources twice in one mapping, of which kustomize would silently take one: refused, since kustomize may read it differently, and the Kustomization is not built`,
+    `kubernetes/plugin-file/generator.yaml: ${ks('plugin-file')}: has the key files twice in one mapping, of which kustomize would silently take one: refused, since kustomize may read it differently, and the Kustomization is not built`,
+  ]);
+  assert.equal(of(findings, 'plugin-not-followed'), [
+    `kubernetes/plugin-folder/kustomization.yaml: ${ks('plugin-folder')}: generators ./made is a kustomization folder: the plugin configurations it builds, and the files they name, are known only after a build: not followed, so the Kustomization is not built`,
+  ]);
+  assert.not.ok(JSON.stringify(objects).includes('from-outside'), 'a file outside the repository was read');
+  assert.not.ok(built.includes('ConfigMap/stolen'));
+  assert.is(objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'inline-ok')?.metadata?.annotations?.note, 'inline');
+  runCompleted(built);
+});
+
 test('--path outside the repository, or a symlink out of it, is refused before anything is read', async () => {
   const { repo, outside } = hostileRepo();
   symlinkSync(outside, join(repo, 'escape'));
@@ -205,7 +268,7 @@ test('a kind, apiVersion or group outside Kubernetes syntax is a schema finding:
   }) as typeof fetch;
   try {
     const schemas = new SchemaValidator({ dirs: [], cacheDir, kubernetesVersion: '1.35.0' });
-    for (const [apiVersion, kind] of [['v1', '../../evil'], ['evil.example/../../x', 'Thing'], ['v1/../x', 'Pod'], ['v1', 'a/b'], ['x.example/v1', 'Thing ']]) {
+    for (const [apiVersion, kind] of [['v1', '../../evil'], ['evil.example/../../x', 'Thing'], ['v1/../x', 'Pod'], ['v1', 'a/b'], ['x.example/v1', 'Thing '], ['v1', '\u212Austomization']]) {
       const verdict = await schemas.check({ apiVersion, kind, metadata: { name: 'x' } });
       assert.is(verdict.kind, 'bad-type', `${apiVersion} ${kind}`);
       await schemas.warm(apiVersion, kind);
@@ -216,6 +279,31 @@ test('a kind, apiVersion or group outside Kubernetes syntax is a schema finding:
   }
   assert.equal(fetched, []);
   assert.not.ok(existsSync(join(cacheDir, 'schemas')), 'a schema was cached');
+});
+
+test('a pattern that makes a backtracking engine hang, in a CRD or in .sops.yaml, is matched in one pass: a finding, and the run goes on', async () => {
+  const { repo } = hostileRepo();
+  // ^(a+)+$ against 40 a's and a "!" takes a backtracking engine 2^40 steps.
+  const evil = `${'a'.repeat(40)}!`;
+  write(
+    repo,
+    'kubernetes/redos/crd.yaml',
+    'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: things.evil.example\nspec:\n  group: evil.example\n  names: {kind: Thing, plural: things, singular: thing, listKind: ThingList}\n  scope: Namespaced\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n          properties:\n            spec:\n              type: object\n              properties:\n                v: {type: string, pattern: "^(a+)+$"}\n',
+  );
+  write(repo, 'kubernetes/redos/thing.yaml', `apiVersion: evil.example/v1\nkind: Thing\nmetadata:\n  name: thing\n  namespace: demo\nspec:\n  v: ${evil}\n`);
+  write(repo, 'kubernetes/redos/kustomization.yaml', `${KUSTOMIZATION}resources:\n  - ./crd.yaml\n  - ./thing.yaml\n`);
+  addFluxKustomizations(repo, { redos: { path: './kubernetes/redos' } });
+  const { findings, names } = await validate(repo);
+  assert.equal(
+    findings.filter((f) => f.file === 'kubernetes/redos/thing.yaml').map((f) => f.rule),
+    ['schema'],
+  );
+  assert.match(findings.find((f) => f.file === 'kubernetes/redos/thing.yaml')!.message, /pattern/);
+  runCompleted(names);
+
+  write(repo, '.sops.yaml', 'creation_rules:\n  - path_regex: (a+)+b\n    age: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n');
+  write(repo, `kubernetes/${'a'.repeat(40)}.sops.yaml`, 'stringData:\n  token: plain\n');
+  assert.equal((await checkSopsFiles(repo)).map((f) => `${f.rule}: ${f.message}`), [`sops-rule: .sops.yaml: no creation rule matches kubernetes/${'a'.repeat(40)}.sops.yaml`]);
 });
 
 /** An alias bomb: a few hundred bytes whose aliases expand to 9^8 values. */
@@ -259,6 +347,32 @@ test('an alias bomb or an oversized *.sops.yaml file is a finding of the SOPS ch
   );
   assert.match(findings[0].message, /alias/i);
   assert.match(findings[1].message, /larger than \d+ bytes: refused unread/);
+});
+
+test('an alias bomb or an oversized file among the repository\'s other files (workflows, a dashboards app) is a finding, not a crash', async () => {
+  const { repo } = hostileRepo();
+  write(repo, '.github/workflows/bomb.yaml', `${BOMB}\n`);
+  write(repo, '.github/workflows/big.yaml', oversized(MAX_CONFIG_BYTES));
+  const files = await checkRepoFiles(repo, SCHEMAS, tempDir('k8s-ops-hostile-cache-'));
+  assert.equal(
+    files.findings.map((f) => `${f.file}: ${f.rule}: ${f.message}`),
+    [
+      '.github/workflows/big.yaml: yaml-limit: 1.0 MiB, larger than the 1 MiB a YAML file may have: refused unread',
+      '.github/workflows/bomb.yaml: yaml-limit: its aliases expand beyond 100 nodes (a YAML "billion laughs" bomb?): refused',
+    ],
+  );
+  // The dashboards check reads every YAML file of the app beside a dashboards folder for its datasources.
+  write(repo, 'kubernetes/apps/demo/grafana/dashboards/board.json', '{"uid": "board", "panels": []}\n');
+  write(repo, 'kubernetes/apps/demo/grafana/dashboards/metrics.yaml', 'targets: {}\n');
+  write(repo, 'kubernetes/apps/demo/grafana/app/bomb.yaml', `${BOMB}\n`);
+  write(repo, 'kubernetes/apps/demo/grafana/app/large.yaml', oversized(MAX_YAML_BYTES));
+  assert.equal(
+    checkDashboards(repo).filter((f) => f.rule === 'yaml-limit').map((f) => `${f.file}: ${f.message}`),
+    [
+      'kubernetes/apps/demo/grafana/app/bomb.yaml: its aliases expand beyond 100 nodes (a YAML "billion laughs" bomb?): refused',
+      'kubernetes/apps/demo/grafana/app/large.yaml: 16.0 MiB, larger than the 16 MiB a YAML file may have: refused unread',
+    ],
+  );
 });
 
 test('an alias bomb or an oversized validator.config.yaml or answers file is a one-line error naming the file', async () => {
@@ -315,6 +429,31 @@ const which = (name: string): string => {
   if (!found) throw new Error(`${name} is not on PATH`);
   return found;
 };
+
+test('kustomize runs without the operator\'s kubeconfig: no API server is asked anything', async () => {
+  const { repo, parent } = hostileRepo();
+  const asked: string[] = [];
+  const server = createServer((req, res) => {
+    asked.push(`${req.method} ${req.url}`);
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const kubeconfig = join(parent, 'kubeconfig');
+  const apiServer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${apiServer}"}}]\nusers: [{name: u, user: {token: operator-token}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`);
+  const saved = process.env.KUBECONFIG;
+  process.env.KUBECONFIG = kubeconfig;
+  try {
+    const result = await runKustomize(findKustomize(), join(repo, 'kubernetes/apps/demo/podinfo/app'));
+    assert.ok(result.ok, result.ok ? '' : result.error);
+  } finally {
+    if (saved === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = saved;
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+  assert.equal(asked, []);
+});
 
 test('a kustomize build over its memory cap is a finding naming its Kustomization, and the run goes on', async () => {
   const { repo } = hostileRepo();
@@ -384,7 +523,7 @@ test('.gitignore covers the keys and credentials the docs and tasks create, and 
   assert.equal(kept.filter((f) => verdict.get(f)), [], 'ignored');
 });
 
-/** The shell code blocks of a Markdown text (fenced, untyped or sh/bash/shell/console). */
+/** The shell code blocks of a Markdown text (fenced, untyped or sh/bash/shell/console), and its inline code spans, one a line. */
 const shellBlocks = (markdown: string): string => {
   const out: string[] = [];
   let fence: string | undefined;
@@ -392,6 +531,7 @@ const shellBlocks = (markdown: string): string => {
     const open = /^\s*```\s*(\w*)/.exec(line);
     if (open) fence = fence === undefined ? open[1] : undefined;
     else if (fence !== undefined && ['', 'sh', 'bash', 'shell', 'console'].includes(fence)) out.push(line);
+    else if (fence === undefined) out.push(...[...line.matchAll(/`([^`]+)`/g)].map((m) => m[1]));
   }
   return out.join('\n');
 };
@@ -415,7 +555,12 @@ test('docs, tasks and scripts never put a secret on a command line: values reach
     segments(command).some((s) => /^op item (create|edit)\b/.test(s) && /["'\s][\w.-]+(\[\w+\])?=["']?(\$\(|`)/.test(s)) ||
     // kubectl's --from-literal puts the value in argv; --from-file=/dev/stdin does not.
     /--from-literal=/.test(command) ||
-    /\b(op|sops|age)\b[^|]*--(password|token|secret|identity)[= ]["']?\$/.test(command),
+    /\b(op|sops|age)\b[^|]*--(password|token|secret|identity)[= ]["']?\$/.test(command) ||
+    // curl's user and headers are in its argv too: `-K -` reads them from stdin.
+    /\bcurl\b[^|]*\s(-u|--user)[= ]?["']?[^\s"']*\$/.test(command) ||
+    /\s(-H|--header)[= ]?["']authorization:[^"']*\$/i.test(command) ||
+    // htpasswd's -b takes the password as an argument; without it, htpasswd asks.
+    /\bhtpasswd\s+-[a-zA-Z]*b/.test(command),
   );
   assert.equal(offending.map((o) => `${o.file}: ${o.command.trim()}`), []);
 });

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { compileCached } from '../src/lib/compiled-schemas.ts';
 import { loadConfig } from '../src/validate/config.ts';
 import { SchemaValidator } from '../src/validate/schema.ts';
-import { goRegExp } from '../src/validate/schema-patches.ts';
+import { AJV_OPTIONS, goRegExp } from '../src/validate/schema-patches.ts';
 import { schemaPaths } from '../src/validate/schema-registry.ts';
 import { checkSchemas, NoSchemasError } from '../src/validate/schema-stage.ts';
 import { CACHE, ROOT, SCHEMAS, tempDir } from './helpers.ts';
@@ -44,10 +44,22 @@ test('kubeconform file names', () => {
   assert.is(schemaPaths('helm.toolkit.fluxcd.io/v2', 'HelmRelease', '1.35.0').crd, 'crds/helm.toolkit.fluxcd.io/helmrelease_v2.json');
 });
 
-test('Go RE2 patterns are translated', () => {
+test('Go RE2 patterns are matched as RE2 matches them, never by backtracking', () => {
   assert.ok(goRegExp('(?i)^abc$', 'u').test('ABC'));
   assert.ok(goRegExp('^\\PC*$', 'u').test('plain text'));
   assert.not.ok(goRegExp('^\\PC*$', 'u').test('bell\u0007'));
+  assert.ok(goRegExp('^(?P<word>[a-z]+)\\z', 'u').test('abc'), 'Go-only syntax');
+  // Exponential for a backtracking engine (2^5000 ways to fail); RE2 answers in one pass.
+  assert.not.ok(goRegExp('^(a+)+$', 'u').test(`${'a'.repeat(5000)}!`));
+  assert.ok(goRegExp('(?=x)', 'u').test('anything'), 'a pattern RE2 refuses is not enforced');
+});
+
+test('every pattern of a schema is enforced as its own', async () => {
+  const schema = { type: 'object', properties: { scheme: { type: 'string', pattern: '^(http|ssh)://' }, name: { type: 'string', pattern: '^[a-z]+$' } } };
+  const validate = await compileCached({ key: 'two-patterns', schema: () => schema, options: AJV_OPTIONS, cacheDir: tempDir() });
+  assert.ok(validate({ scheme: 'ssh://git@example.com', name: 'abc' }));
+  assert.not.ok(validate({ scheme: 'ftp://example.com', name: 'abc' }));
+  assert.not.ok(validate({ scheme: 'ssh://x', name: 'ABC' }));
 });
 
 test('the five CRDs the bundle README flags compile after patching', async () => {

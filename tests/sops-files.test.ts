@@ -7,6 +7,7 @@ import { generateIdentity } from '../src/lib/age-keys.ts';
 import { encryptYaml, type CreationRule } from '../src/lib/sops.ts';
 import type { Io } from '../src/lib/io.ts';
 import { withIo } from '../src/lib/io.ts';
+import { sopsFileStatus } from '../src/lib/sops-tool.ts';
 import { ruleWithTag } from '../src/validate/report.ts';
 import { checkSopsFiles } from '../src/validate/sops-files.ts';
 import { tempDir } from './helpers.ts';
@@ -73,6 +74,9 @@ test('where sops is on PATH, sops filestatus must see each encrypted file as enc
   assert.equal(asked, [['filestatus', 'secrets/good.sops.yaml']]);
   const saysYes = sops('{"encrypted":true}\n');
   assert.equal(await lines(repo, saysYes), []);
+  asked.length = 0;
+  await withIo(saysYes, () => sopsFileStatus(repo, '-x.sops.yaml'));
+  assert.equal(asked, [['filestatus', './-x.sops.yaml']], 'a file name is never an option');
 });
 
 test.run();

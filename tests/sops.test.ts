@@ -4,7 +4,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse, parseAllDocuments } from 'yaml';
 import { generateIdentity, parseIdentities } from '../src/lib/age-keys.ts';
-import { decryptYaml, encryptYaml, type CreationRule } from '../src/lib/sops.ts';
+import { creationRule, decryptYaml, encryptYaml, type CreationRule } from '../src/lib/sops.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { formatFloatF, formatFloatG, resolveScalar, toBytes } from '../src/lib/sops-values.ts';
 import { RealSops } from './real-sops.ts';
 
@@ -211,6 +214,36 @@ after: e
       assert.equal(parse(await decryptYaml(text, ids)), parse(plain));
     }
   }
+});
+
+test('.sops.yaml key groups as sops reads them: merged groups first, comma-separated entries, one group only', async () => {
+  const third = await generateIdentity();
+  const repo = mkdtempSync(join(tmpdir(), 'k8s-ops-sops-rules-'));
+  const rules = (text: string) => writeFileSync(join(repo, '.sops.yaml'), text);
+  rules(`creation_rules:
+  - path_regex: ^grouped/
+    encrypted_regex: ^stringData$
+    key_groups:
+      - age:
+          - ${me.recipient},${other.recipient}
+        merge:
+          - age: [${third.recipient}, ${me.recipient}]
+  - path_regex: ^split/
+    key_groups:
+      - age: [${me.recipient}]
+      - age: [${other.recipient}]
+  - path_regex: ^listed/
+    age: [${me.recipient}]
+  - age: ${me.recipient}, ${other.recipient}
+`);
+  const grouped = creationRule(repo, 'grouped/secret.sops.yaml');
+  assert.equal(grouped.recipients, [third.recipient, me.recipient, other.recipient]);
+  assert.is(grouped.encryptedRegex, '^stringData$');
+  const text = await sealed('stringData:\n  a: b\n', grouped);
+  assert.equal(parse(text).sops.age.map((a: any) => a.recipient), [third.recipient, me.recipient, other.recipient]);
+  assert.equal(creationRule(repo, 'other.sops.yaml').recipients, [me.recipient, other.recipient]);
+  assert.throws(() => creationRule(repo, 'split/x.sops.yaml'), /2 key groups split the data key with Shamir's scheme, which only the sops binary writes/);
+  assert.throws(() => creationRule(repo, 'listed/x.sops.yaml'), /age: sops reads one comma-separated string, not a list/);
 });
 
 test('multi-document files: every document encrypted and MAC\'d together, each with the metadata', async () => {

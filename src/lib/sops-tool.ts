@@ -19,7 +19,8 @@ export const sealForPath = async (repoRoot: string, path: string, plain: string)
 /** What sops itself says of an encrypted file (`sops filestatus`); undefined when sops is not on PATH. */
 export const sopsFileStatus = async (repoRoot: string, path: string): Promise<'encrypted' | 'not-encrypted' | 'unreadable' | undefined> => {
   if (!sopsOnPath()) return undefined;
-  const r = await query('sops', ['filestatus', path], { cwd: repoRoot });
+  // A repository's file named `-x.sops.yaml` must reach sops as a file, not as an option.
+  const r = await query('sops', ['filestatus', path.startsWith('-') ? `./${path}` : path], { cwd: repoRoot });
   if (!r.ok) return 'unreadable';
   try {
     return JSON.parse(r.stdout).encrypted === true ? 'encrypted' : 'not-encrypted';

@@ -4,8 +4,10 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RE2JS } from 're2js';
 import { isAlias, isCollection, isMap, isScalar, isSeq, parse, parseAllDocuments, visit, type Document, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { checkRecipient, decryptWith, encryptTo } from './age-keys.ts';
+import { contain, escapeText } from './contain.ts';
 import { UserError } from './errors.ts';
 import { ENC } from './sops-enc.ts';
 import { fromBytes, goQuotes, formatFloatG, resolveScalar, toBytes, UnsupportedValue, type GoValue } from './sops-values.ts';
@@ -44,30 +46,22 @@ const SELECTORS = [
 ] as const;
 
 // ---------------------------------------------------------------------------------------------------------------
-// Go regular expressions (RE2) in JavaScript: the common syntax is the same; what is not is refused, not guessed.
+// Go regular expressions, matched by RE2's own algorithm (re2js): the same syntax and meaning as sops' regexp,
+// and time linear in the text, so a hostile .sops.yaml cannot hang the validator with `(a+)+b`.
 
-const regexCache = new Map<string, RegExp>();
-export const goRegExp = (pattern: string, where: string): RegExp => {
-  const cached = regexCache.get(pattern);
-  if (cached) return cached;
-  let source = pattern;
-  let flags = '';
-  const inline = /^\(\?([imsU]+)\)/.exec(source);
-  if (inline) {
-    if (inline[1].includes('U')) throw new UserError(`${where}: the (?U) flag has no JavaScript equivalent; use the sops binary`);
-    flags = inline[1];
-    source = source.slice(inline[0].length);
-  }
-  if (/\(\?[=!<]|\(\?[imsU-]+[:)]|\\[1-9zAQ]|\[\[:|\\[pP]\{/.test(source) && !/\(\?<[A-Za-z]/.test(source)) {
-    throw new UserError(`${where}: ${pattern} uses regular-expression syntax the toolkit does not translate from Go's; use the sops binary`);
-  }
-  try {
-    const re = new RegExp(source.replaceAll('(?P<', '(?<'), flags);
+const regexCache = new Map<string, RE2JS>();
+export const goRegExp = (pattern: string, where: string): { test: (s: string) => boolean } => {
+  let re = regexCache.get(pattern);
+  if (!re) {
+    try {
+      re = RE2JS.compile(pattern);
+    } catch (e) {
+      throw new UserError(`${where}: ${pattern} is not a valid regular expression (${(e as Error).message})`);
+    }
     regexCache.set(pattern, re);
-    return re;
-  } catch (e) {
-    throw new UserError(`${where}: ${pattern} is not a valid regular expression (${(e as Error).message})`);
   }
+  const compiled = re;
+  return { test: (s: string) => compiled.test(s) };
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -87,20 +81,25 @@ const parseCapped = (text: string, file: string): any => {
   }
 };
 
-/** The age recipients of a key group, with its `merge` groups, deduplicated as sops does. */
+/**
+ * The age recipients of a key group as sops' config reads them: its `merge` groups' first, then its own (each
+ * entry may list several, comma-separated), deduplicated keeping the first.
+ */
 const groupRecipients = (group: any, where: string): string[] => {
   const foreign = Object.keys(group ?? {}).filter((k) => !['age', 'merge'].includes(k));
   if (foreign.length) throw new UserError(`${where}: ${foreign.join(', ')} keys: the toolkit writes age recipients only; use the sops binary`);
   const own = (group?.age ?? []) as unknown[];
   if (!Array.isArray(own)) throw new UserError(`${where}.age: a list of recipients`);
   const merged = ((group?.merge ?? []) as any[]).flatMap((g, i) => groupRecipients(g, `${where}.merge[${i}]`));
-  return [...new Set([...own.map((r) => String(r).trim()), ...merged])];
+  return [...new Set([...merged, ...own.flatMap((r) => String(r).split(',').map((x) => x.trim()))])];
 };
 
 /** The first `.sops.yaml` creation rule whose path_regex matches the repository-relative path, as sops picks it. */
 export const creationRule = (repoRoot: string, path: string): CreationRule => {
   const file = join(repoRoot, '.sops.yaml');
   if (!existsSync(file)) throw new UserError(`${file}: missing; SOPS needs its creation rules`);
+  const inside = contain(repoRoot, file);
+  if (!inside.inside) throw new UserError(`.sops.yaml: ${escapeText(inside, repoRoot)}: not read`);
   const config = parseCapped(readCapped(file), '.sops.yaml');
   const rules: any[] = Array.isArray(config?.creation_rules) ? config.creation_rules : [];
   const index = rules.findIndex((r) => r?.path_regex == null || r.path_regex === '' || goRegExp(String(r.path_regex), `.sops.yaml: creation_rules path_regex`).test(path));

@@ -26,11 +26,18 @@ export class YamlLimitError extends UserError {
 
 const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(bytes % (1024 * 1024) ? 1 : 0)} MiB`;
 
+/** Why a file may not be read at all: not a regular file, or larger than `maxBytes`; undefined when it may. */
+export const sizeHazard = (file: string, maxBytes = MAX_YAML_BYTES): string | undefined => {
+  const stat = statSync(file);
+  if (!stat.isFile()) return 'not a regular file: refused unread';
+  if (stat.size > maxBytes) return `${mib(stat.size)}, larger than the ${mib(maxBytes)} a YAML file may have: refused unread`;
+  return undefined;
+};
+
 /** A file's text, refused unread when it is not a regular file or is larger than `maxBytes`. */
 export const readYamlText = (file: string, maxBytes = MAX_YAML_BYTES): string => {
-  const stat = statSync(file);
-  if (!stat.isFile()) throw new YamlLimitError(file, 'not a regular file: refused unread');
-  if (stat.size > maxBytes) throw new YamlLimitError(file, `${mib(stat.size)}, larger than the ${mib(maxBytes)} a YAML file may have: refused unread`);
+  const hazard = sizeHazard(file, maxBytes);
+  if (hazard) throw new YamlLimitError(file, hazard);
   return readFileSync(file, 'utf8');
 };
 

@@ -115,8 +115,9 @@ const runShared = (ctx: RenderContext, group: Pending[]): void => {
 };
 
 /**
- * A folder of this build's own: two runs sharing a cache may build the same overlay at once, and each
- * removes its folder when kustomize is done.
+ * A fresh folder for one kustomize run. Two runs may build the same thing at once (the component library's
+ * sample apps on both clusters, each in a context of its own, over one cache): each gets its own folder, or the
+ * first to finish would remove the other's.
  */
 let overlays = 0;
 const overlayDir = (ctx: RenderContext, id: string): string => cacheArea(ctx.cacheDir, 'overlays').file(`${id}-${process.pid}-${++overlays}`, '');

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { isFile } from '../lib/fsutil.ts';
+import { MAX_CONFIG_BYTES, readYaml } from '../lib/yaml-safe.ts';
 import { CONFIG_FILE, type Budget, type ValidatorConfig } from './config.ts';
 import { formatCpu, formatMemory, parseQuantity } from './quantity.ts';
 import { describe, type Finding, type KObject, type Resource } from './types.ts';
@@ -16,7 +15,7 @@ export const nodeCount = (repoRoot: string, cluster: string): NodeCount => {
   const file = `clusters/${cluster}/talos/talconfig.yaml`;
   if (!isFile(join(repoRoot, file))) return { count: 1 };
   try {
-    const nodes = parse(readFileSync(join(repoRoot, file), 'utf8'))?.nodes;
+    const nodes = readYaml(join(repoRoot, file), MAX_CONFIG_BYTES)?.nodes;
     return Array.isArray(nodes) && nodes.length ? { count: nodes.length, source: file } : { count: 1 };
   } catch {
     return { count: 1 };

@@ -127,6 +127,10 @@ export const buildFluxKustomization = async (
         findings.push({ file, rule: 'remote-not-followed', message: `${where.ks}: ${r.field} ${r.ref} is remote: not fetched (validation reads no network), so ${BUILD_NOT_RUN}`, severity: 'warning', at });
       } else if (r.kind === 'outside') {
         findings.push({ file, rule: 'outside-repository', message: `${where.ks}: ${r.field} ${r.ref} ${r.reason}: not read, and ${BUILD_NOT_RUN}`, severity: 'error', at });
+      } else if (r.kind === 'plugin-folder') {
+        findings.push({ file, rule: 'plugin-not-followed', message: `${where.ks}: ${r.field} ${r.ref} ${r.reason}: not followed, so ${BUILD_NOT_RUN}`, severity: 'warning', at });
+      } else if (r.kind === 'unreadable') {
+        findings.push({ file, rule: 'yaml', message: `${where.ks}: ${r.reason}: refused, since kustomize may read it differently, and ${BUILD_NOT_RUN}`, severity: 'error' });
       } else {
         findings.push({ file, rule: 'yaml-limit', message: `${where.ks}: ${r.reason}, before kustomize reads it; ${BUILD_NOT_RUN}`, severity: 'error' });
       }

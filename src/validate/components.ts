@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parse } from 'yaml';
 import { cacheArea } from '../lib/cache.ts';
 import { isDir, toPosix } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
 import { defaultCacheDir } from '../lib/cache-dir.ts';
 import { kustomizationFile } from './inputs.ts';
+import { readYaml } from '../lib/yaml-safe.ts';
 import { unchangedFiles } from './schema-registry.ts';
 import { uniqueFindings } from './report.ts';
 import { addSampleApp, sampleAppDir, type SampleApp } from './sample-app.ts';
@@ -25,7 +25,7 @@ export const listComponents = (repoRoot: string): string[] => {
     if (file) {
       let kind: unknown;
       try {
-        kind = parse(readFileSync(file, 'utf8'))?.kind;
+        kind = readYaml(file)?.kind;
       } catch {
         kind = 'Component'; // broken YAML: the check reports it with its line
       }

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultCacheDir } from '../lib/cache-dir.ts';
 import { compileCached } from '../lib/compiled-schemas.ts';
+import { contain, escapeText } from '../lib/contain.ts';
 import { UsageError } from '../lib/errors.ts';
 import { isFile } from '../lib/fsutil.ts';
 import { MAX_CONFIG_BYTES, parseYaml, readYamlText, YamlLimitError } from '../lib/yaml-safe.ts';
@@ -199,6 +200,8 @@ export const loadConfig = async (repoRoot: string): Promise<ValidatorConfig> => 
   const config = defaultConfig();
   const file = join(repoRoot, CONFIG_FILE);
   if (!isFile(file)) return config;
+  const inside = contain(repoRoot, file);
+  if (!inside.inside) throw new UsageError(`${CONFIG_FILE} ${escapeText(inside, repoRoot)}: not read`);
   let doc: any;
   try {
     doc = parseYaml(readYamlText(file, MAX_CONFIG_BYTES), CONFIG_FILE);

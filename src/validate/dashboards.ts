@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
 import JSON5 from 'json5';
-import { parseAllDocuments, parse } from 'yaml';
+import { MAX_CONFIG_BYTES, parseYaml, parseYamlDocuments, readYamlText, sizeHazard, toJSCapped, YamlLimitError } from '../lib/yaml-safe.ts';
 import { isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
 import { parsePromQL } from './promql.ts';
 import type { Finding } from './types.ts';
@@ -70,7 +70,7 @@ const producersIn = (repoRoot: string, files: string[]): Set<string> => {
   const found = new Set<string>();
   for (const abs of files) {
     const rel = toPosix(relative(repoRoot, abs));
-    if (!/^(clusters|kubernetes|infrastructure)\/.+\.ya?ml$/.test(rel)) continue;
+    if (!/^(clusters|kubernetes|infrastructure)\/.+\.ya?ml$/.test(rel) || sizeHazard(abs)) continue;
     const text = readFileSync(abs, 'utf8');
     if (!text.includes('operator.victoriametrics.com/')) continue;
     for (const doc of text.split(/^---[ \t]*$/m)) {
@@ -82,13 +82,25 @@ const producersIn = (repoRoot: string, files: string[]): Set<string> => {
   return found;
 };
 
-/** The datasources the Grafana HelmRelease beside the dashboards provisions (values.datasources). */
-const provisionedDatasources = (repoRoot: string, appDir: string): Datasource[] => {
+/**
+ * The datasources the Grafana HelmRelease beside the dashboards provisions (values.datasources). A file too
+ * large or an alias bomb is reported and skipped.
+ */
+const provisionedDatasources = (repoRoot: string, appDir: string, report: Report): Datasource[] => {
   const out: Datasource[] = [];
   for (const abs of walkFiles(join(repoRoot, appDir))) {
     if (!/\.ya?ml$/.test(abs) || toPosix(abs).includes('/dashboards/')) continue;
-    for (const doc of parseAllDocuments(readFileSync(abs, 'utf8'))) {
-      const o: any = doc.toJSON();
+    const rel = toPosix(relative(repoRoot, abs));
+    let objects: unknown[];
+    try {
+      objects = parseYamlDocuments(readYamlText(abs)).map((doc) => toJSCapped(doc, rel));
+    } catch (e) {
+      if (!(e instanceof YamlLimitError)) throw e;
+      report(rel, 'yaml-limit', e.reason);
+      continue;
+    }
+    for (const doc of objects) {
+      const o: any = doc;
       if (o?.kind !== 'HelmRelease') continue;
       for (const file of Object.values<any>(o.spec?.values?.datasources ?? {})) {
         for (const d of file?.datasources ?? []) {
@@ -104,8 +116,12 @@ const readCatalogue = (rel: string, text: string, producers: Set<string>, report
   const catalogue: Catalogue = { metrics: new Map(), documented: new Map() };
   let doc: any;
   try {
-    doc = parse(text);
+    doc = parseYaml(text, rel);
   } catch (e) {
+    if (e instanceof YamlLimitError) {
+      report(rel, 'yaml-limit', e.reason);
+      return undefined;
+    }
     report(rel, 'dashboard-metrics', `not YAML: ${String((e as Error).message).split('\n')[0]}`);
     return undefined;
   }
@@ -263,16 +279,28 @@ export const checkDashboards = (repoRoot: string, files?: string[], { complete =
       for (const rel of inFolder) report(rel, 'dashboard-metrics', `no ${CATALOGUE} beside it saying which scrape object produces each metric`);
       continue;
     }
-    const catalogue = readCatalogue(catalogueRel, readFileSync(catalogueAbs, 'utf8'), producers, report);
+    let catalogueText: string;
+    try {
+      catalogueText = readYamlText(catalogueAbs, MAX_CONFIG_BYTES);
+    } catch (e) {
+      if (!(e instanceof YamlLimitError)) throw e;
+      report(catalogueRel, 'yaml-limit', e.reason);
+      continue;
+    }
+    const catalogue = readCatalogue(catalogueRel, catalogueText, producers, report);
     if (!catalogue) continue;
     const appDir = posix.dirname(folder);
-    const datasources = provisionedDatasources(repoRoot, appDir);
+    const datasources = provisionedDatasources(repoRoot, appDir, report);
     if (!datasources.length) {
       for (const rel of inFolder) report(rel, 'dashboard-datasource', `no HelmRelease in ${appDir} provisions datasources (values.datasources)`);
       continue;
     }
     // uids are unique across the folder even when only some of its dashboards changed.
-    for (const rel of inFolder) checkDashboard(rel, readFileSync(join(repoRoot, rel), 'utf8'), datasources, catalogue, uids, report);
+    for (const rel of inFolder) {
+      const hazard = sizeHazard(join(repoRoot, rel));
+      if (hazard) report(rel, 'yaml-limit', hazard.replace('a YAML file', 'a dashboard'));
+      else checkDashboard(rel, readFileSync(join(repoRoot, rel), 'utf8'), datasources, catalogue, uids, report);
+    }
   }
   return findings;
 };

@@ -2,7 +2,8 @@ import { readdirSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { contain, escapeText } from '../lib/contain.ts';
 import { isDir, isFile, toPosix } from '../lib/fsutil.ts';
-import { parseYaml, parseYamlAll, readYamlText, yamlHazard, YamlLimitError } from '../lib/yaml-safe.ts';
+import { isScalar, visit } from 'yaml';
+import { parseYamlDocuments, readYamlText, toJSCapped, yamlHazard, YamlLimitError } from '../lib/yaml-safe.ts';
 
 export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
@@ -24,7 +25,7 @@ export interface Refusal {
   file: string;
   field: string;
   ref: string;
-  kind: 'outside' | 'remote' | 'yaml';
+  kind: 'outside' | 'remote' | 'yaml' | 'unreadable' | 'plugin-folder';
   /** Why, in words: where it leads, or what is wrong with the file. */
   reason: string;
 }
@@ -49,6 +50,8 @@ export interface Inputs {
 const UNSHAREABLE = ['namePrefix', 'nameSuffix', 'generators', 'transformers', 'validators', 'replacements', 'vars', 'helmCharts', 'helmChartInflationGenerator', 'helmGlobals', 'crds', 'openapi', 'sortOptions'];
 
 type Ref = { field: string; ref: string; plugin?: boolean };
+/** A generator, transformer or validator written out in the kustomization itself rather than named by path. */
+type Inline = { field: string; configs: unknown[] };
 
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): v is string => typeof v === 'string' && v !== '' && !v.includes('\n');
@@ -58,7 +61,7 @@ const fileRefs = (k: any): Ref[] => {
   const refs: Ref[] = [];
   const add = (field: string, v: unknown, plugin = false) => str(v) && refs.push({ field, ref: v, plugin });
   for (const field of ['resources', 'components', 'bases', 'crds', 'configurations', 'patchesStrategicMerge']) list(k?.[field]).forEach((v) => add(field, v));
-  for (const field of ['generators', 'transformers', 'validators']) list(k?.[field]).forEach((v) => add(field, v, true));
+  for (const field of ['generators', 'transformers', 'validators']) list(k?.[field]).forEach((v) => inlinePlugin(v) === undefined && add(field, v, true));
   for (const field of ['patches', 'patchesJson6902', 'replacements']) list(k?.[field]).forEach((p: any) => add(`${field}.path`, p?.path));
   for (const field of ['configMapGenerator', 'secretGenerator']) {
     for (const g of list(k?.[field]) as any[]) {
@@ -93,19 +96,73 @@ const pluginRefs = (config: any): Ref[] => {
   return [...refs, ...fileRefs(config)];
 };
 
-/** Kustomization files by content: every cluster and every build that walks the same tree reads them again. */
-const parsed = new Map<string, unknown>();
-const parsedKustomization = (text: string, file: string): any => {
-  if (!parsed.has(text)) {
-    let k: unknown;
-    try {
-      k = parseYaml(text, file);
-    } catch {
-      k = undefined;
-    }
-    parsed.set(text, k);
+/**
+ * How kustomize tells an inline plugin configuration from a path (kusttarget's configureExternal*): an entry
+ * that reads as YAML objects is a configuration, whatever its length; anything else is a path. Undefined for a path.
+ */
+const inlinePlugin = (v: unknown): unknown[] | undefined => {
+  if (typeof v !== 'string' || !/[:{\n]/.test(v)) return undefined;
+  let docs: unknown[];
+  try {
+    docs = readKustomizeYaml(v, 'an inline plugin configuration');
+  } catch (e) {
+    // A configuration too odd to read safely is refused as one; plain text is a path.
+    return e instanceof YamlLimitError || e instanceof UnreadableYaml ? [e] : undefined;
   }
-  return parsed.get(text);
+  const objects = docs.filter((d) => d !== null && d !== undefined);
+  return objects.length && objects.every((d) => typeof d === 'object' && !Array.isArray(d)) ? objects : undefined;
+};
+
+const inlinePlugins = (k: any): Inline[] =>
+  ['generators', 'transformers', 'validators'].flatMap((field) =>
+    list(k?.[field]).flatMap((v) => {
+      const configs = inlinePlugin(v);
+      return configs ? [{ field, configs }] : [];
+    }),
+  );
+
+/** A kustomize input whose reading could differ between kustomize's YAML parser (go-yaml) and ours: refused. */
+export class UnreadableYaml extends Error {}
+
+/**
+ * A kustomization or plugin configuration, read so that kustomize cannot see a path this walk does not: with
+ * the alias cap, merge keys expanded (go-yaml's), and refused (UnreadableYaml) where the two parsers could
+ * disagree: a syntax error, a duplicate key (go-yaml takes the last, silently), a second document (kustomize
+ * reads only the first of a kustomization file).
+ */
+const readKustomizeYaml = (text: string, file: string, { single = false } = {}): unknown[] => {
+  const docs = parseYamlDocuments(text, { merge: true, uniqueKeys: false });
+  const values: unknown[] = [];
+  for (const doc of docs) {
+    const error = doc.errors[0];
+    if (error) throw new UnreadableYaml(`does not parse as YAML: ${error.message.split('\n')[0]}`);
+    let duplicate: string | undefined;
+    visit(doc, {
+      Map(_, map) {
+        const keys = map.items.map((p) => (isScalar(p.key) ? String(p.key.value) : JSON.stringify(p.key)));
+        duplicate ??= keys.find((key, i) => keys.indexOf(key) !== i);
+      },
+    });
+    if (duplicate !== undefined) throw new UnreadableYaml(`has the key ${duplicate} twice in one mapping, of which kustomize would silently take one`);
+    values.push(toJSCapped(doc, file));
+  }
+  if (single && values.filter((v) => v !== null && v !== undefined).length > 1) throw new UnreadableYaml('has more than one YAML document, of which kustomize would read only the first');
+  return values;
+};
+
+/** Kustomization files by content: every cluster and every build that walks the same tree reads them again. */
+const parsed = new Map<string, { k: unknown } | { error: Error }>();
+const parsedKustomization = (text: string, file: string): { k: unknown } | { error: Error } => {
+  if (!parsed.has(text)) {
+    let entry: { k: unknown } | { error: Error };
+    try {
+      entry = { k: readKustomizeYaml(text, file, { single: true }).find((v) => v !== null && v !== undefined) };
+    } catch (e) {
+      entry = { error: e as Error };
+    }
+    parsed.set(text, entry);
+  }
+  return parsed.get(text)!;
 };
 
 const shareable = (k: any): boolean => {
@@ -172,10 +229,30 @@ export const collectInputs = (dir: string, root: string): Inputs => {
     } catch {
       return;
     }
-    const k = parsedKustomization(text, kfile);
+    const entry = parsedKustomization(text, kfile);
+    if ('error' in entry) {
+      refuseUnreadable(kfile, field, ref, entry.error);
+      return;
+    }
+    const k = entry.k;
     if (k === undefined || k === null || typeof k !== 'object') return;
     canShare &&= shareable(k);
     for (const r of fileRefs(k)) follow(d, kfile, r);
+    for (const { field: f, configs } of inlinePlugins(k)) followConfigs(d, kfile, f, '(inline)', configs);
+  };
+
+  const refuseUnreadable = (file: string, field: string, ref: string, e: Error) => {
+    if (e instanceof YamlLimitError) refuse({ file, field, ref, kind: 'yaml', reason: e.reason });
+    else if (e instanceof UnreadableYaml) refuse({ file, field, ref, kind: 'unreadable', reason: e.message });
+    else throw e;
+  };
+
+  /** A plugin's configurations name files of their own, relative to the kustomization that lists the plugin. */
+  const followConfigs = (d: string, from: string, field: string, ref: string, configs: unknown[]) => {
+    for (const config of configs) {
+      if (config instanceof Error) refuseUnreadable(from, field, ref, config);
+      else for (const r of pluginRefs(config)) follow(d, from, r);
+    }
   };
 
   const follow = (d: string, from: string, { field, ref, plugin }: Ref) => {
@@ -189,16 +266,19 @@ export const collectInputs = (dir: string, root: string): Inputs => {
       return;
     }
     const target = join(d, ref);
-    if (isDir(target)) visitDir(target, from, field, ref);
+    if (isDir(target) && plugin) {
+      // The configurations a kustomization folder makes are known only once it is built (a patch may name any
+      // file in them): not followed, as a remote resource is not.
+      refuse({ file: from, field, ref, kind: 'plugin-folder', reason: 'is a kustomization folder: the plugin configurations it builds, and the files they name, are known only after a build' });
+    } else if (isDir(target)) visitDir(target, from, field, ref);
     else if (isFile(target) && readFile(target, from, field, ref) && plugin) {
-      // A plugin's configuration names files of its own, relative to the kustomization that lists it.
       let configs: unknown[] = [];
       try {
-        configs = parseYamlAll(readYamlText(target), target);
+        configs = readKustomizeYaml(readYamlText(target), target);
       } catch (e) {
-        if (e instanceof YamlLimitError) refuse({ file: target, field, ref, kind: 'yaml', reason: e.reason });
+        refuseUnreadable(target, field, ref, e as Error);
       }
-      for (const config of configs) for (const r of pluginRefs(config)) follow(d, target, r);
+      followConfigs(d, target, field, ref, configs);
     }
   };
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import { devNull } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { UsageError } from '../lib/errors.ts';
 import { isFile } from '../lib/fsutil.ts';
@@ -40,7 +41,9 @@ const identity = (path: string): string => {
 
 /**
  * No network: remote resources are refused before kustomize runs (inputs.ts); should one slip through, its
- * HTTP(S) fetch meets a closed port and its git clone a protocol allow-list that allows nothing.
+ * HTTP(S) fetch meets a closed port and its git clone a protocol allow-list that allows nothing. kubectl gets
+ * no kubeconfig: some builds (gcloud's version dispatcher) ask the current context's API server for its
+ * version before `kubectl kustomize` runs, with the operator's credentials.
  */
 const OFFLINE = 'http://127.0.0.1:9';
 export const offlineEnv = (): NodeJS.ProcessEnv => ({
@@ -56,6 +59,7 @@ export const offlineEnv = (): NodeJS.ProcessEnv => ({
   GIT_ALLOW_PROTOCOL: 'none',
   GIT_TERMINAL_PROMPT: '0',
   GIT_SSH_COMMAND: 'false',
+  KUBECONFIG: devNull,
 });
 
 export type KustomizeResult =

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import JSON5 from 'json5';
-import { parse } from 'yaml';
 import { defaultCacheDir, TOOLKIT_ROOT } from '../lib/cache-dir.ts';
 import { cacheRecord } from '../lib/cache.ts';
 import { compileCached } from '../lib/compiled-schemas.ts';
 import { toolkitValidator } from '../lib/toolkit-schemas.ts';
 import { isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
+import { MAX_CONFIG_BYTES, parseYaml, readYamlText, sizeHazard, YamlLimitError } from '../lib/yaml-safe.ts';
 import { dotted, toIssues } from './schema-errors.ts';
 import { goRegExp } from './schema-patches.ts';
 import { fileIdentity } from './schema-registry.ts';
@@ -35,9 +35,10 @@ export const FILE_RULES: FileRule[] = [
   { matches: (p) => /^(clusters|kubernetes|infrastructure)\/.+\/\.answers\.yaml$/.test(p), schema: 'app.schema.json', toolkit: true },
 ];
 
-const readDoc = (file: string): unknown => {
-  const text = readFileSync(file, 'utf8');
-  return file.endsWith('.json5') ? JSON5.parse(text) : parse(text);
+/** A settings file's value: hand-written, so capped as settings are (size, alias expansion). */
+const readDoc = (abs: string, file: string): unknown => {
+  const text = readYamlText(abs, MAX_CONFIG_BYTES);
+  return file.endsWith('.json5') ? JSON5.parse(text) : parseYaml(text, file);
 };
 
 /** The kept verdicts (bump the cache's verdicts version when the findings' wording changes). */
@@ -74,6 +75,11 @@ export const checkRepoFiles = async (
       continue;
     }
     checked.push(file);
+    const hazard = sizeHazard(abs, MAX_CONFIG_BYTES);
+    if (hazard) {
+      findings.push(limitFinding(file, new YamlLimitError(file, hazard)));
+      continue;
+    }
     const key = sha256(file, fileIdentity(schemaFile), readFileSync(abs));
     used[key] = known[key] ?? (await checkFile(abs, file, rule, schemaFile, compiled, options));
     findings.push(...used[key]);
@@ -81,6 +87,8 @@ export const checkRepoFiles = async (
   record.save(complete ? used : { ...known, ...used });
   return { checked, findings };
 };
+
+const limitFinding = (file: string, e: YamlLimitError): Finding => ({ file, rule: 'yaml-limit', message: e.reason, severity: 'error' });
 
 const checkFile = async (abs: string, file: string, rule: FileRule, schemaFile: string, compiled: Map<string, any>, options: Record<string, unknown>): Promise<Finding[]> => {
   if (!compiled.has(schemaFile)) {
@@ -100,8 +108,9 @@ const checkFile = async (abs: string, file: string, rule: FileRule, schemaFile: 
   const validate = compiled.get(schemaFile);
   let doc: unknown;
   try {
-    doc = readDoc(abs);
+    doc = readDoc(abs, file);
   } catch (e: any) {
+    if (e instanceof YamlLimitError) return [limitFinding(file, e)];
     return [{ file, rule: 'yaml', message: `does not parse: ${String(e.message).split('\n')[0]}`, severity: 'error' }];
   }
   if (validate(doc)) return [];

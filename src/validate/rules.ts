@@ -25,6 +25,7 @@ export const RULES = {
   'source-not-followed': flux('a Kustomization builds from another source than this repository: not followed', 'warning'),
   'outside-repository': flux("a spec.path, component or file a kustomization names leads outside the repository (symlinks followed): not read, as Flux refuses it"),
   'remote-not-followed': flux('a kustomization names a remote resource or base: not fetched, so that Kustomization is not built', 'warning'),
+  'plugin-not-followed': flux('a generator, transformer or validator given as a kustomization folder: the files its built configurations name are unknown before a build, so that Kustomization is not built', 'warning'),
   'yaml-limit': flux('a YAML file too large, not a regular file, or an alias bomb: refused unread'),
   'build-limit': flux('a kustomize build over its time limit, memory cap or output size: stopped'),
   'invalid-name': flux('(render) a namespace or name that is not a Kubernetes name: its output file is not written'),

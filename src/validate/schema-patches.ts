@@ -1,27 +1,30 @@
 // The load-time patches the schema bundle's README lists, and the Go regular expressions CRDs use.
 
+import { RE2JS } from 're2js';
+
 /**
- * Patterns in CRDs are Go RE2: `(?i)` flags and `\PC` classes that JavaScript rejects. Translate what can be
- * translated; a pattern that still does not compile is not enforced (kubeconform's Go engine would).
+ * Patterns in Kubernetes schemas are Go's RE2 (kubeconform and the API server match them with Go's regexp; the
+ * bundle's other schemas use only syntax RE2 shares), and a repository's CRDs choose theirs: they are matched by
+ * RE2's own algorithm (re2js), in time linear in the text, where a backtracking engine would hang on `^(a+)+$`.
+ * A pattern RE2 does not compile is not enforced (the API server refuses such a CRD itself). ajv tells patterns
+ * apart by their `toString()`, as it would RegExps.
  */
+type Pattern = { test: (s: string) => boolean; toString: () => string };
+const patterns = new Map<string, Pattern>();
 export const goRegExp = Object.assign(
-  (pattern: string, flags: string): { test: (s: string) => boolean } => {
-    const attempt = (p: string, f: string) => {
+  (pattern: string, _flags?: string): Pattern => {
+    let matcher = patterns.get(pattern);
+    if (!matcher) {
+      const name = `re2:${JSON.stringify(pattern)}`;
       try {
-        return new RegExp(p, f);
+        const re = RE2JS.compile(pattern);
+        matcher = { test: (s: string) => re.test(s), toString: () => name };
       } catch {
-        return undefined;
+        matcher = { test: () => true, toString: () => `${name} (not enforced)` };
       }
-    };
-    const direct = attempt(pattern, flags);
-    if (direct) return direct;
-    let p = pattern.replace(/\\P([A-Z])(?![{])/g, '\\P{$1}').replace(/\\p([A-Z])(?![{])/g, '\\p{$1}');
-    let f = flags;
-    if (p.includes('(?i)')) {
-      p = p.split('(?i)').join('');
-      f += 'i';
+      patterns.set(pattern, matcher);
     }
-    return attempt(p, f) ?? attempt(p, f.replace('u', '')) ?? { test: () => true };
+    return matcher;
   },
   { code: 'goRegExp' },
 );

@@ -14,9 +14,11 @@ export const PUBLIC_LOCATIONS = {
 };
 
 // Kubernetes' own syntax (apiextensions' validation of a CustomResourceDefinition): a group is a DNS-1123
-// subdomain, a version a DNS-1035 label, a kind a DNS-1035 label once lower-cased. Schema file names are
-// made only from such values: a `kind` of `../../x` must not choose which file is read, fetched or kept.
+// subdomain, a version a DNS-1035 label, a kind a DNS-1035 label once lower-cased (so ASCII letters before
+// it is: `\u212A`, the Kelvin sign, lower-cases to `k`). Schema file names are made only from such values: a
+// `kind` of `../../x` must not choose which file is read, fetched or kept.
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const KIND = /^[A-Za-z]([-A-Za-z0-9]*[A-Za-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Why `apiVersion` `kind` is not a Kubernetes type name; undefined when it is one. */
@@ -26,7 +28,7 @@ export const typeSyntaxError = (apiVersion: string, kind: string): string | unde
   const [group, version] = parts.length === 2 ? parts : ['', parts[0]];
   if (parts.length === 2 && (!DNS1123_SUBDOMAIN.test(group) || group.length > 253)) return `the API group ${JSON.stringify(group)} is not a DNS subdomain`;
   if (!DNS1035_LABEL.test(version) || version.length > 63) return `the API version ${JSON.stringify(version)} is not a DNS label`;
-  if (!DNS1035_LABEL.test(kind.toLowerCase()) || kind.length > 63) return `the kind ${JSON.stringify(kind)} is not a Kubernetes kind name (letters, digits and dashes)`;
+  if (!KIND.test(kind) || kind.length > 63) return `the kind ${JSON.stringify(kind)} is not a Kubernetes kind name (letters, digits and dashes)`;
   return undefined;
 };
 
