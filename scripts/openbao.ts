@@ -5,7 +5,7 @@
 //           item, then one run of the job
 //   unseal  a server that reports sealed started without the right seal key: refresh the key's Secret
 //           from 1Password and restart each sealed server, which then unseals itself
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { entryPoint, parseCommand } from '../src/lib/cli.ts';
@@ -36,6 +36,8 @@ Commands:
 --dry-run prints the plan and runs nothing.`;
 
 const MINUTE = 60_000;
+/** The clusters whose own apps include OpenBao. */
+const clustersWithOpenBao = (): string[] => listClusters().filter((c) => existsSync(join(repoRoot(), 'clusters', c, 'apps', 'arsipq-platform', 'openbao')));
 /** Where the servers run, and the objects of the app (clusters/infra/apps/arsipq-platform/openbao). */
 const NAMESPACE = 'arsipq-platform';
 const CONTAINER = 'openbao';
@@ -127,7 +129,7 @@ const refreshSecret = async (k: Kube, name: string, since: number): Promise<void
 
 export const main = async (argv: string[]): Promise<void> => {
   const parsed = parseCommand(argv, COMMANDS, USAGE, {
-    cluster: { type: 'string', values: listClusters(), description: 'the cluster OpenBao runs on (infra)' },
+    cluster: { type: 'string', values: clustersWithOpenBao(), description: 'the cluster OpenBao runs on (infra)' },
     item: { type: 'string', description: 'the 1Password item of OpenBao (openbao)' },
     vault: { type: 'string', description: 'its vault (k8s-ops)' },
     yes: { type: 'boolean', description: 'no typed confirmation' },

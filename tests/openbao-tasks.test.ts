@@ -203,7 +203,11 @@ test('mistakes on the command line: one line, exit 2', async () => {
   assert.is(none.stderr.trim(), 'openbao: a command is required: one of init, unseal (see --help)');
   const cluster = await stubs.runScript(SCRIPT, ['init', '--cluster', 'lab']);
   assert.is(cluster.code, 2);
-  assert.is(cluster.stderr.trim(), 'openbao: --cluster must be one of apps, infra, not "lab"');
+  assert.is(cluster.stderr.trim(), 'openbao: --cluster must be one of infra, not "lab"');
+  // The apps cluster runs no OpenBao: refused before anything is asked of it.
+  const apps = await stubs.runScript(SCRIPT, ['unseal', '--cluster', 'apps']);
+  assert.is(apps.code, 2);
+  assert.is(apps.stderr.trim(), 'openbao: --cluster must be one of infra, not "apps"');
 });
 
 test('what OpenBao prints is read strictly', () => {
