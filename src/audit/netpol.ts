@@ -1,5 +1,5 @@
 import type { ValidatorConfig } from '../validate/config.ts';
-import type { KObject, Resource } from '../validate/types.ts';
+import { podNamespace, type KObject, type Resource } from '../validate/types.ts';
 import { describeSelector, matchNamespace, namespaceLabels, NAMESPACE_KEY, type Match } from './selector.ts';
 import { namespaceTier } from '../lib/layout.ts';
 
@@ -53,7 +53,7 @@ const WORKLOADS = new Set(['HelmRelease', 'Deployment', 'StatefulSet', 'DaemonSe
 /** The namespace a workload runs pods in (a HelmRelease's release namespace), or undefined for anything else. */
 export const workloadNamespace = (obj: KObject): string | undefined => {
   if (!WORKLOADS.has(obj.kind)) return undefined;
-  return obj.kind === 'HelmRelease' ? (obj.spec?.targetNamespace ?? obj.metadata?.namespace) : obj.metadata?.namespace;
+  return podNamespace(obj);
 };
 
 export interface ClusterAudit {

@@ -1,4 +1,4 @@
-import type { BuiltKustomization, KObject, Resource } from '../validate/types.ts';
+import { isFluxKustomization, type BuiltKustomization, type KObject, type Resource } from '../validate/types.ts';
 
 /**
  * A cluster's Flux Kustomization tree as a Mermaid flowchart: which Kustomization applies which (solid),
@@ -22,7 +22,7 @@ const sourceOf = (spec: KObject): string | undefined => {
 
 export const fluxGraph = (cluster: string, kustomizations: BuiltKustomization[], resources: Resource[]): FluxGraph => {
   const built = new Map(kustomizations.map((k) => [key(k.ks.namespace, k.ks.name), k.ks]));
-  const declared = resources.filter((r) => r.obj.kind === 'Kustomization' && String(r.obj.apiVersion ?? '').startsWith('kustomize.toolkit.fluxcd.io/'));
+  const declared = resources.filter((r) => isFluxKustomization(r.obj));
   const all = new Map<string, { name: string; spec: KObject; appliedBy?: string }>();
   for (const [k, ks] of built) all.set(k, { name: ks.name, spec: ks.spec });
   for (const r of declared) {

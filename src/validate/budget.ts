@@ -3,7 +3,7 @@ import { isFile } from '../lib/fsutil.ts';
 import { MAX_CONFIG_BYTES, readYaml } from '../lib/yaml-safe.ts';
 import { CONFIG_FILE, type Budget, type ValidatorConfig } from './config.ts';
 import { formatCpu, formatMemory, parseQuantity } from './quantity.ts';
-import { describe, type Finding, type KObject, type Resource } from './types.ts';
+import { describe, podNamespace, type Finding, type Resource } from './types.ts';
 import { demandOf, RESOURCES, type Demand, type NodeCount, type ResourceName } from './workload-resources.ts';
 
 const RULE = 'resource-budget';
@@ -22,9 +22,6 @@ export const nodeCount = (repoRoot: string, cluster: string): NodeCount => {
   }
 };
 
-/** Where an object's pods run: a HelmRelease's release namespace, else its own. */
-const namespaceOf = (obj: KObject): string | undefined =>
-  obj.kind === 'HelmRelease' ? (obj.spec?.targetNamespace ?? obj.metadata?.namespace) : obj.metadata?.namespace;
 
 interface Counted {
   r: Resource;
@@ -111,7 +108,7 @@ export const checkBudgets = (resources: Resource[], config: ValidatorConfig, rep
   if (!applying.length) return [];
   const nodes = nodeCount(repoRoot, cluster);
   return applying.flatMap(({ budget, index }) => {
-    const inGroup = resources.filter((r) => budget.namespaces.includes(namespaceOf(r.obj) ?? ''));
+    const inGroup = resources.filter((r) => budget.namespaces.includes(podNamespace(r.obj) ?? ''));
     const group: Group = {
       budget,
       index,

@@ -7,7 +7,7 @@ import { sha256 } from '../lib/hash.ts';
 import { parseYamlAll, parseYamlDocuments, readYamlText } from '../lib/yaml-safe.ts';
 import { readCached, render, type BuiltDoc, type Rendered, type RenderContext } from './batch.ts';
 import { collectInputs, generatedResources, isRemoteRef, isYamlFile, kustomizationFile, yamlRefusals, type Inputs, type Refusal } from './inputs.ts';
-import type { Finding, KObject } from './types.ts';
+import { isFluxKustomization, type Finding, type KObject } from './types.ts';
 
 export type { BuiltDoc, Rendered } from './batch.ts';
 
@@ -187,7 +187,7 @@ export const prewarmBuilds = (ctx: BuildContext, file: string): void => {
     return;
   }
   for (const obj of objects as KObject[]) {
-    if (!obj || obj.kind !== 'Kustomization' || !String(obj.apiVersion ?? '').startsWith('kustomize.toolkit.fluxcd.io/')) continue;
+    if (!obj || !isFluxKustomization(obj)) continue;
     const { path: p, components, targetNamespace, namePrefix, nameSuffix, patches, images } = obj.spec ?? {};
     if (JSON.stringify({ p, components, targetNamespace, namePrefix, nameSuffix, patches, images }).includes('${')) continue;
     buildFluxKustomization(ctx, obj.spec, { file, ks: `Kustomization ${obj.metadata?.name}` }).catch(() => undefined);

@@ -1,6 +1,6 @@
 import type { ValidatorConfig } from './config.ts';
 import { declaredBy } from './substitute-from.ts';
-import type { KObject, Resource } from './types.ts';
+import { isHelmRelease, podNamespace, type KObject, type Resource } from './types.ts';
 
 // What exists at apply time besides what Flux applies from Git: objects the config declares as made outside
 // Git, namespaces Helm creates for a release, and what a chart may create, which offline can only be guessed.
@@ -37,10 +37,7 @@ const valueStrings = (values: object): Set<string> => {
 export const valuesName = (values: unknown, name: string): boolean =>
   typeof values === 'string' ? values === name : Boolean(values) && typeof values === 'object' && valueStrings(values as object).has(name);
 
-const releaseNamespace = (o: KObject): string | undefined => o.spec?.targetNamespace ?? o.metadata?.namespace;
 const chartName = (o: KObject): string => String(o.spec?.chart?.spec?.chart ?? o.spec?.chartRef?.name ?? '');
-
-export const isHelmRelease = (o: KObject): boolean => o.kind === 'HelmRelease' && String(o.apiVersion ?? '').startsWith('helm.toolkit.fluxcd.io/');
 
 /**
  * The HelmReleases whose chart might create `name` (in `namespace`, for a namespaced kind): those deploying
@@ -54,7 +51,7 @@ export const chartCandidates = (resources: Resource[], namespace: string | undef
   return resources.filter((r) => {
     const o = r.obj;
     if (!isHelmRelease(o) || o === opts.exclude) return false;
-    if (namespace !== undefined && releaseNamespace(o) !== namespace) return false;
+    if (namespace !== undefined && podNamespace(o) !== namespace) return false;
     if (valuesName(o.spec?.values, name)) return true;
     return Boolean(opts.byName) && [...tokens(String(o.metadata?.name ?? '')), ...tokens(chartName(o))].some((t) => parts.has(t));
   });
@@ -72,7 +69,7 @@ export const declaredPresent = (config: PresenceConfig, resources: Resource[], k
 
 /** Namespaces Helm creates: a release's namespace with `install.createNamespace`. */
 export const helmNamespaces = (resources: Resource[]): string[] =>
-  resources.filter((r) => isHelmRelease(r.obj) && r.obj.spec?.install?.createNamespace === true).map((r) => releaseNamespace(r.obj)!).filter(Boolean);
+  resources.filter((r) => isHelmRelease(r.obj) && r.obj.spec?.install?.createNamespace === true).map((r) => podNamespace(r.obj)!).filter(Boolean);
 
 /** `HelmRelease storage/rook-ceph-cluster, HelmRelease ...`: up to five, then how many more. */
 export const nameReleases = (releases: Resource[]): string => {

@@ -1,8 +1,8 @@
 import type { ValidatorConfig } from './config.ts';
-import { chartCandidates, declaredPresent, helmNamespaces, isHelmRelease, nameReleases } from './presence.ts';
+import { chartCandidates, declaredPresent, helmNamespaces, nameReleases } from './presence.ts';
 import { ksId, ROOT_NAME } from './simulate.ts';
 import { findSource } from './substitute-from.ts';
-import { apiGroup, describe, finding, id, type BuiltKustomization, type Finding, type KObject, type Resource } from './types.ts';
+import { apiGroup, describe, finding, id, isFluxKustomization, isHelmRelease, type BuiltKustomization, type Finding, type KObject, type Resource } from './types.ts';
 
 interface Index {
   byId: Map<string, Resource>;
@@ -74,7 +74,7 @@ export const checkReferences = (resources: Resource[], config: ValidatorConfig, 
   // A wrong targetNamespace is one mistake, reported on the Kustomization that sets it.
   const kustomizationByKey = new Map(kustomizations.map((k) => [ksId(k.ks), k.ks]));
   const fluxKustomizationResource = (key: string) =>
-    resources.find((r) => r.obj.kind === 'Kustomization' && String(r.obj.apiVersion ?? '').startsWith('kustomize.toolkit.fluxcd.io/') && `${ns(r.obj)}/${r.obj.metadata?.name}` === key);
+    resources.find((r) => isFluxKustomization(r.obj) && `${ns(r.obj)}/${r.obj.metadata?.name}` === key);
   const badTargets = new Map<string, number>();
   const namespacePresent = (name: string) => index.namespaces.has(name) || Boolean(declaredPresent(config, resources, 'Namespace', undefined, name));
 

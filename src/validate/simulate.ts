@@ -3,12 +3,9 @@ import { buildFluxKustomization, type BuildContext, type BuildOutput } from './b
 import { isSopsEncrypted, simulateDecryption } from './decrypt.ts';
 import { substituteObject, VAR_NAME } from './substitute.ts';
 import { findSource, type SourceConfig } from './substitute-from.ts';
-import type { BuiltKustomization, ClusterTarget, Finding, FluxKustomization, KObject, Resource } from './types.ts';
+import { isFluxKustomization, type BuiltKustomization, type ClusterTarget, type Finding, type FluxKustomization, type KObject, type Resource } from './types.ts';
 
 export const ROOT_NAME = 'flux-system';
-
-const isFluxKustomization = (o: KObject): boolean =>
-  String(o.apiVersion ?? '').startsWith('kustomize.toolkit.fluxcd.io/') && o.kind === 'Kustomization';
 
 export const ksId = (ks: { namespace: string; name: string }): string => `${ks.namespace}/${ks.name}`;
 

@@ -1,5 +1,5 @@
 import type { ValidatorConfig } from './config.ts';
-import type { KObject } from './types.ts';
+import { podNamespace, type KObject } from './types.ts';
 
 // Where a Kustomization's `postBuild.substituteFrom` ConfigMaps and Secrets come from at apply time: a
 // manifest rendered in the cluster (a generator's output included), an ExternalSecret's target, an object
@@ -88,8 +88,7 @@ export const declaredBy = (config: SourceConfig, kind: string, namespace: string
   for (const [key, declaration] of Object.entries(config.releases)) {
     const [relNamespace, relName] = key.includes('/') ? key.split('/', 2) : [undefined, key];
     for (const release of objects.filter((o) => o.kind === 'HelmRelease' && o.metadata?.name === relName && (!relNamespace || o.metadata?.namespace === relNamespace))) {
-      const releaseNamespace = release.spec?.targetNamespace ?? release.metadata?.namespace;
-      const hit = declaration.provides.some((p) => p.kind === kind && p.name === name && (namespace === undefined || (p.namespace ?? releaseNamespace) === namespace));
+      const hit = declaration.provides.some((p) => p.kind === kind && p.name === name && (namespace === undefined || (p.namespace ?? podNamespace(release)) === namespace));
       if (hit) return `${release.metadata?.namespace}/${relName}`;
     }
   }

@@ -66,6 +66,15 @@ export const id = (o: KObject): string => {
 export const apiGroup = (apiVersion: string): string =>
   apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
 
+export const isFluxKustomization = (o: KObject): boolean =>
+  o.kind === 'Kustomization' && String(o.apiVersion ?? '').startsWith('kustomize.toolkit.fluxcd.io/');
+
+export const isHelmRelease = (o: KObject): boolean => o.kind === 'HelmRelease' && String(o.apiVersion ?? '').startsWith('helm.toolkit.fluxcd.io/');
+
+/** Where an object's pods run: a HelmRelease's release namespace (targetNamespace), else its own. */
+export const podNamespace = (o: KObject): string | undefined =>
+  o.kind === 'HelmRelease' ? (o.spec?.targetNamespace ?? o.metadata?.namespace) : o.metadata?.namespace;
+
 export const describe = (o: KObject): string =>
   `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? '?'}`;
 
