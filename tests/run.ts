@@ -55,10 +55,8 @@ const worker = async (): Promise<void> => {
   process.send!('ready');
 };
 
+// Workers print without colours (NO_COLOR): their summaries are parsed and summed into one.
 const SUMMARY = /\n {2}Total: +(\d+)\n {2}Passed: +(\d+)\n {2}Skipped: +(\d+)\n {2}Duration: +[^\n]*\n*$/;
-
-// Colours off: the summary is parsed from the workers' output and summed.
-const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 const main = async (): Promise<void> => {
   const only = process.argv.slice(2);
@@ -86,12 +84,12 @@ const main = async (): Promise<void> => {
   };
   const runWorker = () =>
     new Promise<void>((resolve) => {
-      const child = fork(self, [], { env: { ...process.env, K8S_OPS_TEST_WORKER: '1', FORCE_COLOR: '0' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(self, [], { env: { ...process.env, K8S_OPS_TEST_WORKER: '1', NO_COLOR: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       let current: string | undefined;
       child.on('message', (m: 'ready' | Done) => {
         if (m !== 'ready') {
           current = undefined;
-          const text = plain(m.out);
+          const text = m.out;
           const summary = SUMMARY.exec(text);
           process.stdout.write(`${summary ? text.slice(0, summary.index) : text}\n`);
           if (summary) {
