@@ -186,10 +186,10 @@ test('the apps cluster uses its own files, nodes and context', async () => {
 });
 
 test('end to end, as the operator runs it: node and tsx print the same plan as the in-process run', async () => {
-  const dry = stubs.runScriptProcess(SCRIPT, ['--cluster', 'infra', '--dry-run']);
+  const dry = await stubs.runScriptProcess(SCRIPT, ['--cluster', 'infra', '--dry-run']);
   assert.is(dry.code, 0, dry.stderr);
   assert.equal(dry.stdout, (await stubs.runScript(SCRIPT, ['--cluster', 'infra', '--dry-run'])).stdout);
-  const usage = stubs.runScriptProcess(SCRIPT, ['--cluster', 'prod']);
+  const usage = await stubs.runScriptProcess(SCRIPT, ['--cluster', 'prod']);
   assert.is(usage.code, 2);
   assert.is(usage.stderr.trim(), `bootstrap: --cluster must be one of apps, infra, not "prod"`);
 });

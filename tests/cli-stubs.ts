@@ -1,16 +1,18 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connectCredentialsPath, connectItem, PLACEHOLDER, SEALED_FROM } from '../src/lib/connect-credentials.ts';
 import { invoke, type Main } from '../src/lib/cli.ts';
 import { io } from '../src/lib/io.ts';
-import { fakeExec, FAKE_TOOLS, type Call } from './fakes/cli-tools.ts';
+import { answer, fakeExec, FAKE_TOOLS, type Call } from './fakes/cli-tools.ts';
+import { listClusters } from '../src/lib/layout.ts';
 import { ROOT, tempDir, type Run } from './helpers.ts';
 
 export type { Call } from './fakes/cli-tools.ts';
 export const STUB_TOOLS = FAKE_TOOLS;
-const STUB_PROGRAM = join(ROOT, 'tests', 'stubs', 'cli-stub.ts');
+const STUB_PROGRAM = join(ROOT, 'tests', 'stubs', 'cli-stub.mjs');
 const TSX_LOADER = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 
 /** A script's main, imported once: importing an entry point does not run it. */
@@ -22,6 +24,19 @@ const mainOf = (script: string): Promise<Main> => {
 
 /** The script names printed before their messages (`bootstrap: ...`). */
 const prefixOf = (script: string) => `${script.replace(/^scripts\/|\.ts$/g, '')}: `;
+
+/**
+ * What of the repository the scripts read: each cluster's Talos, Flux and secrets folders, OpenBao's app
+ * folder where a cluster has one, the bootstrap files and .sops.yaml. The apps are not copied: a test copies
+ * this for every run, and hundreds of files it would never read cost more than the run.
+ */
+const SCRIPT_TREE = (): string[] => [
+  ...listClusters(ROOT).flatMap((c) =>
+    ['talos', 'flux', 'secrets', 'apps/arsipq-platform/openbao'].map((d) => `clusters/${c}/${d}`).filter((d) => existsSync(join(ROOT, d))),
+  ),
+  'bootstrap',
+  '.sops.yaml',
+];
 
 /**
  * A scratch PATH: stub CLIs that record their calls, then a folder with only node, bash and sh, so
@@ -37,7 +52,7 @@ export const createStubs = (tools: readonly string[] = STUB_TOOLS) => {
   // the encrypted Talos secrets that only the operator has replaced by a placeholder.
   const repo = join(dir, 'repo');
   for (const d of [bin, toolbox, state, repo]) mkdirSync(d);
-  for (const d of ['clusters', 'bootstrap', '.sops.yaml']) cpSync(join(ROOT, d), join(repo, d), { recursive: true });
+  for (const d of SCRIPT_TREE()) cpSync(join(ROOT, d), join(repo, d), { recursive: true });
   for (const c of ['infra', 'apps']) {
     rmSync(join(repo, 'clusters', c, 'talos', 'clusterconfig'), { recursive: true, force: true });
     writeFileSync(join(repo, 'clusters', c, 'talos', 'talsecret.sops.yaml'), 'cluster: {}\nsops: {}\n');
@@ -46,8 +61,21 @@ export const createStubs = (tools: readonly string[] = STUB_TOOLS) => {
     writeFileSync(sealed, readFileSync(sealed, 'utf8').replace(`${SEALED_FROM}: ${PLACEHOLDER}`, `${SEALED_FROM}: ${connectItem(c)}`));
   }
   writeFileSync(log, '');
+  // The stub executables ask this process, which answers each call as the in-process fakes do.
+  const socket = join(dir, 'stubs.sock');
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', async () => {
+      const call = JSON.parse(body);
+      res.end(JSON.stringify(await answer(call.tool, call.args, call.env, call.input)));
+    });
+  });
+  server.listen(socket);
+  server.unref();
   for (const t of tools) {
-    writeFileSync(join(bin, t), `#!/bin/sh\nexec "${process.execPath}" --import "${TSX_LOADER}" "${STUB_PROGRAM}" ${t} "$@"\n`);
+    writeFileSync(join(bin, t), `#!/bin/sh\nexec "${process.execPath}" "${STUB_PROGRAM}" "${socket}" ${t} "$@"\n`);
     chmodSync(join(bin, t), 0o755);
   }
   symlinkSync(process.execPath, join(toolbox, 'node'));
@@ -102,18 +130,14 @@ export const createStubs = (tools: readonly string[] = STUB_TOOLS) => {
   };
 
   /** The same run as the operator's: node and tsx, stub executables on PATH, a real stdin. */
-  const runScriptProcess = (script: string, args: string[], env: Record<string, string> = {}, input = ''): Run => {
-    const r = spawnSync(process.execPath, ['--import', TSX_LOADER, join(ROOT, script), ...args], {
-      cwd: ROOT,
-      input,
-      encoding: 'utf8',
-      env: { ...scriptEnv(env), K8S_OPS_POLL_SECONDS: '0' },
-    });
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-  };
+  const runScriptProcess = (script: string, args: string[], env: Record<string, string> = {}, input = ''): Promise<Run> =>
+    runProcess(process.execPath, ['--import', TSX_LOADER, join(ROOT, script), ...args], { cwd: ROOT, env: { ...scriptEnv(env), K8S_OPS_POLL_SECONDS: '0' } }, input);
 
   const removeTool = (tool: string) => rmSync(join(bin, tool));
-  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  const cleanup = () => {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
 
   return {
     dir,
@@ -130,6 +154,18 @@ export const createStubs = (tools: readonly string[] = STUB_TOOLS) => {
     talconfig: (cluster: string) => join(repo, 'clusters', cluster, 'talos', 'talconfig.yaml'),
   };
 };
+
+/**
+ * A process whose stub tools this process answers: started without blocking, since a spawnSync would keep
+ * the answers from coming.
+ */
+export const runProcess = (command: string, args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv }, input = ''): Promise<Run> =>
+  new Promise((done) => {
+    const child = execFile(command, args, { ...opts, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+      done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+    );
+    child.stdin?.end(input);
+  });
 
 /** A call as one readable string: `kubectl --context infra apply ...`. */
 export const show = (c: Call): string => [c.tool, ...c.args].join(' ');

@@ -9,30 +9,11 @@ import { readRepo } from '../generators/lib/repo.ts';
 import { describes, formatConflicts } from '../generators/lib/merge.ts';
 import { loadGenerator } from '../generators/lib/run.ts';
 import { driftOf } from '../generators/lib/update.ts';
-import { validateRepository } from '../src/validate/pipeline.ts';
-import { findingLine } from '../src/validate/report.ts';
 import { walkFiles } from '../src/lib/fsutil.ts';
-import { commitAll, generate, gitStatus, plop, ROOT, SCHEMAS, scratchRepo, unexpectedFindings, writeAnswers } from './helpers.ts';
+import { echo, validates } from './app-answers.ts';
+import { commitAll, generate, gitStatus, plop, ROOT, scratchRepo, writeAnswers } from './helpers.ts';
 
 const test = suite('generator: app');
-
-const echo = {
-  name: 'echo',
-  namespace: 'demo',
-  clusters: ['infra', 'apps'],
-  chart: { repository: 'oci://ghcr.io/bjw-s-labs/helm', name: 'app-template', version: '4.5.0' },
-  image: { repository: 'ghcr.io/mendhak/http-https-echo', tag: '37' },
-  port: 8080,
-  route: { gateway: 'internal' },
-  secrets: ['echo'],
-  networkPolicy: { egress: [{ fqdn: 'api.github.com', port: 443 }, { fqdn: '*.githubusercontent.com', port: 443 }] },
-};
-
-const validates = async (repo: string) => {
-  const { results } = await validateRepository({ repo, schemaDirs: SCHEMAS });
-  assert.equal(unexpectedFindings(results.flatMap((r) => r.findings)).map(findingLine), [], 'the repository must still validate');
-  return results;
-};
 
 test('wait: the Kustomization waits for what it applied, so its status stands for the release', async () => {
   const repo = await scratchRepo();
@@ -106,9 +87,9 @@ test('dry run prints the plan with diffs and writes nothing', async () => {
 });
 
 test('a dry run that the real run would refuse shows the plan, the reason, and exits 1', async () => {
-  const repo = await scratchRepo('full');
+  const repo = await scratchRepo();
   // An error already in the tree: the real run refuses to write beside it, so the dry run says so.
-  const file = join(repo, 'kubernetes', 'apps', 'observability', 'gatus', 'app', 'helmrelease.yaml');
+  const file = join(repo, 'kubernetes', 'apps', 'stub-databases', 'cloudnative-pg-cluster', 'app', 'cluster.yaml');
   writeFileSync(file, readFileSync(file, 'utf8').replace(/^spec:\n/m, 'spec:\n  bogusField: 1\n'));
   commitAll(repo);
   const r = await generate(repo, 'app', ['--answers', writeAnswers(echo), '--dry-run']);
@@ -116,92 +97,6 @@ test('a dry run that the real run would refuse shows the plan, the reason, and e
   assert.match(r.stdout, /dry run, nothing written; app demo\/echo would change/);
   assert.match(r.stderr, /would leave cluster (infra|apps) invalid/);
   assert.match(r.stderr, /bogusField/);
-  assert.is(gitStatus(repo), '');
-});
-
-test('the same answers again change nothing; other answers update the app', async () => {
-  const repo = await scratchRepo();
-  assert.is((await generate(repo, 'app', ['--answers', writeAnswers(echo)])).code, 0);
-  commitAll(repo);
-  const again = await generate(repo, 'app', ['--answers', writeAnswers(echo)]);
-  assert.is(again.code, 0);
-  assert.match(again.stdout, /app demo\/echo is up to date: nothing to change/);
-  assert.is(gitStatus(repo), '');
-  const updated = await generate(repo, 'app', ['--answers', writeAnswers({ ...echo, port: 9090 })]);
-  assert.is(updated.code, 0, updated.stderr);
-  assert.match(updated.stdout, /-\s+port: 8080\n\+\s+port: 9090/);
-  assert.match(readFileSync(join(repo, 'kubernetes/apps/demo/echo/app/httproute.yaml'), 'utf8'), /port: 9090/);
-  assert.is(parse(readFileSync(join(repo, 'kubernetes/apps/demo/echo/.answers.yaml'), 'utf8')).port, 9090);
-  await validates(repo);
-});
-
-test('a hand-edited HelmRelease keeps its edit and its comment when the answers add a route', async () => {
-  const repo = await scratchRepo();
-  const { route: _route, ...unrouted } = echo;
-  assert.is((await generate(repo, 'app', ['--answers', writeAnswers(unrouted)])).code, 0);
-  const hrFile = join(repo, 'kubernetes/apps/demo/echo/app/helmrelease.yaml');
-  const edited = readFileSync(hrFile, 'utf8').replace('  values:\n', '  values:\n    # debug logs until the echo bug is found\n    env:\n      LOG_LEVEL: debug\n');
-  writeFileSync(hrFile, edited);
-  commitAll(repo);
-  const r = await generate(repo, 'app', ['--answers', writeAnswers(echo)]);
-  assert.is(r.code, 0, r.stderr);
-  const hr = readFileSync(hrFile, 'utf8');
-  assert.match(hr, /# debug logs until the echo bug is found\n {4}env:\n {6}LOG_LEVEL: debug/);
-  assert.ok(existsSync(join(repo, 'kubernetes/apps/demo/echo/app/httproute.yaml')));
-  assert.ok(parse(readFileSync(join(repo, 'kubernetes/apps/demo/echo/app/kustomization.yaml'), 'utf8')).resources.includes('./httproute.yaml'));
-  await validates(repo);
-  // The answers still describe the app: the edit is an addition, not a change of what they say.
-  commitAll(repo);
-  const again = await generate(repo, 'app', ['--answers', join(repo, 'kubernetes/apps/demo/echo/.answers.yaml')]);
-  assert.match(again.stdout, /up to date/);
-});
-
-test('an update that changes a node the operator changed too is refused with file, path and both values; --force takes the update', async () => {
-  const repo = await scratchRepo();
-  assert.is((await generate(repo, 'app', ['--answers', writeAnswers(echo)])).code, 0);
-  const hrFile = join(repo, 'kubernetes/apps/demo/echo/app/helmrelease.yaml');
-  writeFileSync(hrFile, readFileSync(hrFile, 'utf8').replace('tag: "37"', 'tag: 37-debug'));
-  commitAll(repo);
-  const newer = writeAnswers({ ...echo, image: { ...echo.image, tag: '38' } });
-  const refused = await generate(repo, 'app', ['--answers', newer]);
-  assert.is(refused.code, 1);
-  assert.match(refused.stderr, /error: app demo\/echo: the update changes what was edited by hand; nothing was written/);
-  assert.match(refused.stderr, /kubernetes\/apps\/demo\/echo\/app\/helmrelease\.yaml: spec\.values\.controllers\.echo\.containers\.app\.image\.tag: yours 37-debug, the update's 38/);
-  assert.is(gitStatus(repo), '');
-  const forced = await generate(repo, 'app', ['--answers', newer, '--force']);
-  assert.is(forced.code, 0, forced.stderr);
-  assert.is(parse(readFileSync(hrFile, 'utf8')).spec.values.controllers.echo.containers.app.image.tag, '38');
-});
-
-test('answers edited in place update from their committed version, and keep their comments', async () => {
-  const repo = await scratchRepo();
-  const { route: _route, ...unrouted } = echo;
-  assert.is((await generate(repo, 'app', ['--answers', writeAnswers(unrouted)])).code, 0);
-  commitAll(repo);
-  const file = join(repo, 'kubernetes/apps/demo/echo/.answers.yaml');
-  writeFileSync(file, `${readFileSync(file, 'utf8').replace('port: 8080', '# the image listens here\nport: 8080')}route:\n  gateway: internal\n`);
-  const r = await generate(repo, 'app', ['--answers', file]);
-  assert.is(r.code, 0, r.stderr);
-  assert.match(r.stdout, /create kubernetes\/apps\/demo\/echo\/app\/httproute\.yaml/);
-  assert.match(readFileSync(file, 'utf8'), /# the image listens here\nport: 8080/);
-  await validates(repo);
-  // Other answers given from elsewhere update the record, and its comments stay too.
-  commitAll(repo);
-  assert.is((await generate(repo, 'app', ['--answers', writeAnswers({ ...echo, port: 9090 })])).code, 0);
-  assert.match(readFileSync(file, 'utf8'), /# the image listens here\nport: 9090/);
-});
-
-test('free-form values are written once, at creation, and kept out of the answers', async () => {
-  const repo = await scratchRepo();
-  const withValues = { ...echo, values: { env: { TZ: 'Asia/Jakarta' } } };
-  assert.is((await generate(repo, 'app', ['--answers', writeAnswers(withValues)])).code, 0);
-  const dir = join(repo, 'kubernetes/apps/demo/echo');
-  assert.equal(parse(readFileSync(join(dir, 'app/helmrelease.yaml'), 'utf8')).spec.values.env, { TZ: 'Asia/Jakarta' });
-  assert.is(parse(readFileSync(join(dir, '.answers.yaml'), 'utf8')).values, undefined);
-  commitAll(repo);
-  const again = await generate(repo, 'app', ['--answers', writeAnswers(withValues)]);
-  assert.is(again.code, 1);
-  assert.match(again.stderr, /error: answers\.values: only taken when app demo\/echo is created; it exists, so change these in its files/);
   assert.is(gitStatus(repo), '');
 });
 
@@ -250,50 +145,6 @@ test('app-template: probes on the pods\' port, the backed-up volume mounted, the
   assert.ok(ks.spec.components.includes('../../../../components/volsync/r2'));
   const after = ks.spec.dependsOn.map((d: { name: string }) => d.name);
   assert.ok(after.includes('volsync') && after.includes('onepassword-store'), `the operator and the secret store first: ${after}`);
-});
-
-test('files the new answers no longer need are deleted, and the operator\'s own files kept', async () => {
-  const repo = await scratchRepo();
-  assert.is((await generate(repo, 'app', ['--answers', writeAnswers(echo)])).code, 0);
-  const dir = join(repo, 'kubernetes/apps/demo/echo/app');
-  writeFileSync(join(dir, 'notes.md'), 'kept\n');
-  commitAll(repo);
-  const { route: _route, secrets: _secrets, ...fewer } = echo;
-  const dry = await generate(repo, 'app', ['--answers', writeAnswers(fewer), '--dry-run']);
-  assert.is(dry.code, 0, dry.stderr);
-  assert.match(dry.stdout + dry.stderr, /delete kubernetes\/apps\/demo\/echo\/app\/httproute\.yaml\n--- a\/kubernetes\/apps\/demo\/echo\/app\/httproute\.yaml\n\+\+\+ \/dev\/null/);
-  assert.is(gitStatus(repo), '');
-  const r = await generate(repo, 'app', ['--answers', writeAnswers(fewer)]);
-  assert.is(r.code, 0, r.stderr);
-  assert.not.ok(existsSync(join(dir, 'httproute.yaml')));
-  assert.not.ok(existsSync(join(dir, 'externalsecret.yaml')));
-  assert.ok(existsSync(join(dir, 'notes.md')));
-  assert.equal(parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')).resources, ['./ciliumnetworkpolicy.yaml', './helmrelease.yaml']);
-  await validates(repo);
-  commitAll(repo);
-  const again = await generate(repo, 'app', ['--answers', writeAnswers(fewer)]);
-  assert.match(again.stdout + again.stderr, /up to date/);
-});
-
-test('podSecurity labels a new namespace, and raises (never lowers) an existing one\'s level', async () => {
-  const repo = await scratchRepo();
-  const first = await generate(repo, 'app', ['--answers', writeAnswers({ ...echo, podSecurity: 'baseline' })]);
-  assert.is(first.code, 0, first.stderr);
-  const nsFile = join(repo, 'kubernetes/apps/demo/namespace.yaml');
-  assert.is(parse(readFileSync(nsFile, 'utf8')).metadata.labels['pod-security.kubernetes.io/enforce'], 'baseline');
-  commitAll(repo);
-  const second = { ...echo, name: 'agent', podSecurity: 'privileged', route: undefined, secrets: undefined };
-  const r = await generate(repo, 'app', ['--answers', writeAnswers(second)]);
-  assert.is(r.code, 0, r.stderr);
-  assert.match(r.stdout + r.stderr, /update kubernetes\/apps\/demo\/namespace\.yaml/);
-  const ns = readFileSync(nsFile, 'utf8');
-  assert.match(ns, /^# yaml-language-server: /, 'the schema line survives the edit');
-  assert.is(parse(ns).metadata.labels['pod-security.kubernetes.io/enforce'], 'privileged');
-  commitAll(repo);
-  const third = await generate(repo, 'app', ['--answers', writeAnswers({ ...echo, name: 'strict', podSecurity: 'restricted', route: undefined, secrets: undefined })]);
-  assert.is(third.code, 0, third.stderr);
-  assert.is(parse(readFileSync(nsFile, 'utf8')).metadata.labels['pod-security.kubernetes.io/enforce'], 'privileged', 'the namespace keeps what its other app needs');
-  await validates(repo);
 });
 
 test('a Service port in front of another container port: the route takes the one, the policy the other', async () => {
@@ -448,18 +299,28 @@ test('a chart with a shared source in infrastructure/base/repositories is refere
   assert.match(other.stderr, /answers\.chart\.version: the shared source flux-system\/cert-manager of oci:\/\/quay\.io\/jetstack\/charts\/cert-manager pins v1\.19\.2 \(got v1\.18\.0\)/);
 });
 
-test('other Kustomizations in the ks.yaml survive a re-render', async () => {
+test('refused: an existing app of another namespace', async () => {
   const repo = await scratchRepo();
-  const file = writeAnswers(echo);
-  assert.is((await generate(repo, 'app', ['--answers', file])).code, 0);
-  const ks = join(repo, 'kubernetes/apps/demo/echo/ks.yaml');
-  const extra = '---\n# the echo config, written by hand\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: echo-config\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./kubernetes/apps/demo/echo/app\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n';
-  writeFileSync(ks, readFileSync(ks, 'utf8') + extra);
+  assert.is((await generate(repo, 'app', ['--answers', writeAnswers(echo)])).code, 0);
   commitAll(repo);
-  const again = await generate(repo, 'app', ['--answers', file]);
-  assert.is(again.code, 0, again.stderr);
-  assert.match(again.stdout + again.stderr, /up to date/);
+  const r = await generate(repo, 'app', ['--answers', writeAnswers({ ...echo, namespace: 'other' })]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /answers\.name: a Kustomization echo already exists in cluster \w+ for namespace demo/);
   assert.is(gitStatus(repo), '');
+});
+
+test('the schema example is a complete, valid answers document', async () => {
+  const schema = loadSchema('app');
+  assert.ok(Array.isArray(schema.examples) && schema.examples.length > 0);
+  const { validateAnswers } = await import('../generators/lib/answers.ts');
+  await validateAnswers(schema, structuredClone(schema.examples[0]));
+});
+
+test('the generators\' reference shows the app and cluster examples', () => {
+  const readme = readFileSync(join(ROOT, 'docs', 'toolkit', 'generators.md'), 'utf8');
+  for (const g of ['app', 'cluster']) {
+    assert.ok(readme.includes(`\`\`\`yaml\n${stringify(loadSchema(g).examples[0], { lineWidth: 0 })}\`\`\``), `docs/toolkit/generators.md shows the ${g} example verbatim`);
+  }
 });
 
 const bad: [string, Record<string, unknown>, RegExp][] = [
@@ -503,30 +364,6 @@ for (const [label, change, message] of bad) {
     assert.is(gitStatus(repo), '');
   });
 }
-
-test('refused: an existing app of another namespace', async () => {
-  const repo = await scratchRepo();
-  assert.is((await generate(repo, 'app', ['--answers', writeAnswers(echo)])).code, 0);
-  commitAll(repo);
-  const r = await generate(repo, 'app', ['--answers', writeAnswers({ ...echo, namespace: 'other' })]);
-  assert.is(r.code, 1);
-  assert.match(r.stderr, /answers\.name: a Kustomization echo already exists in cluster \w+ for namespace demo/);
-  assert.is(gitStatus(repo), '');
-});
-
-test('the schema example is a complete, valid answers document', async () => {
-  const schema = loadSchema('app');
-  assert.ok(Array.isArray(schema.examples) && schema.examples.length > 0);
-  const { validateAnswers } = await import('../generators/lib/answers.ts');
-  await validateAnswers(schema, structuredClone(schema.examples[0]));
-});
-
-test('the generators\' reference shows the app and cluster examples', () => {
-  const readme = readFileSync(join(ROOT, 'docs', 'toolkit', 'generators.md'), 'utf8');
-  for (const g of ['app', 'cluster']) {
-    assert.ok(readme.includes(`\`\`\`yaml\n${stringify(loadSchema(g).examples[0], { lineWidth: 0 })}\`\`\``), `docs/toolkit/generators.md shows the ${g} example verbatim`);
-  }
-});
 
 test('every committed answers file still describes what it generated; hand-added values are allowed', async () => {
   const repo = await readRepo(ROOT);

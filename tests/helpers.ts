@@ -164,6 +164,8 @@ const makeScratchBase = async (kind: ScratchKind): Promise<string> => {
   spawnSync('git', ['init', '-q'], { cwd: dir });
   spawnSync('git', ['add', '-A'], { cwd: dir });
   spawnSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', 'commit', '-qm', 'base'], { cwd: dir });
+  // One pack instead of an object file per file and folder: every scratchRepo() copies the base.
+  spawnSync('git', ['repack', '-adq'], { cwd: dir });
   return dir;
 };
 

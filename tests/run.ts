@@ -2,10 +2,11 @@
 // share one cache (tests/helpers.ts), and prints one uvu summary for them all. The repository itself is
 // validated once first, so every worker finds its renders cached; each worker then takes the next file,
 // largest first, and its output is printed whole when the file is done.
+// --typecheck runs `tsc --noEmit` alongside, counted as one more test.
 // K8S_OPS_TEST_WORKERS sets the number of workers (default: the CPUs, at least 2);
-// K8S_OPS_TEST_TIMES=1 prints each file's wall time at the end.
-import { fork, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+// K8S_OPS_TEST_TIMES=1 prints each file's wall and CPU time at the end (CPU: the worker's and its children's).
+import { execFile, fork, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -18,7 +19,19 @@ interface Done {
   out: string;
   failed: boolean;
   ms: number;
+  /** CPU seconds of the worker and of the processes it waited for (Linux; 0 elsewhere). */
+  cpu: number;
 }
+
+/** This process's CPU seconds plus those of its finished children, from /proc (Linux). */
+const cpuSeconds = (): number => {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+    return fields.slice(11, 15).reduce((s, f) => s + Number(f), 0) / 100;
+  } catch {
+    return 0;
+  }
+};
 
 /** A worker: runs each file it is sent with uvu and answers with the file's whole output. */
 const worker = async (): Promise<void> => {
@@ -35,6 +48,7 @@ const worker = async (): Promise<void> => {
       return true;
     }) as typeof process.stdout.write;
     const started = performance.now();
+    const cpuBefore = cpuSeconds();
     let failed = false;
     try {
       process.exitCode = 0;
@@ -48,7 +62,7 @@ const worker = async (): Promise<void> => {
       process.stdout.write = write;
       process.exitCode = 0;
     }
-    process.send!({ file, out, failed, ms: performance.now() - started } satisfies Done);
+    process.send!({ file, out, failed, ms: performance.now() - started, cpu: cpuSeconds() - cpuBefore } satisfies Done);
   });
   // Told there is no more: leave, even if a test left a timer or a socket behind.
   process.on('disconnect', () => process.exit(0));
@@ -58,8 +72,22 @@ const worker = async (): Promise<void> => {
 // Workers print without colours (NO_COLOR): their summaries are parsed and summed into one.
 const SUMMARY = /\n {2}Total: +(\d+)\n {2}Passed: +(\d+)\n {2}Skipped: +(\d+)\n {2}Duration: +[^\n]*\n*$/;
 
+/**
+ * `tsc --noEmit`, started beside the tests rather than before them: the warm-up below waits on kustomize
+ * and leaves a core to spare. Resolves to its output when it fails.
+ */
+const typecheck = (): Promise<string | undefined> =>
+  new Promise((done) => {
+    const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+    execFile(process.execPath, [tsc, '--noEmit'], { cwd: join(here, '..'), maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+      done(err ? `${stdout}${stderr}`.trim() || String(err.message) : undefined),
+    );
+  });
+
 const main = async (): Promise<void> => {
-  const only = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const typeErrors = args.includes('--typecheck') ? typecheck() : Promise.resolve(undefined);
+  const only = args.filter((a) => a !== '--typecheck');
   const files = readdirSync(here)
     .filter((f) => f.endsWith('.test.ts'))
     .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
@@ -74,7 +102,7 @@ const main = async (): Promise<void> => {
   const count = Math.min(files.length, Number(process.env.K8S_OPS_TEST_WORKERS) || Math.max(2, availableParallelism()));
   const queue = [...files];
   const totals = { total: 0, passed: 0, skipped: 0, failedFiles: 0 };
-  const times = new Map<string, number>();
+  const times = new Map<string, { ms: number; cpu: number }>();
 
   const take = (child: ChildProcess): string | undefined => {
     const file = queue.shift();
@@ -98,7 +126,7 @@ const main = async (): Promise<void> => {
             totals.skipped += Number(summary[3]);
           }
           if (m.failed || !summary) totals.failedFiles++;
-          times.set(m.file, m.ms);
+          times.set(m.file, { ms: m.ms, cpu: m.cpu });
         }
         current = take(child);
       });
@@ -113,12 +141,21 @@ const main = async (): Promise<void> => {
       });
     });
   await Promise.all(Array.from({ length: count }, runWorker));
+  if (args.includes('--typecheck')) {
+    const typeFailure = await typeErrors;
+    totals.total++;
+    if (typeFailure) {
+      process.stdout.write(`\ntsc --noEmit\n${typeFailure}\n`);
+      totals.failedFiles++;
+    } else totals.passed++;
+  }
 
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   process.stdout.write(`\n  Total:     ${totals.total}\n  Passed:    ${totals.passed}\n  Skipped:   ${totals.skipped}\n  Duration:  ${seconds}s (${count} workers)\n\n`);
   if (process.env.K8S_OPS_TEST_TIMES) {
-    const rows = [...times].sort((a, b) => b[1] - a[1]);
-    process.stderr.write(`${rows.map(([f, ms]) => `${(ms / 1000).toFixed(1).padStart(6)} s  ${f}`).join('\n')}\n`);
+    const rows = [...times].sort((a, b) => b[1].ms - a[1].ms);
+    const cpu = rows.reduce((s, [, t]) => s + t.cpu, 0);
+    process.stderr.write(`  wall      CPU\n${rows.map(([f, t]) => `${(t.ms / 1000).toFixed(1).padStart(6)} s ${t.cpu.toFixed(1).padStart(6)} s  ${f}`).join('\n')}\n  files' CPU: ${cpu.toFixed(0)} s\n`);
   }
   if (totals.failedFiles || totals.passed + totals.skipped < totals.total) process.exitCode = 1;
 };

@@ -99,7 +99,7 @@ test('the bootstrap refuses placeholder credentials before it runs anything, and
   assert.is(again.code, 0, again.stderr);
 });
 
-test('with sops on PATH, sops encrypts: the plain Secret goes to its stdin, its answer is the file', () => {
+test('with sops on PATH, sops encrypts: the plain Secret goes to its stdin, its answer is the file', async () => {
   // A recording sops that answers `sops encrypt` as the real one does: the encrypted document on stdout.
   const answer = 'stringData:\n    token: ENC[AES256_GCM,data:eA==,iv:aXY=,tag:dGFn,type:str]\nsops:\n    mac: ENC[AES256_GCM,data:eA==,iv:aXY=,tag:dGFn,type:str]\n';
   const record = join(stubs.dir, 'sops-call.json');
@@ -110,9 +110,9 @@ test('with sops on PATH, sops encrypts: the plain Secret goes to its stdin, its 
   );
   chmodSync(sops, 0o755);
   // A real process: the sops on PATH is the recording program above, not an in-process fake.
-  const dry = stubs.runScriptProcess(SCRIPT, ['--cluster', 'infra', '--dry-run'], { STUB_OP_VALUES: values('infra') });
+  const dry = await stubs.runScriptProcess(SCRIPT, ['--cluster', 'infra', '--dry-run'], { STUB_OP_VALUES: values('infra') });
   assert.match(dry.stdout, /by sops encrypt \(plain text on stdin\)/);
-  const r = stubs.runScriptProcess(SCRIPT, ['--cluster', 'infra'], { STUB_OP_VALUES: values('infra') });
+  const r = await stubs.runScriptProcess(SCRIPT, ['--cluster', 'infra'], { STUB_OP_VALUES: values('infra') });
   assert.is(r.code, 0, r.stderr);
   const call = JSON.parse(readFileSync(record, 'utf8'));
   assert.equal(call.args, ['encrypt', '--filename-override', connectCredentialsPath('infra'), '--input-type', 'yaml', '--output-type', 'yaml']);

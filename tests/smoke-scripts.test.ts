@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createStubs } from './cli-stubs.ts';
+import { createStubs, runProcess } from './cli-stubs.ts';
 import { ROOT } from './helpers.ts';
 
 const test = suite('smoke scripts');
@@ -19,13 +19,10 @@ test.before.each(() => {
 test.after.each(() => stubs.cleanup());
 
 /** Runs a smoke script with the stub CLIs first on PATH, so that no real kubectl, flux or op can answer. */
-const smoke = (script: string, args: string[]) => {
-  const r = spawnSync('bash', [join(SMOKE, script), ...args], {
-    encoding: 'utf8',
+const smoke = (script: string, args: string[]) =>
+  runProcess('bash', [join(SMOKE, script), ...args], {
     env: { PATH: [join(stubs.dir, 'bin'), dirname(process.execPath), '/usr/bin', '/bin'].join(':'), HOME: stubs.dir, STUB_LOG: stubs.log, STUB_STATE_DIR: stubs.state },
   });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-};
 
 test('every smoke script is shellcheck-clean', () => {
   const scripts = readdirSync(SMOKE).filter((f) => f.endsWith('.sh'));
@@ -35,19 +32,19 @@ test('every smoke script is shellcheck-clean', () => {
   assert.is(r.status, 0, r.stdout + r.stderr);
 });
 
-test('dr-cnpg-restore.sh runs dr:test-cnpg-restore for the cluster, its flags passed on', () => {
-  const r = smoke('dr-cnpg-restore.sh', ['apps', '--dry-run']);
+test('dr-cnpg-restore.sh runs dr:test-cnpg-restore for the cluster, its flags passed on', async () => {
+  const r = await smoke('dr-cnpg-restore.sh', ['apps', '--dry-run']);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /^dr test-cnpg-restore apps: plan \(dry run, nothing is executed\)$/m);
   assert.match(r.stdout, /recover +apply kubernetes\/apps\/databases\/cloudnative-pg\/recovery\/cluster\.yaml/);
   assert.equal(stubs.calls(), []);
-  const usage = smoke('dr-cnpg-restore.sh', []);
+  const usage = await smoke('dr-cnpg-restore.sh', []);
   assert.is(usage.code, 1);
   assert.match(usage.stderr, /usage: \S+dr-cnpg-restore\.sh infra\|apps \[flags of scripts\/dr\.ts test-cnpg-restore\]/);
 });
 
-test('dr-volsync-restore.sh snapshots, restores and shows the app; a dry run is dry throughout', () => {
-  const r = smoke('dr-volsync-restore.sh', ['infra', 'gatus', 'observability', '--', '--dry-run', '--snapshot', '1']);
+test('dr-volsync-restore.sh snapshots, restores and shows the app; a dry run is dry throughout', async () => {
+  const r = await smoke('dr-volsync-restore.sh', ['infra', 'gatus', 'observability', '--', '--dry-run', '--snapshot', '1']);
   assert.is(r.code, 0, r.stderr);
   const titles = r.stdout.split('\n').filter((l) => l.includes('plan (dry run'));
   assert.equal(titles, [

@@ -172,8 +172,8 @@ test('the Taskfiles call the scripts with CLUSTER, and are included under their 
   for (const ns of ['bootstrap', 'talos', 'op']) assert.is(root.includes[ns], `.taskfiles/${ns}`);
 });
 
-test('end to end, as the operator runs it: a real stdin, the stub executables on PATH', () => {
-  const refused = stubs.runScriptProcess(SCRIPT, ['reset-cluster', '--cluster', 'infra'], running(), 'apps\n');
+test('end to end, as the operator runs it: a real stdin, the stub executables on PATH', async () => {
+  const refused = await stubs.runScriptProcess(SCRIPT, ['reset-cluster', '--cluster', 'infra'], running(), 'apps\n');
   assert.is(refused.code, 1, refused.stderr);
   assert.is(lastLine(refused.stderr), 'talos: step reset failed: not confirmed (typed "apps", expected "infra"): nothing was changed');
   assert.equal(stubs.calls().map(show), ['kubectl config get-contexts --output name', 'kubectl config current-context']);

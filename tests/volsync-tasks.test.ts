@@ -349,8 +349,8 @@ test('the Taskfile calls the script with the task variables, and is included as 
   assert.is(parse(readFileSync(join(ROOT, 'Taskfile.yaml'), 'utf8')).includes.volsync, '.taskfiles/volsync');
 });
 
-test('end to end, as the operator runs it: a real stdin, the stub executables on PATH', () => {
-  const refused = stubs.runScriptProcess(SCRIPT, ['restore', '--cluster', 'infra', '--app', 'gatus', '--namespace', NS], running(), 'odoo\n');
+test('end to end, as the operator runs it: a real stdin, the stub executables on PATH', async () => {
+  const refused = await stubs.runScriptProcess(SCRIPT, ['restore', '--cluster', 'infra', '--app', 'gatus', '--namespace', NS], running(), 'odoo\n');
   assert.is(refused.code, 1, refused.stderr);
   assert.is(lastLine(refused.stderr), 'volsync: not confirmed (typed "odoo", expected "gatus"): nothing was changed');
   assert.equal(changes(stubs.calls()), []);
