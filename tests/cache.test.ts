@@ -1,4 +1,4 @@
-import { appendFileSync, chmodSync, cpSync, existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -76,6 +76,45 @@ test('a Flux Kustomization built ahead of the simulation is not built again', as
   assert.is(warm.ctx.renders.size, 1, 'the prewarmed build started before the simulation');
   const sim = await simulateCluster(warm.ctx, cluster);
   assert.is(warm.runs.count, cold.runs.count, 'and the simulation reused it');
+  assert.equal(sim.resources.map((r) => r.obj), expected.resources.map((r) => r.obj));
+});
+
+test('a prewarmed build is started as its parent will apply it, with the parent\'s Kustomization patches', async () => {
+  const repo = tempDir();
+  writeSyntheticRepo(repo, 2, 1);
+  // cluster-apps gives every Kustomization it applies a patch of its own, as this repository's does.
+  const apps = join(repo, 'clusters/c1/flux/apps.yaml');
+  const defaults = [
+    '  patches:',
+    '    - patch: |-',
+    '        apiVersion: kustomize.toolkit.fluxcd.io/v1',
+    '        kind: Kustomization',
+    '        metadata:',
+    '          name: _',
+    '        spec:',
+    '          patches:',
+    '            - patch: |-',
+    '                apiVersion: helm.toolkit.fluxcd.io/v2',
+    '                kind: HelmRelease',
+    '                metadata:',
+    '                  name: _',
+    '                spec:',
+    '                  timeout: 7m',
+    '              target:',
+    '                kind: HelmRelease',
+    '      target:',
+    '        group: kustomize.toolkit.fluxcd.io',
+    '        kind: Kustomization',
+    '',
+  ].join('\n');
+  writeFileSync(apps, readFileSync(apps, 'utf8').replace('  postBuild:\n', `${defaults}  postBuild:\n`));
+  const cold = context(repo, tempDir());
+  const expected = await simulateCluster(cold.ctx, cluster);
+  assert.ok(expected.resources.some((r) => r.obj.kind === 'HelmRelease' && r.obj.spec.timeout === '7m'), 'the parent\'s patch reaches the release');
+  const warm = context(repo, tempDir());
+  prewarmBuilds(warm.ctx, 'kubernetes/apps/ns0/app0/ks.yaml');
+  const sim = await simulateCluster(warm.ctx, cluster);
+  assert.is(warm.runs.count, cold.runs.count, 'the simulation found the patched build under way and built nothing more');
   assert.equal(sim.resources.map((r) => r.obj), expected.resources.map((r) => r.obj));
 });
 

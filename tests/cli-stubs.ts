@@ -164,6 +164,8 @@ export const runProcess = (command: string, args: string[], opts: { cwd?: string
     const child = execFile(command, args, { ...opts, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
       done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
+    // A process that exits without reading its stdin closes the pipe: not an error of the run.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(input);
   });
 

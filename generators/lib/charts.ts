@@ -1,4 +1,5 @@
 import { UserError } from '../../src/lib/errors.ts';
+import { mergePatch } from '../../src/lib/merge-patch.ts';
 import type { Answers } from './answers.ts';
 
 /**
@@ -87,12 +88,8 @@ const FIELDS: [keyof Omit<ChartLayout, 'source'>, string, (a: Answers) => boolea
 /** Charts the generator knows the values of, for messages and docs. */
 export const knownCharts = (): string[] => Object.keys(LAYOUTS).sort();
 
-const deepMerge = (a: any, b: any): any => {
-  if (!a || typeof a !== 'object' || Array.isArray(a) || !b || typeof b !== 'object' || Array.isArray(b)) return b;
-  const out = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = k in a ? deepMerge(a[k], v) : v;
-  return out;
-};
+/** Values laid over values as Helm lays them over a chart's defaults. */
+const deepMerge = (a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> => mergePatch(a, b) as Record<string, unknown>;
 
 /**
  * The chart values the answers imply, in the paths of the chart being installed. A field the chart has no

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { cacheArea } from '../lib/cache.ts';
 import { contain, escapeText } from '../lib/contain.ts';
-import { isDir, isFile, toPosix } from '../lib/fsutil.ts';
+import { isDir, isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
+import { fluxEntry, listClusters } from '../lib/layout.ts';
+import { mergePatch } from '../lib/merge-patch.ts';
 import { sha256 } from '../lib/hash.ts';
 import { parseYamlAll, parseYamlDocuments, readYamlText } from '../lib/yaml-safe.ts';
 import { readCached, render, type BuiltDoc, type Rendered, type RenderContext } from './batch.ts';
@@ -172,25 +174,73 @@ export const buildFluxKustomization = async (
   return { docs: structuredClone(rendered.docs), kustomizations, findings, cached };
 };
 
+/** The Flux Kustomizations a file declares (none when it is not readable YAML inside the repository). */
+const fluxKustomizationsIn = (ctx: BuildContext, file: string): KObject[] => {
+  const path = resolve(ctx.repoRoot, file);
+  if (!isFile(path) || !contain(ctx.repoRoot, path).inside) return [];
+  try {
+    return (parseYamlAll(readYamlText(path), file) as KObject[]).filter((o) => o && isFluxKustomization(o));
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * The Kustomization-targeted patches of the clusters' own Flux Kustomizations (the files under each
+ * `clusters/<cluster>/flux/`) whose path holds `dir`: what the parent that will apply a new Kustomization
+ * writes into it first (cluster-apps adds the HelmRelease defaults, for one). Only strategic merges that
+ * target every Kustomization are taken; one set per parent.
+ */
+const parentPatchSets = (ctx: BuildContext, dir: string): KObject[][] => {
+  const sets: KObject[][] = [];
+  for (const cluster of listClusters(ctx.repoRoot)) {
+    for (const file of walkFiles(join(ctx.repoRoot, fluxEntry(cluster))).filter(isYamlFile)) {
+      for (const parent of fluxKustomizationsIn(ctx, relative(ctx.repoRoot, file))) {
+        const root = resolve(ctx.repoRoot, String(parent.spec?.path ?? '.'));
+        if (!contain(root, dir).inside) continue;
+        const patches = (Array.isArray(parent.spec?.patches) ? parent.spec.patches : [])
+          .filter((p: KObject) => {
+            const t = p?.target ?? {};
+            const others = Object.keys(t).filter((k) => !['group', 'version', 'kind'].includes(k));
+            return t.kind === 'Kustomization' && others.length === 0 && typeof p.patch === 'string' && !/^\s*(\[|-\s)/.test(p.patch);
+          })
+          .map((p: KObject) => {
+            try {
+              return parseYamlAll(p.patch, file)[0] as KObject;
+            } catch {
+              return undefined;
+            }
+          })
+          .filter((p: KObject | undefined): p is KObject => !!p && typeof p === 'object');
+        sets.push(patches);
+      }
+    }
+  }
+  return sets;
+};
+
 /**
  * Starts, ahead of the simulation, the builds of the Flux Kustomizations in a file it will reach later (a
  * generator knows the ones it adds): the simulation then finds them under way instead of waiting for its
- * parent's build first. A spec that still holds `${VAR}` is left alone, since substitution would change it.
+ * parent's build first. Each is started as its parents will apply it, their Kustomization patches merged in
+ * (a guess that misses costs one build, never a wrong result: the simulation keys builds by the spec it
+ * reads). A spec that still holds `${VAR}` is left alone, since substitution would change it.
  */
 export const prewarmBuilds = (ctx: BuildContext, file: string): void => {
-  const path = resolve(ctx.repoRoot, file);
-  if (!isFile(path) || !contain(ctx.repoRoot, path).inside) return;
-  let objects: unknown[];
-  try {
-    objects = parseYamlAll(readYamlText(path), file);
-  } catch {
-    return;
-  }
-  for (const obj of objects as KObject[]) {
-    if (!obj || !isFluxKustomization(obj)) continue;
-    const { path: p, components, targetNamespace, namePrefix, nameSuffix, patches, images } = obj.spec ?? {};
-    if (JSON.stringify({ p, components, targetNamespace, namePrefix, nameSuffix, patches, images }).includes('${')) continue;
-    buildFluxKustomization(ctx, obj.spec, { file, ks: `Kustomization ${obj.metadata?.name}` }).catch(() => undefined);
+  const own = fluxKustomizationsIn(ctx, file);
+  if (!own.length) return;
+  const sets = parentPatchSets(ctx, dirname(resolve(ctx.repoRoot, file)));
+  const started = new Set<string>();
+  for (const obj of own) {
+    for (const patches of sets.length ? sets : [[]]) {
+      // With a target, kustomize ignores the patch's own name: it applies to every Kustomization.
+      const applied = patches.reduce<KObject>((o, p) => (p.spec ? (mergePatch(o, { spec: p.spec }) as KObject) : o), obj);
+      const { path: p, components, targetNamespace, namePrefix, nameSuffix, patches: own, images } = applied.spec ?? {};
+      const shape = JSON.stringify({ p, components, targetNamespace, namePrefix, nameSuffix, own, images });
+      if (shape.includes('${') || started.has(shape)) continue;
+      started.add(shape);
+      buildFluxKustomization(ctx, applied.spec, { file, ks: `Kustomization ${obj.metadata?.name}` }).catch(() => undefined);
+    }
   }
 };
 
