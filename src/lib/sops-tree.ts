@@ -31,6 +31,8 @@ export interface Site {
 export interface CommentLine {
   text: string;
   source: SourceComment;
+  /** In what an alias repeats: sops writes it again there. */
+  copy?: boolean;
 }
 export type TComment = { kind: 'comment'; line: CommentLine };
 /** A value; `cipher` is the ENC[...] text (or '') it is written as, `rewrite` asks for `value` to be written. */
@@ -47,6 +49,8 @@ export interface SopsDocument {
   end: number;
   /** Where the first key of the top-level mapping starts, when it starts a line at column 0. */
   firstKey?: number;
+  /** Where the document's content starts: the line after its `---`, or the start of the file. */
+  start: number;
   /** The top-level mapping is a flow mapping (`{...}`), which no `sops` block can be added to in place. */
   flow: boolean;
 }
@@ -64,11 +68,6 @@ export interface ParsedSops {
 
 const QUOTED = new Set(['QUOTE_DOUBLE', 'QUOTE_SINGLE', 'BLOCK_LITERAL', 'BLOCK_FOLDED']);
 export const keyPath = (path: string[]) => (path.length ? path.join('.') : '(top level)');
-const lineOf = (src: string, offset: number) => {
-  let line = 1;
-  for (let i = src.indexOf('\n'); i !== -1 && i < offset; i = src.indexOf('\n', i + 1)) line++;
-  return line;
-};
 const columnOf = (src: string, offset: number) => offset - (src.lastIndexOf('\n', offset - 1) + 1);
 
 /** sops' value of a scalar, or a UserError naming the file and the key path. */
@@ -97,13 +96,10 @@ class TreeBuilder {
     throw new UserError(`${this.file}:${v3.line + 1}: Go's yaml.v3, which sops reads YAML with, reads this differently from the yaml library; not read`);
   }
 
-  /** sops' comment items for one of yaml.v3's comments; a copy made by an alias cannot carry comments. */
+  /** sops' comment items for one of yaml.v3's comments (`copy`: repeated by an alias, as sops repeats it). */
   private comments(text: SourceComment[], copy: boolean): TComment[] {
-    if (copy && text.length) {
-      throw new UserError(`${this.file}:${text[0].line + 1}: an alias repeats this comment, which sops writes out with the copy; write the repeated block out instead of the alias`);
-    }
     for (const c of text) this.placed.add(c);
-    return text.map((source) => ({ kind: 'comment', line: { text: source.text, source } }));
+    return text.map((source) => ({ kind: 'comment', line: { text: source.text, source, ...(copy ? { copy } : {}) } }));
   }
 
   /** The document as sops' top-level branch: its comments and its mapping's. */
@@ -198,7 +194,10 @@ class TreeBuilder {
       const indicatorEnd = valueStart + /^[|>][-+0-9]*/.exec(this.src.slice(valueStart))![0].length;
       const lineBreak = this.src.slice(indicatorEnd, valueEnd).search(/\r?\n/);
       const linesStart = lineBreak < 0 ? valueEnd : indicatorEnd + lineBreak;
-      const linesEnd = Math.max(linesStart, valueStart + this.src.slice(valueStart, valueEnd).trimEnd().length);
+      // Up to the line break that ends the last line with text; the blank lines after it stay.
+      const lastText = valueStart + this.src.slice(valueStart, valueEnd).trimEnd().length;
+      const lastBreak = this.src.slice(lastText, valueEnd).search(/\r?\n/);
+      const linesEnd = Math.max(linesStart, lastBreak < 0 ? valueEnd : lastText + lastBreak);
       site.block = { indicatorEnd, linesStart, linesEnd };
     }
     return site;
@@ -233,6 +232,8 @@ export const parseSops = (text: string, file = 'input'): ParsedSops => {
   } catch (e) {
     return refuseV3(e, file);
   }
+  // A file of comments only is no document to yaml.v3, so sops finds nothing in it.
+  if (!v3.documents.length) return { text, anchors: [], docs: [], aliases: false, lost: v3.comments };
   if (v3.documents.length !== docs.length) throw new UserError(`${file}: Go's yaml.v3, which sops reads YAML with, finds ${v3.documents.length} documents, the yaml library ${docs.length}; not read`);
   const placed = new Set<SourceComment>();
   const out: SopsDocument[] = docs.map((doc, i) => {
@@ -249,12 +250,12 @@ export const parseSops = (text: string, file = 'input'): ParsedSops => {
     const content = v3.documents[i].content[0];
     const first = content.kind === 'mapping' && !content.flow ? content.content[0] : undefined;
     const firstKey = first && columnOf(text, first.offset) === 0 ? first.offset : undefined;
-    return { doc, tree, end: v3.documents[i].end!, firstKey, flow: content.flow };
+    const marker = text.startsWith('---', v3.documents[i].offset) && v3.documents[i].offset !== content.offset;
+    const afterMarker = text.slice(v3.documents[i].offset).search(/\n|$/) + v3.documents[i].offset + 1;
+    return { doc, tree, end: v3.documents[i].end!, firstKey, start: marker ? Math.min(afterMarker, text.length) : 0, flow: content.flow };
   });
   return { text, anchors: v3.anchors, docs: out, aliases, lost: v3.comments.filter((c) => !placed.has(c)) };
 };
-
-export { lineOf };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Writing the tree back into its source text.
@@ -310,20 +311,44 @@ const leafText = (leaf: TLeaf, flow: boolean, column: number, exact: boolean): s
   return flow ? `"${leaf.cipher}"` : leaf.cipher;
 };
 
-/** What an alias is replaced with: the copy of what it names, in flow style (a copy has no comments). */
+/** A copy of what an alias names, in flow style (a copy has no comments). */
 const flowText = (value: TValue): string => {
   if (value.kind === 'leaf') return leafText(value, true, 0, true);
   if (value.kind === 'seq') return `[${value.items.map((i) => flowText(i as TValue)).join(', ')}]`;
   return `{${value.items.map((i) => `${JSON.stringify((i as TPair).key)}: ${flowText((i as TPair).value)}`).join(', ')}}`;
 };
 
+/** A copy of a collection an alias names, in block style: its lines, indented to `column`. */
+const blockLines = (value: TMap | TSeq, column: number): string[] => {
+  const pad = ' '.repeat(column);
+  const entry = (head: string, child: TValue): string[] => {
+    if (child.kind === 'leaf') return [`${head} ${leafText(child, false, column + 2, true)}`];
+    if (!child.items.length) return [`${head} ${child.kind === 'map' ? '{}' : '[]'}`];
+    return [head, ...blockLines(child, column + 2)];
+  };
+  if (value.kind === 'seq') return value.items.flatMap((i) => entry(`${pad}-`, i as TValue));
+  const key = (k: string) => (k.includes('\n') ? JSON.stringify(k) : stringText(k, { flow: false, column: 0, exact: false }));
+  return value.items.flatMap((i) => entry(`${pad}${key((i as TPair).key)}:`, (i as TPair).value));
+};
+
+/** How an alias is written out: in block style where it allows, or in flow style. */
+export type AliasStyle = 'block' | 'flow';
+
 /** The edits that write the tree: changed values and comments, aliases as copies, `<<` keys quoted, no anchors. */
-const treeEdits = (parsed: ParsedSops, src: string): Edit[] => {
+const treeEdits = (parsed: ParsedSops, src: string, aliases: AliasStyle): Edit[] => {
   const edits: Edit[] = [];
   const visitValue = (value: TValue) => {
     const site = value.site;
     if (site?.alias) {
-      edits.push({ start: site.start, end: site.end, text: value.kind === 'leaf' ? leafText(value, site.flow, site.column, true) : flowText(value) });
+      if (value.kind === 'leaf') edits.push({ start: site.start, end: site.end, text: leafText(value, site.flow, site.column, true) });
+      else if (aliases === 'flow' || site.flow || !value.items.length) edits.push({ start: site.start, end: site.end, text: flowText(value) });
+      else {
+        // The copy's lines go after the rest of the alias's line, which may hold a comment.
+        const eol = site.end + src.slice(site.end).search(/\r?\n|$/);
+        const lines = blockLines(value, site.column).map((l) => `\n${l}`).join('');
+        edits.push({ start: site.start - /[ \t]*$/.exec(src.slice(0, site.start))![0].length, end: site.end, text: '' });
+        edits.push({ start: eol, end: eol, text: src.includes('\r\n') ? lines.replace(/\n/g, '\r\n') : lines });
+      }
       return;
     }
     if (value.kind === 'leaf') {
@@ -365,11 +390,11 @@ const treeEdits = (parsed: ParsedSops, src: string): Edit[] => {
 };
 
 /** The source with the tree's edits and `extra` applied; an edit inside another (an anchor in a rewritten value) is dropped. */
-export const writeTree = (parsed: ParsedSops, extra: Edit[] = []): string => {
+export const writeTree = (parsed: ParsedSops, extra: Edit[] = [], aliases: AliasStyle = 'block'): string => {
   const src = parsed.text;
   // By start; at one start, insertions first, then the longest edit, so edits inside it come after and are dropped.
   const rank = (e: Edit) => (e.end === e.start ? -Number.MAX_SAFE_INTEGER : e.start - e.end);
-  const edits = [...treeEdits(parsed, src), ...extra].sort((a, b) => a.start - b.start || rank(a) - rank(b));
+  const edits = [...treeEdits(parsed, src, aliases), ...extra].sort((a, b) => a.start - b.start || rank(a) - rank(b));
   let out = '';
   let at = 0;
   for (const edit of edits) {

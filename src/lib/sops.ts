@@ -10,7 +10,7 @@ import { checkRecipient, decryptWith, encryptTo } from './age-keys.ts';
 import { contain, escapeText } from './contain.ts';
 import { UserError } from './errors.ts';
 import { ENC } from './sops-enc.ts';
-import { keyPath, MAX_ALIAS_COUNT, MAX_SOPS_BYTES, parseSops, writeTree, type Edit, type ParsedSops, type TComment, type TLeaf, type TMap, type TPair, type TValue } from './sops-tree.ts';
+import { keyPath, MAX_ALIAS_COUNT, MAX_SOPS_BYTES, parseSops, writeTree, type CommentLine, type Edit, type ParsedSops, type TComment, type TLeaf, type TMap, type TPair, type TValue } from './sops-tree.ts';
 import { fromBytes, toBytes, type GoValue } from './sops-values.ts';
 
 /** The format written: SOPS 3.10's YAML store. */
@@ -210,6 +210,13 @@ const signature = (parsed: ParsedSops): string => {
   return JSON.stringify(parsed.docs.map(({ tree }) => sig({ kind: 'map', items: tree.items.filter((i) => !(i.kind === 'pair' && i.key === 'sops')) })));
 };
 
+/** A comment inside what an alias repeats, if there is one. */
+const copiedComment = (parsed: ParsedSops) => {
+  let found: CommentLine | undefined;
+  for (const { tree } of parsed.docs) walk(tree, [], [], (item) => (found ??= item.kind === 'comment' && item.line.copy ? item.line : undefined));
+  return found?.source;
+};
+
 /** The `sops` block sops appends to each document, as sops writes it. */
 const metadataBlock = (meta: [string, unknown][], eol: string): string => {
   const doc = new Document({ sops: Object.fromEntries(meta) }, { schema: 'failsafe' });
@@ -220,17 +227,18 @@ const metadataBlock = (meta: [string, unknown][], eol: string): string => {
 };
 
 /**
- * The encrypted file: every value and comment replaced in place and a `sops` block added to each document, at
- * its end where yaml.v3 still reads every comment where it was, else before its first key. The result is read
- * back as sops reads it and must give the same tree.
+ * The encrypted file: every value and comment replaced in place, aliases written out, and a `sops` block added to
+ * each document, at its end where yaml.v3 still reads every comment where it was, else before its first key, else
+ * at its start. The result is read back as sops reads it and must give the same tree.
  */
 const writeEncrypted = (parsed: ParsedSops, block: string, file: string): string => {
   const want = signature(parsed);
   const eol = parsed.text.includes('\r\n') ? '\r\n' : '\n';
   const at = (offset: number): Edit => ({ start: offset, end: offset, text: `${offset > 0 && !/\n$/.test(parsed.text.slice(0, offset)) ? eol : ''}${block}` });
-  const candidates = [parsed.docs.map((d) => at(d.end)), parsed.docs.map((d) => at(d.firstKey ?? d.end))];
-  for (const edits of candidates) {
-    const text = writeTree(parsed, edits);
+  const places = [parsed.docs.map((d) => at(d.end)), parsed.docs.map((d) => at(d.firstKey ?? d.end)), parsed.docs.map((d) => at(d.start))];
+  for (const [edits, aliases] of (['block', 'flow'] as const).flatMap((style) => places.map((p) => [p, style] as const))) {
+    if (aliases === 'flow' && !parsed.aliases) break;
+    const text = writeTree(parsed, edits, aliases);
     try {
       if (signature(parseSops(text, file)) === want) return text;
     } catch (e) {
@@ -252,6 +260,10 @@ export const encryptYaml = async (plain: string, rule: CreationRule, opts: { now
   if (parsed.lost.length) {
     const lost = parsed.lost[0];
     throw new UserError(`${file}:${lost.line + 1}: sops drops this comment (Go's yaml.v3 loses it where it is); move it or delete it`);
+  }
+  const repeated = copiedComment(parsed);
+  if (repeated) {
+    throw new UserError(`${file}:${repeated.line + 1}: an alias repeats this comment, which sops writes again with the copy and the toolkit cannot; write the repeated block out instead of the alias`);
   }
   const dataKey = randomBytes(32);
   const hash = newMac(rule.macOnlyEncrypted);
