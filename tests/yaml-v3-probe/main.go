@@ -1,4 +1,5 @@
-// Regenerate tests/data/sops-comments.json after adding a case to it: bash tests/yaml-v3-probe/check.sh --write
+// To add a case to tests/data/sops-comments.json, add {"yaml": "...", "sops": null} and record what yaml.v3 and
+// sops' store make of it: bash tests/yaml-v3-probe/check.sh --write
 //
 // The tree sops' YAML store builds from a YAML file: yaml.v3's nodes, with their head, line and foot comments
 // turned into comment items of the branch they sit in, or the error sops gives. A branch is {"map": [...]} of
@@ -263,7 +264,7 @@ func main() {
 		tree := compact(load(c.YAML))
 		var was interface{}
 		_ = json.Unmarshal(c.Sops, &was)
-		if compact(was) != tree {
+		if compact(was) != tree && os.Args[1] == "check" {
 			differ++
 			fmt.Fprintf(os.Stderr, "%s:\n  recorded %s\n  yaml.v3  %s\n", name, compact(was), tree)
 		}
