@@ -464,11 +464,13 @@ interface Building extends Omit<V3Node, 'head' | 'lineComment' | 'foot' | 'conte
   foot: string;
   content: Building[];
   target?: Building;
+  done?: V3Node;
 }
 
 class Builder {
   private i = 0;
   private readonly anchors = new Map<string, Building>();
+  readonly aliases: Building[] = [];
 
   constructor(private readonly events: Event[]) {}
 
@@ -513,6 +515,7 @@ class Builder {
         n.alias = event.alias;
         n.target = this.anchors.get(event.alias!);
         if (!n.target) throw new V3Unsupported(`unknown anchor '${event.alias}' referenced`, event.start.line);
+        this.aliases.push(n);
         return n;
       }
       case 'SEQUENCE_START': {
@@ -555,20 +558,16 @@ class Builder {
   }
 }
 
-const finish = (n: Building, lines: SourceComment[], done: Map<Building, V3Node>): V3Node => {
-  const existing = done.get(n);
-  if (existing) return existing;
-  const text = (t: string): SourceComment[] =>
-    t
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => lines[Number(l.slice(1))]);
+/** The node as the module gives it: comment texts as source comment lines; each node made once (aliases share). */
+const finish = (n: Building, lines: SourceComment[]): V3Node => {
+  if (n.done) return n.done;
+  const text = (t: string): SourceComment[] => (t ? t.split('\n').flatMap((l) => (l ? [lines[Number(l.slice(1))]] : [])) : []);
   const out: V3Node = { kind: n.kind, flow: n.flow, offset: n.offset, line: n.line, head: text(n.head), lineComment: text(n.lineComment), foot: text(n.foot), content: [] };
   if (n.anchor !== undefined) out.anchor = n.anchor;
   if (n.alias !== undefined) out.alias = n.alias;
   if (n.end !== undefined) out.end = n.end;
-  done.set(n, out);
-  out.content = n.content.map((c) => finish(c, lines, done));
+  n.done = out;
+  out.content = n.content.map((c) => finish(c, lines));
   return out;
 };
 
@@ -581,10 +580,10 @@ export const readV3 = (src: string): { documents: V3Node[]; comments: SourceComm
   if (bad) throw new V3Unsupported(`a ${JSON.stringify(bad[0])} character (line break or NUL) that yaml.v3 reads differently`, src.slice(0, bad.index).split('\n').length - 1);
   const scanner = new Scanner(src);
   const events = new Parser(scanner).events();
-  const built = new Builder(events).documents();
-  const done = new Map<Building, V3Node>();
-  const documents = built.map((d) => finish(d, scanner.lines, done));
+  const builder = new Builder(events);
+  const built = builder.documents();
+  const documents = built.map((d) => finish(d, scanner.lines));
   const aliasTargets = new Map<V3Node, V3Node>();
-  for (const [b, n] of done) if (b.target) aliasTargets.set(n, finish(b.target, scanner.lines, done));
+  for (const b of builder.aliases) aliasTargets.set(finish(b, scanner.lines), finish(b.target!, scanner.lines));
   return { documents, comments: scanner.lines, aliasTargets, anchors: scanner.anchors };
 };

@@ -113,7 +113,13 @@ export class Scanner {
     return this.at(this.pos);
   }
   private here(): Mark {
-    return { ...this.mark, pos: this.pos };
+    return { index: this.mark.index, line: this.mark.line, column: this.mark.column, pos: this.pos };
+  }
+  /** A `---` or `...` at the start of a line, followed by a space or a line break. */
+  private documentIndicator(): '---' | '...' | undefined {
+    const c = this.c;
+    if (this.mark.column !== 0 || (c !== '-' && c !== '.') || this.at(this.pos + 1) !== c || this.at(this.pos + 2) !== c || !isBlankZ(this.at(this.pos + 3))) return undefined;
+    return c === '-' ? '---' : '...';
   }
   private fail(message: string, mark: Mark = this.mark): never {
     throw new V3Unsupported(message, mark.line);
@@ -192,10 +198,8 @@ export class Scanner {
     const c = this.c;
     if (this.pos >= this.src.length) return this.fetchStreamEnd();
     if (this.mark.column === 0 && c === '%') this.fail('YAML directives (%) are not supported');
-    const three = this.src.slice(this.pos, this.pos + 3);
-    if (this.mark.column === 0 && (three === '---' || three === '...') && isBlankZ(this.at(this.pos + 3))) {
-      return this.fetchDocumentIndicator(three === '---' ? 'DOCUMENT_START' : 'DOCUMENT_END');
-    }
+    const indicator = this.documentIndicator();
+    if (indicator) return this.fetchDocumentIndicator(indicator === '---' ? 'DOCUMENT_START' : 'DOCUMENT_END');
     let commentMark = this.here();
     if (this.tokens.length > 0 && ((this.flowLevel === 0 && c === ':') || (this.flowLevel > 0 && c === ','))) {
       commentMark = this.tokens[this.tokens.length - 1].start;
@@ -584,10 +588,7 @@ export class Scanner {
     const quote = single ? "'" : '"';
     this.skip();
     for (;;) {
-      const three = this.src.slice(this.pos, this.pos + 3);
-      if (this.mark.column === 0 && (three === '---' || three === '...') && isBlankZ(this.at(this.pos + 3))) {
-        this.fail('while scanning a quoted scalar: found unexpected document indicator');
-      }
+      if (this.documentIndicator()) this.fail('while scanning a quoted scalar: found unexpected document indicator');
       if (this.pos >= this.src.length) this.fail('while scanning a quoted scalar: found unexpected end of stream', start);
       while (!isBlankZ(this.c)) {
         if (single && this.c === "'" && this.at(this.pos + 1) === "'") {
@@ -630,8 +631,7 @@ export class Scanner {
     const indent = this.indent + 1;
     let leadingBlanks = false;
     for (;;) {
-      const three = this.src.slice(this.pos, this.pos + 3);
-      if (this.mark.column === 0 && (three === '---' || three === '...') && isBlankZ(this.at(this.pos + 3))) break;
+      if (this.documentIndicator()) break;
       if (this.c === '#') break;
       while (!isBlankZ(this.c)) {
         if ((this.c === ':' && isBlankZ(this.at(this.pos + 1))) || (this.flowLevel > 0 && ',?[]{}'.includes(this.c))) break;
