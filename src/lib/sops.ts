@@ -1,6 +1,7 @@
 // SOPS (YAML store, AES256_GCM values, age data key): what `sops encrypt` and `sops decrypt` do to a file, for a
 // machine without the sops binary. The file is read as sops reads it (Go's yaml.v3, its comments and strconv
-// rules, through ./sops-tree.ts); its layout is kept, except that aliases are expanded, as sops writes them.
+// rules, through ./sops-tree.ts); values and comments are replaced where they are written, so its layout is
+// kept, except that aliases are written out, as sops writes them.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { checkRecipient, decryptWith, encryptTo } from './age-keys.ts';
 import { contain, escapeText } from './contain.ts';
 import { UserError } from './errors.ts';
 import { ENC } from './sops-enc.ts';
-import { keyPath, MAX_ALIAS_COUNT, MAX_SOPS_BYTES, parseSops, writeTree, type CommentLine, type Edit, type ParsedSops, type TComment, type TLeaf, type TMap, type TPair, type TValue } from './sops-tree.ts';
+import { keyPath, MAX_ALIAS_COUNT, MAX_SOPS_BYTES, parseSops, writeTree, type CommentLine, type Edit, type ParsedSops, type TComment, type TLeaf, type TMap, type TPair, type TSeq, type TValue } from './sops-tree.ts';
 import { fromBytes, toBytes, type GoValue } from './sops-values.ts';
 
 /** The format written: SOPS 3.10's YAML store. */
@@ -236,16 +237,41 @@ const writeEncrypted = (parsed: ParsedSops, block: string, file: string): string
   const eol = parsed.text.includes('\r\n') ? '\r\n' : '\n';
   const at = (offset: number): Edit => ({ start: offset, end: offset, text: `${offset > 0 && !/\n$/.test(parsed.text.slice(0, offset)) ? eol : ''}${block}` });
   const places = [parsed.docs.map((d) => at(d.end)), parsed.docs.map((d) => at(d.firstKey ?? d.end)), parsed.docs.map((d) => at(d.start))];
+  let first: ParsedSops | undefined;
   for (const [edits, aliases] of (['block', 'flow'] as const).flatMap((style) => places.map((p) => [p, style] as const))) {
     if (aliases === 'flow' && !parsed.aliases) break;
     const text = writeTree(parsed, edits, aliases);
     try {
-      if (signature(parseSops(text, file)) === want) return text;
+      const written = parseSops(text, file);
+      if (signature(written) === want) return text;
+      first ??= written;
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
     }
   }
-  throw new UserError(`${file}: the toolkit cannot add the sops block so that sops reads every comment back where it was; use the sops binary`);
+  const moved = first && movedComment(parsed, first);
+  throw new UserError(`${file}${moved ? `:${moved}` : ''}: the toolkit cannot add the sops block so that sops reads ${moved ? 'this comment' : 'every comment'} back where it was; use the sops binary`);
+};
+
+/** Each comment with where it sits: its document, branch and place among the branch's items (no sops block). */
+const commentPlaces = (parsed: ParsedSops) => {
+  const out: { where: string; text: string; line: number }[] = [];
+  const visit = (items: TMap['items'] | TSeq['items'], where: string) =>
+    items.forEach((item, n) => {
+      if (item.kind === 'comment') out.push({ where: `${where}/${n}`, text: item.line.text, line: item.line.source.line + 1 });
+      else if (item.kind !== 'leaf') visit(item.kind === 'pair' ? (item.value.kind === 'leaf' ? [] : item.value.items) : item.items, `${where}/${n}`);
+    });
+  dataTrees(parsed).forEach((tree, d) => visit(tree.items, `${d}`));
+  return out;
+};
+
+/** The line of the first comment `written` reads somewhere else than `parsed` does. */
+const movedComment = (parsed: ParsedSops, written: ParsedSops): number | undefined => {
+  const got = commentPlaces(written);
+  return commentPlaces(parsed).find((c) => {
+    const i = got.findIndex((g) => g.text === c.text);
+    return i < 0 || got.splice(i, 1)[0].where !== c.where;
+  })?.line;
 };
 
 /** Encrypts a YAML file as `sops encrypt` does with `rule`; comments and key order survive, aliases are expanded. */
