@@ -107,6 +107,16 @@ test('a comment yaml.v3 drops, or an alias repeats, is refused with the file and
   await rejects(() => encryptYaml(corpus['at the document end, only comments'].yaml, { recipients: [me.recipient], macOnlyEncrypted: false }, { file: 'secret.sops.yaml' }), 'secret.sops.yaml: empty: nothing to encrypt');
 });
 
+test('what the toolkit does not read or write as sops would is refused, with the file and the line', async () => {
+  const refusals: [string, string][] = [
+    ['%YAML 1.1\n---\na: 1\n', 'secret.sops.yaml:1: YAML directives (%) are not supported (sops reads YAML with Go\'s yaml.v3)'],
+    ['a: 1\nb: [c: 1]\n', 'secret.sops.yaml:2: a mapping inside a flow sequence ([a: b]) is not supported (sops reads YAML with Go\'s yaml.v3)'],
+    ['a: 1\nb: &x # note\n  value\n', "secret.sops.yaml:2: a comment between a value's anchor or tag and the value; put it on a line of its own"],
+    ['{a: 1}\n', 'secret.sops.yaml: a top-level flow mapping ({...}): write it as a block mapping so the sops block can be added'],
+  ];
+  for (const [yaml, message] of refusals) await rejects(() => encryptYaml(yaml, { recipients: [me.recipient], macOnlyEncrypted: false }, { file: 'secret.sops.yaml' }), message);
+});
+
 test('the sops block goes where every comment stays in place: at the end, else before the first key', async () => {
   const rule: CreationRule = { recipients: [me.recipient], macOnlyEncrypted: false };
   const atEnd = await encryptYaml('a:\n  b: 1\n# end\n', rule);

@@ -85,9 +85,11 @@ class TreeBuilder {
   readonly placed = new Set<SourceComment>();
   private nodes = 0;
 
+  /** `file` names the file with a line; `where` names it without one (and says which document). */
   constructor(
     private readonly src: string,
     private readonly file: string,
+    private readonly where: string,
     private readonly doc: Document,
     private readonly aliasTargets: Map<V3Node, V3Node>,
   ) {}
@@ -112,11 +114,11 @@ class TreeBuilder {
       if (!isMap(node)) this.differ(content);
       items.push(...this.pairs(content, node, [], false, false));
     } else if (content.kind === 'sequence') {
-      throw new UserError(`${this.file}: YAML documents that are sequences are not supported by sops`);
+      throw new UserError(`${this.where}: YAML documents that are sequences are not supported by sops`);
     } else if (content.kind === 'alias') {
       throw new UserError(`${this.file}:${content.line + 1}: a document that is an alias is not supported`);
-    } else if (goValue(isScalar(node) ? node : null, this.file, []).type !== 'null') {
-      throw new UserError(`${this.file}: YAML documents that are values are not supported by sops`);
+    } else if (goValue(isScalar(node) ? node : null, this.where, []).type !== 'null') {
+      throw new UserError(`${this.where}: YAML documents that are values are not supported by sops`);
     }
     // sops' store stops at an empty document's null before its foot comment, which is lost.
     if (content.kind === 'mapping') items.push(...this.comments(content.foot, false));
@@ -132,10 +134,10 @@ class TreeBuilder {
       items.push(...this.comments(k3.head, copy), ...this.comments(k3.lineComment, copy));
       const keyNode = pair.key;
       if (!isScalar(keyNode) || k3.kind !== 'scalar') {
-        throw new UserError(`${this.file}: ${keyPath(path)}: a ${isCollection(keyNode) ? 'collection' : isAlias(keyNode) ? 'alias' : 'null'} key: sops supports only string keys`);
+        throw new UserError(`${this.where}: ${keyPath(path)}: a ${isCollection(keyNode) ? 'collection' : isAlias(keyNode) ? 'alias' : 'null'} key: sops supports only string keys`);
       }
-      const keyValue = goValue(keyNode, this.file, path);
-      if (keyValue.type !== 'str') throw new UserError(`${this.file}: ${keyPath([...path, String(keyNode.value)])}: a non-string key (${keyValue.type}): sops supports only string keys; quote it`);
+      const keyValue = goValue(keyNode, this.where, path);
+      if (keyValue.type !== 'str') throw new UserError(`${this.where}: ${keyPath([...path, String(keyNode.value)])}: a non-string key (${keyValue.type}): sops supports only string keys; quote it`);
       const scalarish = v3value.kind === 'scalar' || v3value.kind === 'alias';
       if (scalarish) items.push(...this.comments(v3value.head, copy), ...this.comments(v3value.lineComment, copy));
       const value = this.value(v3value, pair.value as Node | null, [...path, keyValue.text], !scalarish, copy, flow || v3.flow, columnOf(this.src, k3.offset) + 2);
@@ -148,7 +150,7 @@ class TreeBuilder {
 
   /** A value; `withComments` adds the node's own comments (a collection as a mapping value or through an alias). */
   private value(v3: V3Node, node: Node | null, path: string[], withComments: boolean, copy: boolean, flow: boolean, column = columnOf(this.src, v3.offset)): TValue {
-    if (++this.nodes > 100_000) throw new UserError(`${this.file}: more than 100000 YAML nodes after expanding aliases`);
+    if (++this.nodes > 100_000) throw new UserError(`${this.where}: more than 100000 YAML nodes after expanding aliases`);
     if (v3.kind === 'alias') {
       if (!isAlias(node) || !node.range) this.differ(v3);
       const target = node.resolve(this.doc);
@@ -159,7 +161,7 @@ class TreeBuilder {
     }
     if (v3.kind === 'scalar') {
       if (node != null && !isScalar(node)) this.differ(v3);
-      const leaf: TLeaf = { kind: 'leaf', value: goValue(node, this.file, path), line: v3.line + 1 };
+      const leaf: TLeaf = { kind: 'leaf', value: goValue(node, this.where, path), line: v3.line + 1 };
       // A block scalar that ends the file without a line break has no final line break to yaml.v3.
       if (leaf.value.type === 'str' && String(node?.type).startsWith('BLOCK') && node!.range![1] === this.src.length && !/\n$/.test(this.src)) {
         leaf.value = { type: 'str', text: leaf.value.text.replace(/\n$/, '') };
@@ -238,7 +240,7 @@ export const parseSops = (text: string, file = 'input'): ParsedSops => {
   const placed = new Set<SourceComment>();
   const out: SopsDocument[] = docs.map((doc, i) => {
     const where = docs.length > 1 ? `${file} (document ${i + 1})` : file;
-    const builder = new TreeBuilder(text, where, doc, v3.aliasTargets);
+    const builder = new TreeBuilder(text, file, where, doc, v3.aliasTargets);
     const tree = builder.document(v3.documents[i]);
     for (const c of builder.placed) placed.add(c);
     visit(doc, {
