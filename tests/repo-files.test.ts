@@ -77,8 +77,8 @@ test('SOPS files: a filled-in template, a plain value and a wrong recipient are 
   writeFileSync(join(repo, 'bootstrap', 'old-key.sops.yaml'), await encryptYaml(secret('fine'), { ...rule, recipients: [old.recipient] }));
   writeFileSync(join(repo, 'bootstrap', 'edited.sops.yaml'), (await encryptYaml(secret('fine'), rule)).replace(/identity: ENC\[[^\]]*\]/, 'identity: pasted-in-plain'));
   assert.equal((await checkSopsFiles(repo)).map(findingLine), [
-    `bootstrap/edited.sops.yaml: sops-unencrypted [house]: stringData.identity is not encrypted although .sops.yaml says it must be`,
-    `bootstrap/filled.sops.yaml: sops-unencrypted [house]: stringData.identity is plain text in a file SOPS should have encrypted: sops --encrypt --in-place bootstrap/filled.sops.yaml`,
+    `bootstrap/edited.sops.yaml:6: sops-unencrypted [house]: stringData.identity is not encrypted although .sops.yaml says it must be`,
+    `bootstrap/filled.sops.yaml:6: sops-unencrypted [house]: stringData.identity is plain text in a file SOPS should have encrypted: sops --encrypt --in-place bootstrap/filled.sops.yaml`,
     `bootstrap/old-key.sops.yaml: sops-recipients [house]: not encrypted for ${key.recipient}, which .sops.yaml names for this path: sops updatekeys bootstrap/old-key.sops.yaml`,
   ]);
 });

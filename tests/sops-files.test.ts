@@ -1,5 +1,5 @@
 // The plaintext guard over *.sops.yaml: what sops would have encrypted but is in clear, however it got there.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -60,6 +60,20 @@ test('an alias bomb, an oversized file and a non-string key are findings, and th
   assert.match(found[1], /^secrets\/bomb\.sops\.yaml: sops-unreadable \[house\]: .*(alias|resource exhaustion)/i);
   assert.match(found[2], /^secrets\/intkey\.sops\.yaml: sops-unreadable \[house\]: stringData\.1: a non-string key \(int\)/);
   assert.match(found[3], /^secrets\/plain\.sops\.yaml: sops-unencrypted \[house\]: stringData\.token is plain text/);
+});
+
+test('a comment in clear where sops would have encrypted it is found at its line, by where yaml.v3 puts it', async () => {
+  const config = 'config:\n  data:\n    password: x\n  # the password is hunter2\n# about the kind\nkind: Secret\n';
+  // The comment at column 2 after the nested block is the foot of config.data.password to yaml.v3: in data.
+  const decrypted = (sealed: string) => sealed.replace(/^( *)#ENC\[[^\]]+\]$/gm, (_, pad) => `${pad}# the password is hunter2`);
+  const repo = await repoWith({
+    'leaked.sops.yaml': async (seal) => decrypted(await seal(config)),
+    'sealed.sops.yaml': async (seal) => seal(config),
+  });
+  const found = (await withIo(noSops, () => checkSopsFiles(repo))).map((f) => `${f.file}:${f.line}: ${f.rule}: ${f.message}`);
+  assert.equal(found, ['secrets/leaked.sops.yaml:4: sops-unencrypted: a comment in config.data is not encrypted although .sops.yaml says it must be']);
+  const sealed = readFileSync(join(repo, 'secrets/sealed.sops.yaml'), 'utf8');
+  assert.match(sealed, /^# about the kind$/m, 'the top-level comment stays readable');
 });
 
 test('where sops is on PATH, sops filestatus must see each encrypted file as encrypted', async () => {

@@ -1,23 +1,23 @@
 // SOPS (YAML store, AES256_GCM values, age data key): what `sops encrypt` and `sops decrypt` do to a file, for a
-// machine without the sops binary. The file is read as sops reads it (Go's yaml.v3 and strconv rules, through
-// ./sops-values.ts); its layout is kept, except that aliases are expanded, as sops writes them.
+// machine without the sops binary. The file is read as sops reads it (Go's yaml.v3, its comments and strconv
+// rules, through ./sops-tree.ts); values and comments are replaced where they are written, so its layout is
+// kept, except that aliases are written out, as sops writes them.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RE2JS } from 're2js';
-import { isAlias, isCollection, isMap, isScalar, isSeq, parse, parseAllDocuments, visit, type Document, type Node, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import { Document, isMap, parse, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { checkRecipient, decryptWith, encryptTo } from './age-keys.ts';
 import { contain, escapeText } from './contain.ts';
 import { UserError } from './errors.ts';
 import { ENC } from './sops-enc.ts';
-import { fromBytes, goQuotes, formatFloatG, resolveScalar, toBytes, UnsupportedValue, type GoValue } from './sops-values.ts';
+import { keyPath, MAX_ALIAS_COUNT, MAX_SOPS_BYTES, parseSops, writeTree, type CommentLine, type Edit, type ParsedSops, type TComment, type TLeaf, type TMap, type TPair, type TSeq, type TValue } from './sops-tree.ts';
+import { fromBytes, toBytes, type GoValue } from './sops-values.ts';
 
 /** The format written: SOPS 3.10's YAML store. */
 export const SOPS_VERSION = '3.10.2';
-/** Larger SOPS files are refused unread: a secret is small, a hostile file may not be. */
-export const MAX_SOPS_BYTES = 1024 * 1024;
-/** As the yaml library's own guard: more alias expansion than this is a resource-exhaustion attack, not a Secret. */
-export const MAX_ALIAS_COUNT = 100;
+export { MAX_ALIAS_COUNT, MAX_SOPS_BYTES, parseSops };
+export type { ParsedSops, SopsDocument, TComment, TLeaf, TMap, TPair, TSeq, TValue } from './sops-tree.ts';
 
 /** What decides which values and comments are encrypted (sops allows at most one of the six). */
 export interface Selection {
@@ -129,248 +129,6 @@ export const creationRule = (repoRoot: string, path: string): CreationRule => {
 };
 
 // ---------------------------------------------------------------------------------------------------------------
-// The tree sops walks: mappings and lists of values and comments, with the YAML nodes they came from.
-
-/** One comment line, as sops keeps it (the text after `#`), and where it is written back. */
-interface CommentLine {
-  text: string;
-  slot?: Slot;
-}
-/** A comment-holding property of a YAML node (commentBefore or comment), one entry per line, '' for a blank line. */
-interface Slot {
-  owner: any;
-  prop: 'commentBefore' | 'comment';
-  lines: (CommentLine | '')[];
-}
-export type TComment = { kind: 'comment'; line: CommentLine };
-export type TLeaf = { kind: 'leaf'; value: GoValue; node?: Scalar; set?: (n: Node) => void };
-export type TPair = { kind: 'pair'; key: string; keyNode: Scalar; value: TValue };
-export type TMap = { kind: 'map'; items: (TComment | TPair)[] };
-export type TSeq = { kind: 'seq'; items: (TComment | TValue)[] };
-export type TValue = TMap | TSeq | TLeaf;
-
-export interface SopsDocument {
-  doc: Document;
-  tree: TMap;
-}
-
-export interface ParsedSops {
-  docs: SopsDocument[];
-  /** Whether the source had aliases (sops never writes one). */
-  aliases: boolean;
-  slots: Slot[];
-}
-
-const QUOTED = new Set(['QUOTE_DOUBLE', 'QUOTE_SINGLE', 'BLOCK_LITERAL', 'BLOCK_FOLDED']);
-const keyPath = (path: string[]) => (path.length ? path.join('.') : '(top level)');
-
-/** sops' value of a scalar, or a UserError naming the file and the key path. */
-const goValue = (node: Scalar, file: string, path: string[]): GoValue => {
-  try {
-    return resolveScalar(String(node.value ?? ''), QUOTED.has(String(node.type)), node.tag);
-  } catch (e) {
-    if (e instanceof UnsupportedValue) throw new UserError(`${file}: ${keyPath(path)}: sops cannot encrypt ${e.message}`);
-    throw new UserError(`${file}: ${keyPath(path)}: ${(e as Error).message}`);
-  }
-};
-
-const lineStart = (src: string, offset: number) => src.lastIndexOf('\n', offset - 1) + 1;
-const column = (src: string, offset: number) => offset - lineStart(src, offset);
-
-/** The columns of the full-line comments in src[from, to], in order. */
-const commentColumns = (src: string, from: number, to: number): number[] =>
-  src
-    .slice(from, to)
-    .split('\n')
-    .filter((l) => /^\s*#/.test(l))
-    .map((l) => l.indexOf('#'));
-
-/** Expands every alias into a copy of what it names and drops the anchors: sops writes no aliases. */
-const expandAliases = (doc: Document, file: string): boolean => {
-  let found = false;
-  let nodes = 0;
-  try {
-    doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch (e) {
-    throw new UserError(`${file}: ${(e as Error).message.split('\n')[0]}`);
-  }
-  visit(doc, {
-    Alias(_, alias) {
-      found = true;
-      const target = alias.resolve(doc);
-      if (!target) throw new UserError(`${file}: alias *${alias.source} names no anchor`);
-      const copy = target.clone() as Node;
-      if (isScalar(copy)) {
-        copy.commentBefore = alias.commentBefore;
-        copy.comment = alias.comment;
-      } else if (alias.commentBefore) {
-        copy.commentBefore = [alias.commentBefore, copy.commentBefore].filter(Boolean).join('\n');
-      }
-      return copy;
-    },
-    Node(_, node) {
-      if (++nodes > 100_000) throw new UserError(`${file}: more than 100000 YAML nodes after expanding aliases`);
-    },
-  });
-  visit(doc, {
-    Node(_, node) {
-      delete (node as { anchor?: string }).anchor;
-    },
-  });
-  return found;
-};
-
-class TreeBuilder {
-  readonly slots: Slot[] = [];
-  constructor(
-    private readonly src: string,
-    private readonly file: string,
-  ) {}
-
-  slot(owner: any, prop: Slot['prop']): Slot {
-    const existing = this.slots.find((s) => s.owner === owner && s.prop === prop);
-    if (existing) return existing;
-    const text: string | undefined = owner?.[prop];
-    const s: Slot = { owner, prop, lines: [] };
-    s.lines = text ? text.split('\n').map((t) => (t === '' ? '' : { text: t, slot: s })) : [];
-    this.slots.push(s);
-    return s;
-  }
-
-  comments(owner: any, prop: Slot['prop']): TComment[] {
-    if (!owner?.[prop]) return [];
-    return this.slot(owner, prop)
-      .lines.filter((l): l is CommentLine => l !== '')
-      .map((line) => ({ kind: 'comment', line }));
-  }
-
-  /** A collection's trailing comment lines, each with the column it was written at (-1 when unknown). */
-  trailing(node: YAMLMap | YAMLSeq): { c: TComment; col: number }[] {
-    const own = this.comments(node, 'comment');
-    if (!own.length) return [];
-    const cols = node.range ? commentColumns(this.src, node.range[1], node.range[2]) : [];
-    return own.map((c, i) => ({ c, col: cols.length === own.length ? cols[i] : -1 }));
-  }
-
-  colOf(node: YAMLMap | YAMLSeq): number {
-    const first = node.items[0] as any;
-    const start = isMap(node) ? first?.key?.range?.[0] : node.range?.[0];
-    return typeof start === 'number' ? column(this.src, start) : -1;
-  }
-
-  /**
-   * A collection as sops' tree, and the trailing comment lines that belong further out: yaml.v3 gives a comment
-   * after a block to the block whose entries start at the comment's column.
-   */
-  collection(node: YAMLMap | YAMLSeq, path: string[], head: TComment[]): { value: TMap | TSeq; overflow: { c: TComment; col: number }[] } {
-    const col = this.colOf(node);
-    const items: any[] = [...head, ...this.comments(node, 'commentBefore')];
-    const overflow: { c: TComment; col: number }[] = [];
-    // Lines that came up from a nested block: written where yaml.v3 reads them as this collection's, above the
-    // next entry or after the last one.
-    const moved: { line: CommentLine; after: number }[] = [];
-    const place = (out: { c: TComment; col: number }[], after = -1) => {
-      for (const o of out) {
-        if (o.col !== -1 && o.col < col) overflow.push(o);
-        else {
-          items.push(o.c);
-          if (after >= 0) moved.push({ line: o.c.line, after });
-        }
-      }
-    };
-    if (isMap(node)) {
-      for (const pair of node.items as Pair[]) {
-        const keyNode = pair.key;
-        if (!isScalar(keyNode)) throw new UserError(`${this.file}: ${keyPath(path)}: a ${isCollection(keyNode) ? 'collection' : 'null'} key: sops supports only string keys`);
-        const keyValue = goValue(keyNode, this.file, path);
-        if (keyValue.type !== 'str') throw new UserError(`${this.file}: ${keyPath([...path, String(keyNode.value)])}: a non-string key (${keyValue.type}): sops supports only string keys; quote it`);
-        items.push(...this.comments(keyNode, 'commentBefore'), ...this.comments(keyNode, 'comment'));
-        const childPath = [...path, keyValue.text];
-        const { value, overflow: out, before } = this.value(pair.value as Node | null, childPath, (n) => (pair.value = n), keyNode);
-        items.push(...(before ?? []), { kind: 'pair', key: keyValue.text, keyNode, value } satisfies TPair);
-        place(out, node.items.indexOf(pair));
-      }
-    } else {
-      node.items.forEach((item, i) => {
-        const { value, overflow: out, before } = this.value(item as Node | null, path, (n) => (node.items[i] = n));
-        items.push(...(before ?? []), value);
-        place(out, i);
-      });
-    }
-    place(this.trailing(node));
-    for (const { line, after } of moved.reverse()) {
-      if (line.slot) line.slot.lines.splice(line.slot.lines.indexOf(line), 1);
-      const next = node.items[after + 1] as any;
-      const target = next ? this.slot(isMap(node) ? next.key : next, 'commentBefore') : this.slot(node, 'comment');
-      if (next) target.lines.unshift(line);
-      else target.lines.push(line);
-      line.slot = target;
-    }
-    return { value: isMap(node) ? { kind: 'map', items } : { kind: 'seq', items }, overflow };
-  }
-
-  /** A value with the comments sops puts before it in the enclosing collection (scalars' head and line comments). */
-  value(node: Node | null, path: string[], set: (n: Node) => void, keyNode?: Scalar): { value: TValue; overflow: { c: TComment; col: number }[]; before?: TComment[] } {
-    if (node == null) return { value: { kind: 'leaf', value: { type: 'null' }, set }, overflow: [] };
-    if (isScalar(node)) {
-      const leaf: TLeaf = { kind: 'leaf', value: goValue(node, this.file, path), node, set };
-      return { value: leaf, overflow: [], before: [...this.comments(node, 'commentBefore'), ...this.comments(node, 'comment')] };
-    }
-    if (isAlias(node)) throw new Error('aliases are expanded first');
-    const coll = node as YAMLMap | YAMLSeq;
-    // A comment on the key's own line (`key: # note`) is the key's line comment: it stays in the enclosing
-    // mapping, and is written above the key, where yaml.v3 reads it the same way.
-    if (keyNode?.range && coll.range && coll.commentBefore && /^[^\n]*#/.test(this.src.slice(keyNode.range[1], coll.range[0]))) {
-      const slot = this.slot(coll, 'commentBefore');
-      const [line] = slot.lines.splice(slot.lines.findIndex((l) => l !== ''), 1) as CommentLine[];
-      this.slot(keyNode, 'commentBefore').lines.push(line);
-      return { ...this.collection(coll, path, []), before: [{ kind: 'comment', line }] };
-    }
-    return this.collection(coll, path, []);
-  }
-}
-
-/** Parses a SOPS file (plain or encrypted) into the tree sops walks; refuses what sops refuses, naming file and key. */
-export const parseSops = (text: string, file = 'input'): ParsedSops => {
-  if (Buffer.byteLength(text) > MAX_SOPS_BYTES) throw new UserError(`${file}: larger than ${MAX_SOPS_BYTES} bytes, refused unread`);
-  // Every plain scalar is read as text here; ./sops-values.ts decides what yaml.v3 makes of it.
-  const all = parseAllDocuments(text, { schema: 'failsafe', uniqueKeys: true, merge: false });
-  const docs = Array.isArray(all) ? all : [];
-  let aliases = false;
-  const builder = new TreeBuilder(text, file);
-  const out: SopsDocument[] = [];
-  docs.forEach((doc, i) => {
-    const where = docs.length > 1 ? `${file} (document ${i + 1})` : file;
-    if (doc.errors.length) throw new UserError(`${where}: invalid YAML: ${doc.errors[0].message.split('\n')[0]}`);
-    aliases = expandAliases(doc, where) || aliases;
-    const contents = doc.contents as Node | null;
-    if (isSeq(contents)) throw new UserError(`${where}: YAML documents that are sequences are not supported by sops`);
-    if (isScalar(contents) && !(contents.value === '' && !QUOTED.has(String(contents.type)) && !contents.tag)) {
-      throw new UserError(`${where}: YAML documents that are values are not supported by sops`);
-    }
-    const head = [...builder.comments(doc, 'commentBefore')];
-    let tree: TMap;
-    if (isMap(contents)) {
-      const { value, overflow } = builder.collection(contents, [], head);
-      tree = value as TMap;
-      tree.items.push(...overflow.map((o) => o.c));
-    } else {
-      tree = { kind: 'map', items: [...head, ...builder.comments(contents, 'comment')] };
-    }
-    tree.items.push(...builder.comments(doc, 'comment'));
-    out.push({ doc, tree });
-  });
-  return { docs: out, aliases, slots: builder.slots };
-};
-
-const writeSlots = (slots: Slot[]) => {
-  for (const s of slots) {
-    const text = s.lines.map((l) => (l === '' ? '' : l.text)).join('\n');
-    if (s.owner) s.owner[s.prop] = text || undefined;
-  }
-};
-
-// ---------------------------------------------------------------------------------------------------------------
 // Walking the tree as sops does, with the comments seen so far at each level (for the comment regexes).
 
 type Visit = (item: TLeaf | TComment, path: string[], stack: string[][]) => void;
@@ -442,27 +200,96 @@ const newMac = (macOnlyEncrypted: boolean) => {
 
 const aadOf = (path: string[]) => `${path.join(':')}:`;
 
-const setScalar = (leaf: TLeaf, text: string, type: Scalar['type']) => {
-  if (leaf.node) {
-    leaf.node.value = text;
-    leaf.node.type = type;
-    delete (leaf.node as { tag?: string }).tag;
-    delete (leaf.node as { format?: string }).format;
-  } else {
-    // A null value is never encrypted, so a leaf without a node is never written.
-    throw new Error('no node to write');
-  }
+const lastModified = (now: Date) => now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The tree as a text that differs whenever a value, a comment or where a comment sits differs. */
+const signature = (parsed: ParsedSops): string => {
+  const sig = (v: TValue): unknown => {
+    if (v.kind === 'leaf') return v.cipher !== undefined ? ['str', v.cipher] : v.value.type === 'null' ? null : [v.value.type, toBytes(v.value).text];
+    return v.items.map((i) => (i.kind === 'comment' ? `#${i.line.text}` : i.kind === 'pair' ? [i.key, sig(i.value)] : sig(i)));
+  };
+  return JSON.stringify(parsed.docs.map(({ tree }) => sig({ kind: 'map', items: tree.items.filter((i) => !(i.kind === 'pair' && i.key === 'sops')) })));
 };
 
-const lastModified = (now: Date) => now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** A comment inside what an alias repeats, if there is one. */
+const copiedComment = (parsed: ParsedSops) => {
+  let found: CommentLine | undefined;
+  for (const { tree } of parsed.docs) walk(tree, [], [], (item) => (found ??= item.kind === 'comment' && item.line.copy ? item.line : undefined));
+  return found?.source;
+};
+
+/** The `sops` block sops appends to each document, as sops writes it. */
+const metadataBlock = (meta: [string, unknown][], eol: string): string => {
+  const doc = new Document({ sops: Object.fromEntries(meta) }, { schema: 'failsafe' });
+  const node = (doc.contents as YAMLMap).get('sops', true) as unknown as YAMLMap;
+  for (const [key, type] of [['lastmodified', 'QUOTE_DOUBLE'], ['mac', 'PLAIN']] as const) (node.get(key, true) as Scalar).type = type;
+  for (const entry of (node.get('age', true) as unknown as YAMLSeq).items as YAMLMap[]) (entry.get('enc', true) as Scalar).type = 'BLOCK_LITERAL';
+  return doc.toString({ lineWidth: 0 }).replace(/\n/g, eol);
+};
+
+/**
+ * The encrypted file: every value and comment replaced in place, aliases written out, and a `sops` block added to
+ * each document, at its end where yaml.v3 still reads every comment where it was, else before its first key, else
+ * at its start. The result is read back as sops reads it and must give the same tree.
+ */
+const writeEncrypted = (parsed: ParsedSops, block: string, file: string): string => {
+  const want = signature(parsed);
+  const eol = parsed.text.includes('\r\n') ? '\r\n' : '\n';
+  const at = (offset: number): Edit => ({ start: offset, end: offset, text: `${offset > 0 && !/\n$/.test(parsed.text.slice(0, offset)) ? eol : ''}${block}` });
+  const places = [parsed.docs.map((d) => at(d.end)), parsed.docs.map((d) => at(d.firstKey ?? d.end)), parsed.docs.map((d) => at(d.start))];
+  let first: ParsedSops | undefined;
+  for (const [edits, aliases] of (['block', 'flow'] as const).flatMap((style) => places.map((p) => [p, style] as const))) {
+    if (aliases === 'flow' && !parsed.aliases) break;
+    const text = writeTree(parsed, edits, aliases);
+    try {
+      const written = parseSops(text, file);
+      if (signature(written) === want) return text;
+      first ??= written;
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+    }
+  }
+  const moved = first && movedComment(parsed, first);
+  throw new UserError(`${file}${moved ? `:${moved}` : ''}: the toolkit cannot add the sops block so that sops reads ${moved ? 'this comment' : 'every comment'} back where it was; use the sops binary`);
+};
+
+/** Each comment with where it sits: its document, branch and place among the branch's items (no sops block). */
+const commentPlaces = (parsed: ParsedSops) => {
+  const out: { where: string; text: string; line: number }[] = [];
+  const visit = (items: TMap['items'] | TSeq['items'], where: string) =>
+    items.forEach((item, n) => {
+      if (item.kind === 'comment') out.push({ where: `${where}/${n}`, text: item.line.text, line: item.line.source.line + 1 });
+      else if (item.kind !== 'leaf') visit(item.kind === 'pair' ? (item.value.kind === 'leaf' ? [] : item.value.items) : item.items, `${where}/${n}`);
+    });
+  dataTrees(parsed).forEach((tree, d) => visit(tree.items, `${d}`));
+  return out;
+};
+
+/** The line of the first comment `written` reads somewhere else than `parsed` does. */
+const movedComment = (parsed: ParsedSops, written: ParsedSops): number | undefined => {
+  const got = commentPlaces(written);
+  return commentPlaces(parsed).find((c) => {
+    const i = got.findIndex((g) => g.text === c.text);
+    return i < 0 || got.splice(i, 1)[0].where !== c.where;
+  })?.line;
+};
 
 /** Encrypts a YAML file as `sops encrypt` does with `rule`; comments and key order survive, aliases are expanded. */
 export const encryptYaml = async (plain: string, rule: CreationRule, opts: { now?: Date; file?: string } = {}): Promise<string> => {
   const file = opts.file ?? 'input';
   const parsed = parseSops(plain, file);
   if (!parsed.docs.length) throw new UserError(`${file}: empty: nothing to encrypt`);
-  for (const { tree } of parsed.docs) {
+  for (const { tree, flow } of parsed.docs) {
     if (tree.items.some((i) => i.kind === 'pair' && i.key === 'sops')) throw new UserError(`${file}: already encrypted (it has a top-level sops key)`);
+    if (flow) throw new UserError(`${file}: a top-level flow mapping ({...}): write it as a block mapping so the sops block can be added`);
+  }
+  if (parsed.lost.length) {
+    const lost = parsed.lost[0];
+    throw new UserError(`${file}:${lost.line + 1}: sops drops this comment (Go's yaml.v3 loses it where it is); move it or delete it`);
+  }
+  const repeated = copiedComment(parsed);
+  if (repeated) {
+    throw new UserError(`${file}:${repeated.line + 1}: an alias repeats this comment, which sops writes again with the copy and the toolkit cannot; write the repeated block out instead of the alias`);
   }
   const dataKey = randomBytes(32);
   const hash = newMac(rule.macOnlyEncrypted);
@@ -483,12 +310,9 @@ export const encryptYaml = async (plain: string, rule: CreationRule, opts: { now
       }
       const { text, type } = toBytes(item.value as Exclude<GoValue, { type: 'null' }>);
       if (!sel.macOnlyEncrypted || encrypted) hash.update(text);
-      if (!encrypted) return;
-      if (text === '') setScalar(item, '', 'QUOTE_DOUBLE');
-      else setScalar(item, seal(text, dataKey, aadOf(path), type), 'PLAIN');
+      if (encrypted) item.cipher = text === '' ? '' : seal(text, dataKey, aadOf(path), type);
     });
   }
-  writeSlots(parsed.slots);
   const now = lastModified(opts.now ?? new Date());
   const meta: [string, unknown][] = [];
   if (rule.shamirThreshold) meta.push(['shamir_threshold', String(rule.shamirThreshold)]);
@@ -498,27 +322,8 @@ export const encryptYaml = async (plain: string, rule: CreationRule, opts: { now
   for (const [key, yamlKey] of SELECTORS) if (sel[key]) meta.push([yamlKey, sel[key]]);
   if (sel.macOnlyEncrypted) meta.push(['mac_only_encrypted', 'true']);
   meta.push(['version', SOPS_VERSION]);
-  return parsed.docs
-    .map(({ doc, tree }) => {
-      // sops writes `<<` quoted: in its tree it is an ordinary key, not a merge.
-      for (const item of tree.items) if (item.kind === 'pair' && item.key === '<<') item.keyNode.type = 'QUOTE_DOUBLE';
-      quoteMergeKeys(doc);
-      if (!isMap(doc.contents)) doc.contents = doc.createNode({}) as any;
-      const node = doc.createNode(Object.fromEntries(meta)) as YAMLMap;
-      for (const [key, type] of [['lastmodified', 'QUOTE_DOUBLE'], ['mac', 'PLAIN']] as const) (node.get(key, true) as Scalar).type = type;
-      for (const entry of (node.get('age', true) as unknown as YAMLSeq).items as YAMLMap[]) (entry.get('enc', true) as Scalar).type = 'BLOCK_LITERAL';
-      (doc.contents as YAMLMap).set('sops', node);
-      return doc.toString({ lineWidth: 0 });
-    })
-    .join('');
+  return writeEncrypted(parsed, metadataBlock(meta, plain.includes('\r\n') ? '\r\n' : '\n'), file);
 };
-
-const quoteMergeKeys = (doc: Document) =>
-  visit(doc, {
-    Pair(_, pair) {
-      if (isScalar(pair.key) && pair.key.value === '<<' && !QUOTED.has(String(pair.key.type))) pair.key.type = 'QUOTE_DOUBLE';
-    },
-  });
 
 // ---------------------------------------------------------------------------------------------------------------
 // Reading an encrypted file.
@@ -549,6 +354,18 @@ export const sopsMetadata = (parsed: ParsedSops, file = 'input'): SopsMetadata |
 
 /** The tree without the `sops` blocks. */
 const dataTrees = (parsed: ParsedSops): TMap[] => parsed.docs.map(({ tree }) => ({ kind: 'map', items: tree.items.filter((i) => !(i.kind === 'pair' && i.key === 'sops')) }));
+
+/** Where each document's `sops` block is written, whole lines, to take it out. */
+const metadataEdits = (parsed: ParsedSops): Edit[] =>
+  parsed.docs.flatMap(({ doc }) => {
+    const pair = isMap(doc.contents) ? (doc.contents.items as Pair[]).find((p) => (p.key as Scalar | null)?.value === 'sops') : undefined;
+    const start = (pair?.key as Scalar | undefined)?.range?.[0];
+    const valueEnd = (pair?.value as Scalar | undefined)?.range?.[1];
+    if (start === undefined || valueEnd === undefined) return [];
+    const text = parsed.text;
+    const lineEnd = text.slice(valueEnd - 1).search(/\n/);
+    return [{ start: text.lastIndexOf('\n', start - 1) + 1, end: lineEnd < 0 ? text.length : valueEnd + lineEnd, text: '' }];
+  });
 
 /** Decrypts a SOPS YAML file with age identities and checks its MAC, as `sops decrypt` does. */
 export const decryptYaml = async (encrypted: string, identities: string[], file = 'input'): Promise<string> => {
@@ -599,7 +416,10 @@ export const decryptYaml = async (encrypted: string, identities: string[], file 
         }
       }
       if (!meta.macOnlyEncrypted || encrypted) hash.update(toBytes(value as Exclude<GoValue, { type: 'null' }>).text);
-      if (encrypted) writePlain(item, value);
+      if (encrypted) {
+        item.value = value;
+        item.rewrite = true;
+      }
     });
   }
   let mac: string;
@@ -610,31 +430,7 @@ export const decryptYaml = async (encrypted: string, identities: string[], file 
   }
   const computed = hash.digest('hex').toUpperCase();
   if (mac !== computed) throw new UserError(`${file}: MAC mismatch: the file was changed after it was encrypted`);
-  writeSlots(parsed.slots);
-  return parsed.docs
-    .map(({ doc }) => {
-      if (isMap(doc.contents)) doc.contents.delete('sops');
-      return doc.toString({ lineWidth: 0 });
-    })
-    .join('');
-};
-
-/** A decrypted value written as yaml.v3 writes it. */
-const writePlain = (leaf: TLeaf, value: GoValue) => {
-  switch (value.type) {
-    case 'str':
-      return setScalar(leaf, value.text, value.text.includes('\n') ? 'BLOCK_LITERAL' : goQuotes(value.text) ? 'QUOTE_DOUBLE' : 'PLAIN');
-    case 'int':
-      return setScalar(leaf, value.value.toString(), 'PLAIN');
-    case 'float':
-      return setScalar(leaf, formatFloatG(value.value), 'PLAIN');
-    case 'bool':
-      return setScalar(leaf, String(value.value), 'PLAIN');
-    case 'time':
-      return setScalar(leaf, value.text, 'PLAIN');
-    case 'null':
-      return undefined;
-  }
+  return writeTree(parsed, metadataEdits(parsed));
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -643,6 +439,8 @@ const writePlain = (leaf: TLeaf, value: GoValue) => {
 export interface Plaintext {
   path: string;
   what: 'value' | 'comment';
+  /** The line of the file it is on. */
+  line: number;
 }
 
 /** Values and comments that `selection` says are encrypted but are not ENC[...] (nulls and empty strings never are). */
@@ -652,25 +450,25 @@ export const plaintextIn = (parsed: ParsedSops, selection: Selection, opts: { co
     walk(tree, [], [], (item, path, stack) => {
       if (!shouldEncrypt(selection, path, stack, item.kind === 'comment')) return;
       if (item.kind === 'comment') {
-        if (opts.comments && item.line.text !== '' && !ENC.test(item.line.text)) out.push({ path: keyPath(path), what: 'comment' });
+        if (opts.comments && item.line.text !== '' && !ENC.test(item.line.text)) out.push({ path: keyPath(path), what: 'comment', line: item.line.source.line + 1 });
         return;
       }
       const v = item.value;
       if (v.type === 'str' && (v.text === '' || ENC.test(v.text))) return;
-      out.push({ path: keyPath(path), what: 'value' });
+      out.push({ path: keyPath(path), what: 'value', line: item.line });
     });
   }
-  return out;
+  return out.sort((a, b) => a.line - b.line);
 };
 
 /** The string values `selection` says are encrypted, with their key paths (for a template's placeholders). */
-export const plainValues = (parsed: ParsedSops, selection: Selection): { path: string; text: string }[] => {
-  const out: { path: string; text: string }[] = [];
+export const plainValues = (parsed: ParsedSops, selection: Selection): { path: string; text: string; line: number }[] => {
+  const out: { path: string; text: string; line: number }[] = [];
   for (const tree of dataTrees(parsed)) {
     walk(tree, [], [], (item, path, stack) => {
       if (item.kind === 'leaf' && shouldEncrypt(selection, path, stack)) {
         const { text } = toBytes(item.value as Exclude<GoValue, { type: 'null' }>);
-        if (text !== '' && !ENC.test(text)) out.push({ path: keyPath(path), text });
+        if (text !== '' && !ENC.test(text)) out.push({ path: keyPath(path), text, line: item.line });
       }
     });
   }

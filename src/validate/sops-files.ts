@@ -20,7 +20,7 @@ const PLACEHOLDER = /^<[^>\n]*>$/;
 export const checkSopsFiles = async (repoRoot: string, files = walkFiles(repoRoot)): Promise<Finding[]> => {
   if (!isFile(`${repoRoot}/.sops.yaml`)) return [];
   const findings: Finding[] = [];
-  const report = (file: string, rule: string, message: string) => findings.push({ file, rule, message, severity: 'error' });
+  const report = (file: string, rule: string, message: string, line?: number) => findings.push({ file, rule, message, severity: 'error', ...(line ? { line } : {}) });
   for (const abs of files.filter((f) => SOPS_FILE.test(f))) {
     const file = toPosix(relative(repoRoot, abs));
     if (file.startsWith('tests/') || file.startsWith('templates/')) continue;
@@ -42,13 +42,13 @@ export const checkSopsFiles = async (repoRoot: string, files = walkFiles(repoRoo
     const meta = sopsMetadata(parsed, file);
     if (!meta) {
       const secrets = plainValues(parsed, rule).filter((v) => !PLACEHOLDER.test(v.text));
-      if (secrets.length) report(file, 'sops-unencrypted', `${secrets[0].path} is plain text in a file SOPS should have encrypted: sops --encrypt --in-place ${file}`);
+      if (secrets.length) report(file, 'sops-unencrypted', `${secrets[0].path} is plain text in a file SOPS should have encrypted: sops --encrypt --in-place ${file}`, secrets[0].line);
       continue;
     }
-    const plain = [...plaintextIn(parsed, rule, { comments: true }), ...plaintextIn(parsed, meta, { comments: true })];
+    const plain = [...plaintextIn(parsed, rule, { comments: true }), ...plaintextIn(parsed, meta, { comments: true })].sort((a, b) => a.line - b.line);
     if (plain.length) {
       const p = plain[0];
-      report(file, 'sops-unencrypted', `${p.what === 'comment' ? `a comment in ${p.path}` : p.path} is not encrypted although .sops.yaml says it must be`);
+      report(file, 'sops-unencrypted', `${p.what === 'comment' ? `a comment in ${p.path}` : p.path} is not encrypted although .sops.yaml says it must be`, p.line);
     }
     if (parsed.aliases) report(file, 'sops-unencrypted', 'has YAML aliases, which sops never writes: a value repeated through an alias is in clear or cannot be decrypted there');
     const recipients = new Set(meta.age.map((a: any) => String(a?.recipient)));
