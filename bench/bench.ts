@@ -97,8 +97,8 @@ timeCli(`synthetic ${apps} apps x ${clusters} clusters, warm, CLI process`, synt
 timeAppGenerator(3);
 
 /**
- * `npm test` as CI runs it (type-check, then every suite in one process with a cache of its own that starts
- * empty): its wall time is the figure the suite is held to, ninety seconds on a quiet two-core machine.
+ * `npm test` as CI runs it (every suite in worker processes sharing a cache that starts empty, the type-check
+ * alongside): its wall time is the figure the suite is held to, ninety seconds on a quiet two-core machine.
  */
 const timeTests = () => {
   const started = performance.now();
