@@ -24,7 +24,7 @@ import { checkSopsFiles } from '../src/validate/sops-files.ts';
 import { checkDashboards } from '../src/validate/dashboards.ts';
 import { checkRepoFiles } from '../src/validate/repo-files.ts';
 import type { Finding } from '../src/validate/types.ts';
-import { CACHE, fixtureRepo, ROOT, SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, fixtureRepo, ownCache, ROOT, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('containment');
 
@@ -462,7 +462,7 @@ test('a kustomize build over its memory cap is a finding naming its Kustomizatio
   write(repo, 'kubernetes/heavy/kustomization.yaml', `${KUSTOMIZATION}configMapGenerator:\n  - name: heavy\n    namespace: demo\n    files:\n      - data.txt\n`);
   addFluxKustomizations(repo, { heavy: { path: './kubernetes/heavy' } });
   const limits = { timeoutMs: 300_000, memoryBytes: 128 * 1024 ** 2, outputBytes: 1024 ** 3 };
-  const { findings, names } = await validate(repo, { limits, cacheDir: tempDir('k8s-ops-hostile-cache-') });
+  const { findings, names } = await validate(repo, { limits, cacheDir: ownCache() });
   assert.equal(of(findings, 'build-limit'), ['clusters/test/flux/hostile.yaml: Kustomization flux-system/heavy: kustomize build ran out of its 128 MiB memory cap']);
   runCompleted(names);
 });
@@ -483,7 +483,7 @@ test('a kustomize build over its time limit is stopped, reported on its Kustomiz
   process.env.PATH = `${bin}${delimiter}${path}`;
   try {
     const limits = { timeoutMs: 3000, memoryBytes: 1024 ** 3, outputBytes: 64 * 1024 ** 2 };
-    const { findings, names } = await validate(repo, { limits, cacheDir: tempDir('k8s-ops-hostile-cache-') });
+    const { findings, names } = await validate(repo, { limits, cacheDir: ownCache() });
     assert.equal(of(findings, 'build-limit'), ['clusters/test/flux/hostile.yaml: Kustomization flux-system/slow: kustomize build took longer than 3 s and was stopped']);
     runCompleted(names);
   } finally {
