@@ -35,8 +35,11 @@ export const checkSopsFiles = async (repoRoot: string, files = walkFiles(repoRoo
       rule = creationRule(repoRoot, file);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
-      // An alias bomb, a non-string key, a rule sops would not load: a finding, and the run goes on.
-      report(file, /\.sops\.yaml:/.test(e.message) && !e.message.startsWith(file) ? 'sops-rule' : 'sops-unreadable', e.message.replace(`${file}: `, ''));
+      // An alias bomb, a non-string key, a rule sops would not load: a finding, and the run goes on. A refusal
+      // that names a line (`file:12: ...`) gives the finding that line.
+      const at = e.message.startsWith(`${file}:`) ? /^:(\d+): /.exec(e.message.slice(file.length)) : null;
+      const message = at ? e.message.slice(file.length + at[0].length) : e.message.replace(`${file}: `, '');
+      report(file, /\.sops\.yaml:/.test(e.message) && !e.message.startsWith(file) ? 'sops-rule' : 'sops-unreadable', message, at ? Number(at[1]) : undefined);
       continue;
     }
     const meta = sopsMetadata(parsed, file);
