@@ -72,8 +72,41 @@ test('a comment in clear where sops would have encrypted it is found at its line
   });
   const found = (await withIo(noSops, () => checkSopsFiles(repo))).map((f) => `${f.file}:${f.line}: ${f.rule}: ${f.message}`);
   assert.equal(found, ['secrets/leaked.sops.yaml:4: sops-unencrypted: a comment in config.data is not encrypted although .sops.yaml says it must be']);
+  // A comment yaml.v3 loses is never seen, so never encrypted, by sops: in clear, it is found too.
+  const lost = 'kind: Secret\nstringData:\n  a:\n  - x\n  - # kept\n';
+  writeFileSync(join(repo, 'secrets/lost.sops.yaml'), (await encryptYaml(lost, rule)).replace('  - # kept', '  # the password is hunter2\n  - # kept'));
+  const lostLine = readFileSync(join(repo, 'secrets/lost.sops.yaml'), 'utf8').split('\n').indexOf('  # the password is hunter2') + 1;
+  const again = (await withIo(noSops, () => checkSopsFiles(repo))).map((f) => `${f.file}:${f.line}: ${f.message}`);
+  assert.equal(again.slice(1), [`secrets/lost.sops.yaml:${lostLine}: a comment sops does not read (Go's yaml.v3 loses it here) is in clear; move it or delete it`]);
   const sealed = readFileSync(join(repo, 'secrets/sealed.sops.yaml'), 'utf8');
   assert.match(sealed, /^# about the kind$/m, 'the top-level comment stays readable');
+});
+
+test('a rule with no selection option leaves *_unencrypted keys in clear, as sops does, and the guard accepts them', async () => {
+  const repo = tempDir();
+  writeFileSync(join(repo, '.sops.yaml'), `creation_rules:\n  - age: ${key.recipient}\n`);
+  const plain = 'kind: Secret\nstringData:\n  note_unencrypted: readable by design\n  token: hunter2\n';
+  const sealed = await encryptYaml(plain, { recipients: [key.recipient], macOnlyEncrypted: false });
+  assert.match(sealed, /note_unencrypted: readable by design/);
+  writeFileSync(join(repo, 'sealed.sops.yaml'), sealed);
+  writeFileSync(join(repo, 'only-unencrypted.sops.yaml'), 'note_unencrypted: readable by design\n');
+  writeFileSync(join(repo, 'plain.sops.yaml'), plain);
+  const found = (await withIo(noSops, () => checkSopsFiles(repo))).map((f) => `${f.file}:${f.line}: ${f.message}`);
+  assert.equal(found, ['plain.sops.yaml:1: kind is plain text in a file SOPS should have encrypted: sops --encrypt --in-place plain.sops.yaml']);
+});
+
+test('a file the toolkit cannot read is a finding at the line that stops it, without the file name twice', async () => {
+  const repo = await repoWith({
+    'directive.sops.yaml': '%YAML 1.1\n---\nstringData:\n  a: b\n',
+    'quote.sops.yaml': 'stringData:\n  a: b\n  c: "open\n',
+    'duplicate.sops.yaml': 'kind: Secret\n---\nstringData:\n  a: b\n  a: c\n',
+  });
+  const found = (await withIo(noSops, () => checkSopsFiles(repo))).map((f) => `${f.file}:${f.line}: ${f.rule}: ${f.message}`);
+  assert.equal(found, [
+    "secrets/directive.sops.yaml:1: sops-unreadable: YAML directives (%) are not supported (sops reads YAML with Go's yaml.v3)",
+    'secrets/duplicate.sops.yaml:5: sops-unreadable: invalid YAML: Map keys must be unique',
+    'secrets/quote.sops.yaml:4: sops-unreadable: invalid YAML: Missing closing "quote',
+  ]);
 });
 
 test('where sops is on PATH, sops filestatus must see each encrypted file as encrypted', async () => {

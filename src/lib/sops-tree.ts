@@ -134,7 +134,7 @@ class TreeBuilder {
       items.push(...this.comments(k3.head, copy), ...this.comments(k3.lineComment, copy));
       const keyNode = pair.key;
       if (!isScalar(keyNode) || k3.kind !== 'scalar') {
-        throw new UserError(`${this.where}: ${keyPath(path)}: a ${isCollection(keyNode) ? 'collection' : isAlias(keyNode) ? 'alias' : 'null'} key: sops supports only string keys`);
+        throw new UserError(`${this.where}: ${keyPath(path)}: ${isCollection(keyNode) ? 'a collection' : isAlias(keyNode) ? 'an alias' : 'a null'} key: sops supports only string keys`);
       }
       const keyValue = goValue(keyNode, this.where, path);
       if (keyValue.type !== 'str') throw new UserError(`${this.where}: ${keyPath([...path, String(keyNode.value)])}: a non-string key (${keyValue.type}): sops supports only string keys; quote it`);
@@ -221,7 +221,11 @@ export const parseSops = (text: string, file = 'input'): ParsedSops => {
   let aliases = false;
   docs.forEach((doc, i) => {
     const where = docs.length > 1 ? `${file} (document ${i + 1})` : file;
-    if (doc.errors.length) throw new UserError(`${where}: invalid YAML: ${doc.errors[0].message.split('\n')[0]}`);
+    if (doc.errors.length) {
+      const [error] = doc.errors;
+      const line = error.linePos?.[0].line;
+      throw new UserError(`${line ? `${file}:${line}` : where}: invalid YAML: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
+    }
     try {
       doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (e) {

@@ -153,6 +153,9 @@ const walk = (value: TValue, path: string[], stack: string[][], visit: Visit): v
 
 const matches = (pattern: string, text: string) => goRegExp(pattern, 'sops').test(text);
 
+/** A selection as sops applies it: a rule that sets none of the six options leaves `*_unencrypted` keys in clear. */
+const effective = <S extends Selection>(s: S): S => (SELECTORS.some(([k]) => s[k]) ? s : { ...s, unencryptedSuffix: '_unencrypted' });
+
 /** sops' shouldBeEncrypted, rule by rule. */
 export const shouldEncrypt = (s: Selection, path: string[], stack: string[][] = [[]], isComment = false): boolean => {
   let encrypted = true;
@@ -293,7 +296,7 @@ export const encryptYaml = async (plain: string, rule: CreationRule, opts: { now
   }
   const dataKey = randomBytes(32);
   const hash = newMac(rule.macOnlyEncrypted);
-  const sel: Selection = SELECTORS.some(([k]) => rule[k]) ? rule : { ...rule, unencryptedSuffix: '_unencrypted' };
+  const sel = effective(rule);
   for (const { tree } of parsed.docs) {
     walk(tree, [], [], (item, path, stack) => {
       const isComment = item.kind === 'comment';
@@ -444,7 +447,8 @@ export interface Plaintext {
 }
 
 /** Values and comments that `selection` says are encrypted but are not ENC[...] (nulls and empty strings never are). */
-export const plaintextIn = (parsed: ParsedSops, selection: Selection, opts: { comments: boolean }): Plaintext[] => {
+export const plaintextIn = (parsed: ParsedSops, rule: Selection, opts: { comments: boolean }): Plaintext[] => {
+  const selection = effective(rule);
   const out: Plaintext[] = [];
   for (const tree of dataTrees(parsed)) {
     walk(tree, [], [], (item, path, stack) => {
@@ -462,7 +466,8 @@ export const plaintextIn = (parsed: ParsedSops, selection: Selection, opts: { co
 };
 
 /** The string values `selection` says are encrypted, with their key paths (for a template's placeholders). */
-export const plainValues = (parsed: ParsedSops, selection: Selection): { path: string; text: string; line: number }[] => {
+export const plainValues = (parsed: ParsedSops, rule: Selection): { path: string; text: string; line: number }[] => {
+  const selection = effective(rule);
   const out: { path: string; text: string; line: number }[] = [];
   for (const tree of dataTrees(parsed)) {
     walk(tree, [], [], (item, path, stack) => {

@@ -35,8 +35,11 @@ export const checkSopsFiles = async (repoRoot: string, files = walkFiles(repoRoo
       rule = creationRule(repoRoot, file);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
-      // An alias bomb, a non-string key, a rule sops would not load: a finding, and the run goes on.
-      report(file, /\.sops\.yaml:/.test(e.message) && !e.message.startsWith(file) ? 'sops-rule' : 'sops-unreadable', e.message.replace(`${file}: `, ''));
+      // An alias bomb, a non-string key, a rule sops would not load: a finding, and the run goes on. A refusal
+      // that names a line (`file:12: ...`) gives the finding that line.
+      const at = e.message.startsWith(`${file}:`) ? /^:(\d+): /.exec(e.message.slice(file.length)) : null;
+      const message = at ? e.message.slice(file.length + at[0].length) : e.message.replace(`${file}: `, '');
+      report(file, /\.sops\.yaml:/.test(e.message) && !e.message.startsWith(file) ? 'sops-rule' : 'sops-unreadable', message, at ? Number(at[1]) : undefined);
       continue;
     }
     const meta = sopsMetadata(parsed, file);
@@ -50,6 +53,8 @@ export const checkSopsFiles = async (repoRoot: string, files = walkFiles(repoRoo
       const p = plain[0];
       report(file, 'sops-unencrypted', `${p.what === 'comment' ? `a comment in ${p.path}` : p.path} is not encrypted although .sops.yaml says it must be`, p.line);
     }
+    // sops never sees such a comment, so it never encrypts it: whatever it says stays readable in Git.
+    if (parsed.lost.length) report(file, 'sops-unencrypted', "a comment sops does not read (Go's yaml.v3 loses it here) is in clear; move it or delete it", parsed.lost[0].line + 1);
     if (parsed.aliases) report(file, 'sops-unencrypted', 'has YAML aliases, which sops never writes: a value repeated through an alias is in clear or cannot be decrypted there');
     const recipients = new Set(meta.age.map((a: any) => String(a?.recipient)));
     const missing = rule.recipients.filter((r) => !recipients.has(r));

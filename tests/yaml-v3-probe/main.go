@@ -43,8 +43,10 @@ func comments(text string) []interface{} {
 
 func leaf(node *yaml.Node) (interface{}, error) {
 	var v interface{}
+	// sops' store ignores a scalar that does not decode (`!!int abc` past the first document, which alone is
+	// decoded whole first): the value is null.
 	if err := node.Decode(&v); err != nil {
-		return nil, err
+		return nil, nil
 	}
 	switch v := v.(type) {
 	case nil:
@@ -145,9 +147,7 @@ func mapping(node *yaml.Node, withComments bool) ([]interface{}, error) {
 				branch = append(branch, comments(val.LineComment)...)
 			}
 			var k interface{}
-			if err := key.Decode(&k); err != nil {
-				return nil, err
-			}
+			_ = key.Decode(&k) // ignored as sops ignores it: the key is then null, which sops refuses when it walks
 			v, err := value(val, !scalarish)
 			if err != nil {
 				return nil, err
