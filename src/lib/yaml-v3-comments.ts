@@ -1,3 +1,6 @@
+// Derived from yaml.v3's parserc.go (ported from libyaml; MIT, Copyright (c) 2006-2010 Kirill Simonov) and
+// decode.go (Copyright 2011-2019 Canonical Ltd; Apache-2.0): the same algorithm for where comments go,
+// translated to TypeScript and cut down to it. See THIRD_PARTY_NOTICES.md.
 // Where Go's yaml.v3 (gopkg.in/yaml.v3 3.0.1 and go.yaml.in/yaml/v3 3.0.4, which sops reads YAML with) puts
 // each comment of a file: the head, line and foot comments of its nodes. yaml.v3 decides that while scanning,
 // from the token before a comment, the indentation in force, blank lines and where the next block ends, and then

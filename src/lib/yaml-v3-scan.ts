@@ -1,3 +1,7 @@
+// Derived from yaml.v3's scannerc.go, itself ported to Go from libyaml: the same algorithm for what decides
+// comments, translated to TypeScript and cut down to it. Copyright (c) 2006-2010 Kirill Simonov,
+// Copyright (c) 2006-2011 Kirill Simonov, and the yaml.v3 authors since 2011; MIT licence, see
+// THIRD_PARTY_NOTICES.md.
 // The part of Go's yaml.v3 scanner (scannerc.go) that decides where comments go: tokens with their positions,
 // indentation, simple keys and line counts, and the runs of comment lines filed as the head, line or foot of a
 // token. Scalars are only skipped over; their values are the `yaml` library's. See ./yaml-v3-comments.ts.
