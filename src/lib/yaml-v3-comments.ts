@@ -7,7 +7,7 @@
 // moves comments again while parsing and building nodes; no rule over the finished tree reproduces it. So this
 // module and ./yaml-v3-scan.ts scan and parse as yaml.v3 does, keeping only what decides comments (token
 // positions, indentation, simple keys, line counts), and leave the values to the `yaml` library.
-import { Scanner, V3Unsupported, ZERO, type Mark, type ScannedComment, type SourceComment, type Token } from './yaml-v3-scan.ts';
+import { Scanner, V3Unsupported, ZERO, type Mark, type ScannedComment, type SourceComment, type Token, type TokenType } from './yaml-v3-scan.ts';
 
 export { V3Unsupported, type SourceComment };
 
@@ -297,23 +297,31 @@ class Parser {
     this.headComment = this.headComment.length === stemLength ? '' : this.headComment.slice(stemLength + 1);
   }
 
+  /**
+   * After an indicator (`-`, `?`, `:`): the node that follows, or an empty value where the next token is one of
+   * `stops`; either way the parser goes on in state `next`.
+   */
+  private nodeOrEmpty(stops: TokenType[], next: State, block: boolean, indentless: boolean): Event {
+    const token = this.peek();
+    if (!stops.includes(token.type)) {
+      this.states.push(next);
+      return this.node(block, indentless);
+    }
+    this.state = next;
+    return this.empty(token.start);
+  }
+
   private blockSequenceEntry(first: boolean): Event {
     if (first) {
       this.peek();
       this.skip();
     }
-    let token = this.peek();
+    const token = this.peek();
     if (token.type === 'BLOCK_ENTRY') {
       const priorHead = this.headComment.length;
       this.skip();
       this.splitStemComment(priorHead);
-      token = this.peek();
-      if (token.type !== 'BLOCK_ENTRY' && token.type !== 'BLOCK_END') {
-        this.states.push('BLOCK_SEQUENCE_ENTRY');
-        return this.node(true, false);
-      }
-      this.state = 'BLOCK_SEQUENCE_ENTRY';
-      return this.empty(token.start);
+      return this.nodeOrEmpty(['BLOCK_ENTRY', 'BLOCK_END'], 'BLOCK_SEQUENCE_ENTRY', true, false);
     }
     if (token.type === 'BLOCK_END') {
       this.state = this.pop();
@@ -324,18 +332,12 @@ class Parser {
   }
 
   private indentlessSequenceEntry(): Event {
-    let token = this.peek();
+    const token = this.peek();
     if (token.type === 'BLOCK_ENTRY') {
       const priorHead = this.headComment.length;
       this.skip();
       this.splitStemComment(priorHead);
-      token = this.peek();
-      if (!['BLOCK_ENTRY', 'KEY', 'VALUE', 'BLOCK_END'].includes(token.type)) {
-        this.states.push('INDENTLESS_SEQUENCE_ENTRY');
-        return this.node(true, false);
-      }
-      this.state = 'INDENTLESS_SEQUENCE_ENTRY';
-      return this.empty(token.start);
+      return this.nodeOrEmpty(['BLOCK_ENTRY', 'KEY', 'VALUE', 'BLOCK_END'], 'INDENTLESS_SEQUENCE_ENTRY', true, false);
     }
     this.state = this.pop();
     return this.event('SEQUENCE_END', token.start);
@@ -346,16 +348,10 @@ class Parser {
       this.peek();
       this.skip();
     }
-    let token = this.peek();
+    const token = this.peek();
     if (token.type === 'KEY') {
       this.skip();
-      token = this.peek();
-      if (!['KEY', 'VALUE', 'BLOCK_END'].includes(token.type)) {
-        this.states.push('BLOCK_MAPPING_VALUE');
-        return this.node(true, true);
-      }
-      this.state = 'BLOCK_MAPPING_VALUE';
-      return this.empty(token.start);
+      return this.nodeOrEmpty(['KEY', 'VALUE', 'BLOCK_END'], 'BLOCK_MAPPING_VALUE', true, true);
     }
     if (token.type === 'BLOCK_END') {
       this.state = this.pop();
@@ -367,76 +363,59 @@ class Parser {
   }
 
   private blockMappingValue(): Event {
-    let token = this.peek();
+    const token = this.peek();
     if (token.type === 'VALUE') {
       this.skip();
-      token = this.peek();
-      if (!['KEY', 'VALUE', 'BLOCK_END'].includes(token.type)) {
-        this.states.push('BLOCK_MAPPING_KEY');
-        return this.node(true, true);
-      }
-      this.state = 'BLOCK_MAPPING_KEY';
-      return this.empty(token.start);
+      return this.nodeOrEmpty(['KEY', 'VALUE', 'BLOCK_END'], 'BLOCK_MAPPING_KEY', true, true);
     }
     this.state = 'BLOCK_MAPPING_KEY';
     return this.empty(token.start);
   }
 
-  private flowSequenceEntry(first: boolean): Event {
+  /** The token of a flow collection's next entry: past its opening, or past the `,` after the entry before. */
+  private flowEntry(first: boolean, end: 'FLOW_SEQUENCE_END' | 'FLOW_MAPPING_END'): Token {
     if (first) {
       this.peek();
       this.skip();
     }
     let token = this.peek();
-    if (token.type !== 'FLOW_SEQUENCE_END') {
-      if (!first) {
-        if (token.type !== 'FLOW_ENTRY') this.fail("did not find expected ',' or ']'", token);
-        this.skip();
-        token = this.peek();
-      }
-      if (token.type === 'KEY') this.fail('a mapping inside a flow sequence ([a: b]) is not supported', token);
-      if (token.type !== 'FLOW_SEQUENCE_END') {
-        this.states.push('FLOW_SEQUENCE_ENTRY');
-        return this.node(false, false);
-      }
+    if (token.type !== end && !first) {
+      if (token.type !== 'FLOW_ENTRY') this.fail(`did not find expected ',' or '${end === 'FLOW_SEQUENCE_END' ? ']' : '}'}'`, token);
+      this.skip();
+      token = this.peek();
     }
+    return token;
+  }
+
+  /** A flow collection's end, at its closing token. */
+  private flowEnd(kind: 'SEQUENCE_END' | 'MAPPING_END', token: Token): Event {
     this.state = this.pop();
-    const event = this.event('SEQUENCE_END', token.start, {}, true);
+    const event = this.event(kind, token.start, {}, true);
     this.skip();
     return event;
   }
 
+  private flowSequenceEntry(first: boolean): Event {
+    const token = this.flowEntry(first, 'FLOW_SEQUENCE_END');
+    if (token.type === 'KEY') this.fail('a mapping inside a flow sequence ([a: b]) is not supported', token);
+    if (token.type !== 'FLOW_SEQUENCE_END') {
+      this.states.push('FLOW_SEQUENCE_ENTRY');
+      return this.node(false, false);
+    }
+    return this.flowEnd('SEQUENCE_END', token);
+  }
+
   private flowMappingKey(first: boolean): Event {
-    if (first) {
-      this.peek();
+    const token = this.flowEntry(first, 'FLOW_MAPPING_END');
+    if (token.type === 'KEY') {
       this.skip();
+      return this.nodeOrEmpty(['VALUE', 'FLOW_ENTRY', 'FLOW_MAPPING_END'], 'FLOW_MAPPING_VALUE', false, false);
     }
-    let token = this.peek();
     if (token.type !== 'FLOW_MAPPING_END') {
-      if (!first) {
-        if (token.type !== 'FLOW_ENTRY') this.fail("did not find expected ',' or '}'", token);
-        this.skip();
-        token = this.peek();
-      }
-      if (token.type === 'KEY') {
-        this.skip();
-        token = this.peek();
-        if (!['VALUE', 'FLOW_ENTRY', 'FLOW_MAPPING_END'].includes(token.type)) {
-          this.states.push('FLOW_MAPPING_VALUE');
-          return this.node(false, false);
-        }
-        this.state = 'FLOW_MAPPING_VALUE';
-        return this.empty(token.start);
-      }
-      if (token.type !== 'FLOW_MAPPING_END') {
-        this.states.push('FLOW_MAPPING_EMPTY_VALUE');
-        return this.node(false, false);
-      }
+      this.states.push('FLOW_MAPPING_EMPTY_VALUE');
+      return this.node(false, false);
     }
-    this.state = this.pop();
-    const event = this.event('MAPPING_END', token.start, {}, true);
-    this.skip();
-    return event;
+    return this.flowEnd('MAPPING_END', token);
   }
 
   private flowMappingValue(empty: boolean): Event {
