@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -8,7 +7,7 @@ import { invoke, type Main } from '../src/lib/cli.ts';
 import { io } from '../src/lib/io.ts';
 import { answer, fakeExec, FAKE_TOOLS, type Call } from './fakes/cli-tools.ts';
 import { listClusters } from '../src/lib/layout.ts';
-import { ROOT, tempDir, type Run } from './helpers.ts';
+import { ROOT, runProcess, tempDir, type Run } from './helpers.ts';
 
 export type { Call } from './fakes/cli-tools.ts';
 export const STUB_TOOLS = FAKE_TOOLS;
@@ -154,20 +153,6 @@ export const createStubs = (tools: readonly string[] = STUB_TOOLS) => {
     talconfig: (cluster: string) => join(repo, 'clusters', cluster, 'talos', 'talconfig.yaml'),
   };
 };
-
-/**
- * A process whose stub tools this process answers: started without blocking, since a spawnSync would keep
- * the answers from coming.
- */
-export const runProcess = (command: string, args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv }, input = ''): Promise<Run> =>
-  new Promise((done) => {
-    const child = execFile(command, args, { ...opts, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-      done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
-    );
-    // A process that exits without reading its stdin closes the pipe: not an error of the run.
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(input);
-  });
 
 /** A call as one readable string: `kubectl --context infra apply ...`. */
 export const show = (c: Call): string => [c.tool, ...c.args].join(' ');

@@ -210,17 +210,31 @@ export const plop = (cwd: string, generator: string, args: string[]): Run => {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 };
 
-/** plop(), without blocking this process: a suite's runs of plop can overlap. */
-export const plopAsync = (cwd: string, generator: string, args: string[]): Promise<Run> =>
+/**
+ * A process started without blocking this one: its output and exit code once it ends, `input` on its stdin.
+ * A test whose stub tools this process answers needs it, since a spawnSync would keep the answers from coming.
+ */
+export const runProcess = (command: string, args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv }, input = ''): Promise<Run> =>
   new Promise((done) => {
-    const child = execFile(
-      process.execPath,
-      ['--import', TSX_LOADER, join(ROOT, 'node_modules', 'plop', 'bin', 'plop.js'), '--plopfile', join(ROOT, 'plopfile.ts'), generator, '--', ...args],
-      { cwd, env: { ...withoutNodeOptions(), K8S_OPS_SCHEMA_DIR: SCHEMAS.join(delimiter) }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => done({ code: err ? Number((err as any).code ?? 1) : 0, stdout, stderr }),
+    const child = execFile(command, args, { ...opts, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+      done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
-    child.stdin?.end();
+    // A process that exits without reading its stdin closes the pipe: not an error of the run.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(input);
   });
+
+/** An async function's failure: its message must match `expected` (a pattern, or the whole message). */
+export const rejects = async (fn: () => Promise<unknown>, expected: RegExp | string): Promise<void> => {
+  try {
+    await fn();
+  } catch (e) {
+    if (typeof expected === 'string') assert.is((e as Error).message, expected);
+    else assert.match((e as Error).message, expected);
+    return;
+  }
+  assert.unreachable(`no error: ${expected}`);
+};
 
 /** An answers file: a value as YAML, or a string as it is (for answers that are not valid YAML). */
 export const writeAnswers = (answers: unknown): string => {

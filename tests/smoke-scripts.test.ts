@@ -6,8 +6,8 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createStubs, runProcess } from './cli-stubs.ts';
-import { ROOT } from './helpers.ts';
+import { createStubs } from './cli-stubs.ts';
+import { ROOT, runProcess } from './helpers.ts';
 
 const test = suite('smoke scripts');
 const SMOKE = join(ROOT, 'tests', 'smoke');

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { generateIdentity, parseIdentities } from '../src/lib/age-keys.ts';
 import { decryptYaml, encryptYaml, ENC, parseSops, type CreationRule, type TValue } from '../src/lib/sops.ts';
 import { toBytes } from '../src/lib/sops-values.ts';
-import { ROOT } from './helpers.ts';
+import { rejects, ROOT } from './helpers.ts';
 import { RealSops } from './real-sops.ts';
 
 const test = suite('sops-comments');
@@ -58,16 +58,6 @@ const keysAt = (items: Probed[], depth: number): string[] =>
   items.flatMap((i) => ('k' in i ? (depth === 0 ? [i.k] : i.v && typeof i.v === 'object' && 'map' in i.v ? keysAt(i.v.map, depth - 1) : []) : []));
 const sourceComments = (text: string) => (text.match(/(^|\s)#/g) ?? []).length;
 const refused = (name: string) => name.startsWith('a comment yaml.v3 drops') || name.startsWith('an alias repeats a comment');
-const rejects = async (fn: () => Promise<unknown>, message: string) => {
-  try {
-    await fn();
-  } catch (e) {
-    assert.is((e as Error).message, message);
-    return;
-  }
-  assert.unreachable(`no error: ${message}`);
-};
-
 test('every comment sits in the branch, and at the place, where yaml.v3 and sops\' YAML store put it', () => {
   assert.ok(cases.length >= 60);
   for (const [name, { yaml, sops }] of cases) {

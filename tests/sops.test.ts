@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatFloatF, formatFloatG, resolveScalar, toBytes } from '../src/lib/sops-values.ts';
+import { rejects } from './helpers.ts';
 import { RealSops } from './real-sops.ts';
 
 const test = suite('sops');
@@ -28,17 +29,6 @@ const sealed = async (plain: string, rule: CreationRule, now?: Date): Promise<st
   assert.ok(verdict.ok, `real sops refused it: ${verdict.error}\n${text}`);
   assert.equal(verdict.warnings, [], 'real sops decrypted every comment');
   return text;
-};
-
-/** An async function's failure, with its message. */
-const rejects = async (fn: () => Promise<unknown>, message: RegExp) => {
-  try {
-    await fn();
-  } catch (e) {
-    assert.match((e as Error).message, message);
-    return;
-  }
-  assert.unreachable(`no error matching ${message}`);
 };
 
 /** The plain text of an encrypted value, as the cipher holds it. */
