@@ -67,7 +67,10 @@ const overlayFor = (spec: KObject, resources: string[], components: string[]) =>
  * and so may a JSON6902 patch (Flux's `patches` take both kinds; a strategic merge cannot rename).
  */
 const overlayShareable = (spec: KObject): boolean =>
-  !spec.namePrefix && !spec.nameSuffix && !(Array.isArray(spec.patches) ? spec.patches : []).some((p: KObject) => /^\s*(\[|-\s)/.test(String(p?.patch ?? '')));
+  !spec.namePrefix && !spec.nameSuffix && !(Array.isArray(spec.patches) ? spec.patches : []).some((p: KObject) => isJson6902(p?.patch));
+
+/** Whether a Flux `patches` entry is a JSON6902 list of operations rather than a strategic merge. */
+const isJson6902 = (patch: unknown): boolean => /^\s*(\[|-\s)/.test(String(patch ?? ''));
 
 /** fluxcd/pkg's IsLocalRelativePath: a component must be neither remote nor absolute. */
 const isLocalRelative = (p: string): boolean => !isRemoteRef(p) && !p.startsWith('/') && !/^file:\/\//i.test(p);
@@ -186,23 +189,23 @@ const fluxKustomizationsIn = (ctx: BuildContext, file: string): KObject[] => {
 };
 
 /**
- * The Kustomization-targeted patches of the clusters' own Flux Kustomizations (the files under each
- * `clusters/<cluster>/flux/`) whose path holds `dir`: what the parent that will apply a new Kustomization
- * writes into it first (cluster-apps adds the HelmRelease defaults, for one). Only strategic merges that
- * target every Kustomization are taken; one set per parent.
+ * The clusters' own Flux Kustomizations (the files under each `clusters/<cluster>/flux/`), each with the folder
+ * it applies and its Kustomization-targeted patches: what a parent writes into every Kustomization it applies
+ * (cluster-apps adds the HelmRelease defaults, for one). Only strategic merges that target every Kustomization
+ * are taken. Read once per run.
  */
-const parentPatchSets = (ctx: BuildContext, dir: string): KObject[][] => {
-  const sets: KObject[][] = [];
+const runParents = new WeakMap<BuildContext, { root: string; patches: KObject[] }[]>();
+const fluxParents = (ctx: BuildContext): { root: string; patches: KObject[] }[] => {
+  if (runParents.has(ctx)) return runParents.get(ctx)!;
+  const parents: { root: string; patches: KObject[] }[] = [];
   for (const cluster of listClusters(ctx.repoRoot)) {
     for (const file of walkFiles(join(ctx.repoRoot, fluxEntry(cluster))).filter(isYamlFile)) {
       for (const parent of fluxKustomizationsIn(ctx, relative(ctx.repoRoot, file))) {
-        const root = resolve(ctx.repoRoot, String(parent.spec?.path ?? '.'));
-        if (!contain(root, dir).inside) continue;
         const patches = (Array.isArray(parent.spec?.patches) ? parent.spec.patches : [])
           .filter((p: KObject) => {
             const t = p?.target ?? {};
             const others = Object.keys(t).filter((k) => !['group', 'version', 'kind'].includes(k));
-            return t.kind === 'Kustomization' && others.length === 0 && typeof p.patch === 'string' && !/^\s*(\[|-\s)/.test(p.patch);
+            return t.kind === 'Kustomization' && others.length === 0 && typeof p.patch === 'string' && !isJson6902(p.patch);
           })
           .map((p: KObject) => {
             try {
@@ -212,11 +215,12 @@ const parentPatchSets = (ctx: BuildContext, dir: string): KObject[][] => {
             }
           })
           .filter((p: KObject | undefined): p is KObject => !!p && typeof p === 'object');
-        sets.push(patches);
+        parents.push({ root: resolve(ctx.repoRoot, String(parent.spec?.path ?? '.')), patches });
       }
     }
   }
-  return sets;
+  runParents.set(ctx, parents);
+  return parents;
 };
 
 /**
@@ -229,14 +233,17 @@ const parentPatchSets = (ctx: BuildContext, dir: string): KObject[][] => {
 export const prewarmBuilds = (ctx: BuildContext, file: string): void => {
   const own = fluxKustomizationsIn(ctx, file);
   if (!own.length) return;
-  const sets = parentPatchSets(ctx, dirname(resolve(ctx.repoRoot, file)));
+  const dir = dirname(resolve(ctx.repoRoot, file));
+  const sets = fluxParents(ctx)
+    .filter((p) => contain(p.root, dir).inside)
+    .map((p) => p.patches);
   const started = new Set<string>();
   for (const obj of own) {
     for (const patches of sets.length ? sets : [[]]) {
       // With a target, kustomize ignores the patch's own name: it applies to every Kustomization.
       const applied = patches.reduce<KObject>((o, p) => (p.spec ? (mergePatch(o, { spec: p.spec }) as KObject) : o), obj);
-      const { path: p, components, targetNamespace, namePrefix, nameSuffix, patches: own, images } = applied.spec ?? {};
-      const shape = JSON.stringify({ p, components, targetNamespace, namePrefix, nameSuffix, own, images });
+      const { path, components, targetNamespace, namePrefix, nameSuffix, patches: specPatches, images } = applied.spec ?? {};
+      const shape = JSON.stringify({ path, components, targetNamespace, namePrefix, nameSuffix, specPatches, images });
       if (shape.includes('${') || started.has(shape)) continue;
       started.add(shape);
       buildFluxKustomization(ctx, applied.spec, { file, ks: `Kustomization ${obj.metadata?.name}` }).catch(() => undefined);
