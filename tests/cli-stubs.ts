@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connectCredentialsPath, connectItem, PLACEHOLDER, SEALED_FROM } from '../src/lib/connect-credentials.ts';
 import { invoke, type Main } from '../src/lib/cli.ts';
+import { spawnCommand } from '../src/lib/exec.ts';
 import { io } from '../src/lib/io.ts';
 import { answer, fakeExec, FAKE_TOOLS, type Call } from './fakes/cli-tools.ts';
 import { listClusters } from '../src/lib/layout.ts';
@@ -103,9 +104,10 @@ export const createStubs = (tools: readonly string[] = STUB_TOOLS) => {
 
   /**
    * Runs a script's main in this process, its tools answered by the fakes (only those still in bin/),
-   * stdin lines given by `input`, and a clock that a poll's sleep moves on instead of waiting.
+   * stdin lines given by `input`, and a clock that a poll's sleep moves on instead of waiting. The tools in
+   * `real` are not answered in-process: their executables in bin/ run as processes of their own.
    */
-  const runScript = async (script: string, args: string[], env: Record<string, string> = {}, input = ''): Promise<Run> => {
+  const runScript = async (script: string, args: string[], env: Record<string, string> = {}, input = '', real: string[] = []): Promise<Run> => {
     const present = () => readdirSync(bin);
     const lines = input.split('\n');
     let clock = Date.now();
@@ -114,7 +116,7 @@ export const createStubs = (tools: readonly string[] = STUB_TOOLS) => {
       args,
       {
         env: scriptEnv(env),
-        exec: (c) => fakeExec(present())(c),
+        exec: (c) => (real.includes(c.cmd) ? spawnCommand({ ...c, cmd: join(bin, c.cmd) }) : fakeExec(present())(c)),
         which: (tool) => (present().includes(tool) ? join(bin, tool) : undefined),
         readLine: async (prompt) => {
           // As on a terminal fed by a pipe: the prompt, then a new line, since the answer is not echoed.

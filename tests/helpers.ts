@@ -15,6 +15,14 @@ import { invoke } from '../src/lib/cli.ts';
 import { generatorMain } from '../generators/lib/run.ts';
 import type { Finding } from '../src/validate/types.ts';
 
+// Git's housekeeping after each commit and push (`maintenance run --auto`, `gc --auto`) is more processes
+// every time, and changes nothing a test looks at in its small, short-lived repositories.
+if (!process.env.GIT_CONFIG_COUNT) {
+  const config = { 'gc.auto': '0', 'maintenance.auto': 'false' };
+  Object.entries(config).forEach(([key, value], i) => Object.assign(process.env, { [`GIT_CONFIG_KEY_${i}`]: key, [`GIT_CONFIG_VALUE_${i}`]: value }));
+  process.env.GIT_CONFIG_COUNT = String(Object.keys(config).length);
+}
+
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(ROOT, 'tests', 'fixtures');
 

@@ -1,14 +1,14 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { invoke } from '../src/lib/cli.ts';
+import { main as validateMain } from '../src/validate/cli.ts';
 import { checkPinsOnline, type OnlineOptions } from '../src/validate/online.ts';
 import { validateRepository, type Validation } from '../src/validate/pipeline.ts';
 import { findingLine, uniqueFindings } from '../src/validate/report.ts';
-import { CACHE, FIXTURES, ROOT, SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, FIXTURES, SCHEMAS, tempDir } from './helpers.ts';
 import { closedPort, fakeHelmRepository, fakeRegistry, silentServer, type Fake } from './online-fakes.ts';
 
 const test = suite('online pin check');
@@ -189,14 +189,7 @@ test('validate --online reports a missing pin with its line and exits 1; --help 
       `  url: oci://${new URL(registry.url).host}/acme/charts/tools`, '  ref:', '    tag: 2.0.1', '  interval: 12h', ''].join('\n'),
   );
   writeFileSync(join(flux, 'kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ./cluster-vars.yaml\n  - ./flux-system.yaml\n  - ./ocirepository.yaml\n');
-  const run = (args: string[]) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'src/validate/cli.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, K8S_OPS_SCHEMA_DIR: SCHEMAS.join(delimiter) },
-    }).then(
-      (r) => ({ code: 0, stdout: r.stdout }),
-      (e) => ({ code: e.code as number, stdout: String(e.stdout) }),
-    );
+  const run = (args: string[]) => invoke(validateMain, args);
   const offline = await run(['--repo', repo, '--cache-dir', CACHE, '--quiet']);
   assert.is(offline.code, 0, offline.stdout);
   assert.is(registry.requests.length, 0, 'no request without --online');

@@ -1,11 +1,12 @@
 // scripts/release-promote.ts against real git: a bare remote and a clone in a temporary folder, commits dated
 // in the past and the present with GIT_COMMITTER_DATE. The script runs in-process; only git runs as a process.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { invoke } from '../src/lib/cli.ts';
+import type { Command, CommandResult } from '../src/lib/exec.ts';
 import { main, parseSoak } from '../scripts/release-promote.ts';
 import { tempDir } from './helpers.ts';
 
@@ -49,14 +50,28 @@ const pushBranches = (release: string) => {
   git(work, ['push', '-q', '--force', 'origin', `${release}:refs/heads/release`]);
 };
 
+/** git as a process of its own, started directly: the script's commands need no shell, and a test runs hundreds. */
+const direct = (c: Command): Promise<CommandResult> =>
+  new Promise((done) => {
+    const child = execFile(c.cmd, c.args, { cwd: c.cwd, env: c.env, encoding: 'utf8' }, (err, stdout, stderr) =>
+      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+    // git may exit before it reads its stdin: a closed pipe is no error of the test's.
+    child.stdin?.on('error', () => {});
+    if (c.input) child.stdin?.end(c.input);
+    else child.stdin?.end();
+  });
+
 const promote = (args: string[] = [], env: Record<string, string> = {}) =>
-  invoke(main, args, { env: { ...gitEnv(), K8S_OPS_ROOT: work, ...env }, now: () => NOW }, 'release-promote: ');
+  invoke(main, args, { env: { ...gitEnv(), K8S_OPS_ROOT: work, ...env }, now: () => NOW, exec: direct }, 'release-promote: ');
 
 test.before.each(() => {
   dir = tempDir('k8s-ops-promote-');
   remote = join(dir, 'remote.git');
   work = join(dir, 'work');
   git(dir, ['init', '-q', '--bare', '--initial-branch=main', remote]);
+  // The remote's receive-pack reads only its own config: no `gc --auto` after every push.
+  appendFileSync(join(remote, 'config'), '[receive]\n\tautogc = false\n');
   git(dir, ['clone', '-q', remote, work]);
   git(work, ['checkout', '-q', '-b', 'main']);
 });

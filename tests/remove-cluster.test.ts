@@ -8,7 +8,7 @@ import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine } from '../src/validate/report.ts';
 import { invoke } from '../src/lib/cli.ts';
 import { main } from '../scripts/remove-cluster.ts';
-import { generate, ROOT, runNode, SCHEMAS, scratchRepo, unexpectedFindings, writeAnswers } from './helpers.ts';
+import { generate, ROOT, SCHEMAS, scratchRepo, unexpectedFindings, writeAnswers } from './helpers.ts';
 
 const test = suite('remove cluster');
 // Named so that no doc example (they use lab) refers to it.
@@ -52,8 +52,8 @@ test('a cluster still referred to is refused with each reference, nothing delete
   assert.ok(findReferences(ROOT, 'apps').some((x) => x.file === '.github/workflows/kubeconform.yaml'), 'a workflow matrix counts as a reference');
 });
 
-test('an unknown cluster is a usage error', () => {
-  const r = runNode('scripts/remove-cluster.ts', ['--cluster', 'nope', '--dry-run']);
+test('an unknown cluster is a usage error', async () => {
+  const r = await remove(ROOT, ['--cluster', 'nope', '--dry-run']);
   assert.is(r.code, 2);
   assert.match(r.stderr, /--cluster nope: no such cluster/);
 });

@@ -1,6 +1,6 @@
 // scripts/seal-connect.ts (task op:seal-connect) against a stub `op`, and the bootstrap's refusal of placeholder
 // credentials. The stub repository's .sops.yaml names a test recipient, so the result can be decrypted here.
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -110,9 +110,10 @@ test('with sops on PATH, sops encrypts: the plain Secret goes to its stdin, its 
   );
   chmodSync(sops, 0o755);
   // A real process: the sops on PATH is the recording program above, not an in-process fake.
-  const dry = await stubs.runScriptProcess(SCRIPT, ['--cluster', 'infra', '--dry-run'], { STUB_OP_VALUES: values('infra') });
+  const dry = await stubs.runScript(SCRIPT, ['--cluster', 'infra', '--dry-run'], { STUB_OP_VALUES: values('infra') }, '', ['sops']);
   assert.match(dry.stdout, /by sops encrypt \(plain text on stdin\)/);
-  const r = await stubs.runScriptProcess(SCRIPT, ['--cluster', 'infra'], { STUB_OP_VALUES: values('infra') });
+  assert.not.ok(existsSync(record), 'a dry run does not call sops');
+  const r = await stubs.runScript(SCRIPT, ['--cluster', 'infra'], { STUB_OP_VALUES: values('infra') }, '', ['sops']);
   assert.is(r.code, 0, r.stderr);
   const call = JSON.parse(readFileSync(record, 'utf8'));
   assert.equal(call.args, ['encrypt', '--filename-override', connectCredentialsPath('infra'), '--input-type', 'yaml', '--output-type', 'yaml']);
