@@ -268,6 +268,12 @@ test('refused as sops refuses them, naming the file and the key: non-string keys
   await refuse('just a value\n', /documents that are values are not supported/);
   await refuse('stringData:\n  n: 18446744073709551615\n', /stringData\.n: sops cannot encrypt the integer/);
   await refuse('sops:\n  mac: x\n', /already encrypted/);
+  // What sops takes and the toolkit does not, each named: a repeated key (which Kubernetes refuses), an
+  // alias as a key, and the line breaks yaml.v3 reads otherwise, by name rather than printed.
+  await refuse('kind: Secret\n---\nstringData:\n  a: b\n  "a": c\n', /^x\.sops\.yaml:5: key "a" appears twice in one mapping \(Kubernetes refuses a repeated key\)$/);
+  await refuse('name: &k token\nstringData:\n  *k : c\n', /^x\.sops\.yaml: stringData: an alias as a key \(\*k\): write the key out$/);
+  await refuse('stringData:\n  a: b\u2028c\n', /^x\.sops\.yaml:2: a LINE SEPARATOR \(U\+2028\) character that yaml\.v3 reads differently/);
+  await refuse('stringData:\n  a: b\u0085c\n', /^x\.sops\.yaml:2: a NEXT LINE \(U\+0085\) character/);
   // Quoted, the same keys are strings, which sops takes.
   assert.match(await sealed('stringData:\n  "1": one\n', valuesOnly), /"1": ENC\[/);
 });

@@ -133,8 +133,12 @@ class TreeBuilder {
       const [k3, v3value] = [v3.content[2 * i], v3.content[2 * i + 1]];
       items.push(...this.comments(k3.head, copy), ...this.comments(k3.lineComment, copy));
       const keyNode = pair.key;
+      if (isAlias(keyNode) || k3.kind === 'alias') {
+        // sops reads the key the alias names; the toolkit's in-place writer keeps keys as written, so not this one.
+        throw new UserError(`${this.where}: ${keyPath(path)}: an alias as a key (*${isAlias(keyNode) ? keyNode.source : '...'}): write the key out`);
+      }
       if (!isScalar(keyNode) || k3.kind !== 'scalar') {
-        throw new UserError(`${this.where}: ${keyPath(path)}: ${isCollection(keyNode) ? 'a collection' : isAlias(keyNode) ? 'an alias' : 'a null'} key: sops supports only string keys`);
+        throw new UserError(`${this.where}: ${keyPath(path)}: ${isCollection(keyNode) ? 'a collection' : 'a null'} key: sops supports only string keys`);
       }
       const keyValue = goValue(keyNode, this.where, path);
       if (keyValue.type !== 'str') throw new UserError(`${this.where}: ${keyPath([...path, String(keyNode.value)])}: a non-string key (${keyValue.type}): sops supports only string keys; quote it`);
@@ -224,10 +228,17 @@ export const parseSops = (text: string, file = 'input'): ParsedSops => {
     if (doc.errors.length) {
       const [error] = doc.errors;
       const line = error.linePos?.[0].line;
-      throw new UserError(`${line ? `${file}:${line}` : where}: invalid YAML: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
+      const at = line ? `${file}:${line}` : where;
+      if (error.code === 'DUPLICATE_KEY') {
+        // yaml.v3 keeps both, so sops would encrypt both; Kubernetes refuses such YAML when it is applied.
+        const key = /^(.*?)\s*:(?:\s|$)/.exec(text.slice(error.pos[0]).split('\n')[0])?.[1];
+        throw new UserError(`${at}: ${key ? `key ${key}` : 'a key'} appears twice in one mapping (Kubernetes refuses a repeated key)`);
+      }
+      throw new UserError(`${at}: invalid YAML: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
     }
     try {
-      doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+      // mapAsMap: a key that is a collection (refused below, with its path) is not stringified with a warning.
+      doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT, mapAsMap: true });
     } catch (e) {
       throw new UserError(`${where}: ${(e as Error).message.split('\n')[0]}`);
     }

@@ -553,13 +553,22 @@ const finish = (n: Building, lines: SourceComment[]): V3Node => {
   return out;
 };
 
+/** Named, not printed: each of them would break the line of the message that names it. */
+const CHARACTER_NAMES: Record<string, string> = {
+  '\0': 'NUL (U+0000)',
+  '\r': 'lone carriage return (U+000D)',
+  '\u0085': 'NEXT LINE (U+0085)',
+  '\u2028': 'LINE SEPARATOR (U+2028)',
+  '\u2029': 'PARAGRAPH SEPARATOR (U+2029)',
+};
+
 /**
  * The documents of `src` as yaml.v3 reads them, with each node's head, line and foot comments. An alias node's
  * `alias` names its anchor; `anchors` gives the node each name stands for where the alias is read.
  */
 export const readV3 = (src: string): { documents: V3Node[]; comments: SourceComment[]; aliasTargets: Map<V3Node, V3Node>; anchors: { start: number; end: number }[] } => {
   const bad = /[\0\u0085\u2028\u2029]|\r(?!\n)/.exec(src);
-  if (bad) throw new V3Unsupported(`a ${JSON.stringify(bad[0])} character (line break or NUL) that yaml.v3 reads differently`, src.slice(0, bad.index).split('\n').length - 1);
+  if (bad) throw new V3Unsupported(`a ${CHARACTER_NAMES[bad[0]]} character that yaml.v3 reads differently`, src.slice(0, bad.index).split('\n').length - 1);
   const scanner = new Scanner(src);
   const events = new Parser(scanner).events();
   const builder = new Builder(events);
