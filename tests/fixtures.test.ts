@@ -49,7 +49,7 @@ for (const name of cases) {
   });
 }
 
-test('ExternalSecret refresh (NFR5): a missing or zero interval is reported, a short one or the configured maximum is not', async () => {
+test('ExternalSecret refresh: a missing or zero interval is reported, a short one or the configured maximum is not', async () => {
   const refreshFindings = async (interval: string | undefined, config = '') => {
     const repo = tempDir();
     cpSync(fixtureRepo('slow-secret-refresh'), repo, { recursive: true });

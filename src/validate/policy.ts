@@ -4,6 +4,7 @@ import { checkBudgets } from './budget.ts';
 import type { ValidatorConfig } from './config.ts';
 import { apiGroup, describe, finding, type BuiltKustomization, type Finding, type KObject, type Resource } from './types.ts';
 import { auditCluster, workloadNamespace } from '../audit/netpol.ts';
+import { alertRuleProblems } from './alert-rules.ts';
 
 const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*$/;
 const EXACT_VERSION = /^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$/;
@@ -77,6 +78,10 @@ export const checkPolicy = (
         const why = interval === undefined ? 'has no refreshInterval (External Secrets then waits 1h)' : seconds === 0 ? 'never refreshes (refreshInterval 0)' : `refreshes every ${interval}`;
         report(r, 'secret-refresh', `${describe(o)} ${why}: 1Password changes must reach the Secret within ${config.secretRefreshMax}`, interval === undefined ? ['spec'] : ['spec', 'refreshInterval']);
       }
+    }
+
+    if ((group === 'operator.victoriametrics.com' && o.kind === 'VMRule') || (group === 'monitoring.coreos.com' && o.kind === 'PrometheusRule')) {
+      for (const problem of alertRuleProblems(o)) report(r, 'alert-expr', `${describe(o)}: ${problem.message}`, problem.path);
     }
 
     // Every Kustomization that substitutes, whatever file declares it: the cluster's values come from cluster-vars.

@@ -66,6 +66,7 @@ export const RULES = {
   'sops-rule': house('a *.sops.yaml file that no .sops.yaml creation rule covers'),
   'sops-unencrypted': house('a value .sops.yaml says must be encrypted is plain text'),
   'sops-recipients': house('a *.sops.yaml file not encrypted for every recipient .sops.yaml names'),
+  'alert-expr': house("an alerting or recording rule's expression parses as PromQL"),
   'dashboard-json': house('a Grafana dashboard is a JSON object'),
   'dashboard-uid': house('a Grafana dashboard has a unique uid'),
   'dashboard-cluster-variable': house('a Grafana dashboard has a cluster variable'),
