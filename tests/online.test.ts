@@ -189,7 +189,7 @@ test('validate --online reports a missing pin with its line and exits 1; --help 
       `  url: oci://${new URL(registry.url).host}/acme/charts/tools`, '  ref:', '    tag: 2.0.1', '  interval: 12h', ''].join('\n'),
   );
   writeFileSync(join(flux, 'kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ./cluster-vars.yaml\n  - ./flux-system.yaml\n  - ./ocirepository.yaml\n');
-  const run = (args: string[]) => invoke(validateMain, args);
+  const run = (args: string[]) => invoke(validateMain, [...args, ...SCHEMAS.flatMap((d) => ['--schema-dir', d])]);
   const offline = await run(['--repo', repo, '--cache-dir', CACHE, '--quiet']);
   assert.is(offline.code, 0, offline.stdout);
   assert.is(registry.requests.length, 0, 'no request without --online');

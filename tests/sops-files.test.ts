@@ -104,7 +104,7 @@ test('a file the toolkit cannot read is a finding at the line that stops it, wit
   const found = (await withIo(noSops, () => checkSopsFiles(repo))).map((f) => `${f.file}:${f.line}: ${f.rule}: ${f.message}`);
   assert.equal(found, [
     "secrets/directive.sops.yaml:1: sops-unreadable: YAML directives (%) are not supported (sops reads YAML with Go's yaml.v3)",
-    'secrets/duplicate.sops.yaml:5: sops-unreadable: key a appears twice in one mapping (Kubernetes refuses a repeated key)',
+    'secrets/duplicate.sops.yaml:5: sops-unreadable: key "a" appears twice in one mapping (kustomize and most YAML readers refuse a repeated key)',
     'secrets/quote.sops.yaml:4: sops-unreadable: invalid YAML: Missing closing "quote',
   ]);
 });

@@ -270,10 +270,14 @@ test('refused as sops refuses them, naming the file and the key: non-string keys
   await refuse('sops:\n  mac: x\n', /already encrypted/);
   // What sops takes and the toolkit does not, each named: a repeated key (which Kubernetes refuses), an
   // alias as a key, and the line breaks yaml.v3 reads otherwise, by name rather than printed.
-  await refuse('kind: Secret\n---\nstringData:\n  a: b\n  "a": c\n', /^x\.sops\.yaml:5: key "a" appears twice in one mapping \(Kubernetes refuses a repeated key\)$/);
+  await refuse('kind: Secret\n---\nstringData:\n  a: b\n  "a": c\n', /^x\.sops\.yaml:5: key "a" appears twice in one mapping \(kustomize and most YAML readers refuse a repeated key\)$/);
+  await refuse('stringData:\n  "a: b": 1\n  "a: b": 2\n', /^x\.sops\.yaml:3: key "a: b" appears twice/);
   await refuse('name: &k token\nstringData:\n  *k : c\n', /^x\.sops\.yaml: stringData: an alias as a key \(\*k\): write the key out$/);
   await refuse('stringData:\n  a: b\u2028c\n', /^x\.sops\.yaml:2: a LINE SEPARATOR \(U\+2028\) character that yaml\.v3 reads differently/);
   await refuse('stringData:\n  a: b\u0085c\n', /^x\.sops\.yaml:2: a NEXT LINE \(U\+0085\) character/);
+  // What yaml.v3 refuses outright, sops refuses too: a sealed file with one would not open.
+  await refuse('kind: Secret\nnote: y\u001bz\n', /^x\.sops\.yaml:2: a character sops refuses \(U\+001B: yaml\.v3 allows no control characters\)/);
+  await refuse('stringData:\n  a: b\0\n', /^x\.sops\.yaml:2: a character sops refuses \(U\+0000/);
   // Quoted, the same keys are strings, which sops takes.
   assert.match(await sealed('stringData:\n  "1": one\n', valuesOnly), /"1": ENC\[/);
 });

@@ -216,6 +216,23 @@ const refuseV3 = (e: unknown, file: string): never => {
   throw e;
 };
 
+/** The scalar key that starts at `offset`, from a reading that allows repeated keys. */
+const repeatedKey = (text: string, offset: number): string | undefined => {
+  let found: string | undefined;
+  for (const doc of parseAllDocuments(text, { schema: 'failsafe', uniqueKeys: false, merge: false }) as Document[]) {
+    visit(doc, {
+      Pair: (_, pair) => {
+        if (isScalar(pair.key) && pair.key.range?.[0] === offset) {
+          found = String(pair.key.value);
+          return visit.BREAK;
+        }
+      },
+    });
+    if (found !== undefined) break;
+  }
+  return found;
+};
+
 /** Parses a SOPS file (plain or encrypted) into the tree sops walks; refuses what sops refuses, naming file and key. */
 export const parseSops = (text: string, file = 'input'): ParsedSops => {
   if (Buffer.byteLength(text) > MAX_SOPS_BYTES) throw new UserError(`${file}: larger than ${MAX_SOPS_BYTES} bytes, refused unread`);
@@ -230,9 +247,9 @@ export const parseSops = (text: string, file = 'input'): ParsedSops => {
       const line = error.linePos?.[0].line;
       const at = line ? `${file}:${line}` : where;
       if (error.code === 'DUPLICATE_KEY') {
-        // yaml.v3 keeps both, so sops would encrypt both; Kubernetes refuses such YAML when it is applied.
-        const key = /^(.*?)\s*:(?:\s|$)/.exec(text.slice(error.pos[0]).split('\n')[0])?.[1];
-        throw new UserError(`${at}: ${key ? `key ${key}` : 'a key'} appears twice in one mapping (Kubernetes refuses a repeated key)`);
+        // yaml.v3 keeps both, so sops would encrypt both; kustomize, Flux and most YAML readers refuse the file.
+        const key = repeatedKey(text, error.pos[0]);
+        throw new UserError(`${at}: ${key === undefined ? 'a key' : `key ${JSON.stringify(key)}`} appears twice in one mapping (kustomize and most YAML readers refuse a repeated key)`);
       }
       throw new UserError(`${at}: invalid YAML: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
     }

@@ -553,22 +553,27 @@ const finish = (n: Building, lines: SourceComment[]): V3Node => {
   return out;
 };
 
-/** Named, not printed: each of them would break the line of the message that names it. */
-const CHARACTER_NAMES: Record<string, string> = {
-  '\0': 'NUL (U+0000)',
+/** What yaml.v3's reader lets through: anything else it refuses ("control characters are not allowed"). */
+const ALLOWED = /[^\t\n\r\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+/** Line breaks to yaml.v3 (YAML 1.1), not to the toolkit's reader: named, since printed they would break the message. */
+const LINE_BREAKS: Record<string, string> = {
   '\r': 'lone carriage return (U+000D)',
   '\u0085': 'NEXT LINE (U+0085)',
   '\u2028': 'LINE SEPARATOR (U+2028)',
   '\u2029': 'PARAGRAPH SEPARATOR (U+2029)',
 };
+const codePoint = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 
 /**
  * The documents of `src` as yaml.v3 reads them, with each node's head, line and foot comments. An alias node's
  * `alias` names its anchor; `anchors` gives the node each name stands for where the alias is read.
  */
 export const readV3 = (src: string): { documents: V3Node[]; comments: SourceComment[]; aliasTargets: Map<V3Node, V3Node>; anchors: { start: number; end: number }[] } => {
-  const bad = /[\0\u0085\u2028\u2029]|\r(?!\n)/.exec(src);
-  if (bad) throw new V3Unsupported(`a ${CHARACTER_NAMES[bad[0]]} character that yaml.v3 reads differently`, src.slice(0, bad.index).split('\n').length - 1);
+  const lineOf = (index: number) => src.slice(0, index).split('\n').length - 1;
+  const refused = ALLOWED.exec(src);
+  if (refused) throw new V3Unsupported(`a character sops refuses (${codePoint(refused[0])}: yaml.v3 allows no control characters)`, lineOf(refused.index));
+  const bad = /[\u0085\u2028\u2029]|\r(?!\n)/.exec(src);
+  if (bad) throw new V3Unsupported(`a ${LINE_BREAKS[bad[0]]} character that yaml.v3 reads differently`, lineOf(bad.index));
   const scanner = new Scanner(src);
   const events = new Parser(scanner).events();
   const builder = new Builder(events);

@@ -11,12 +11,17 @@ export const alertRuleProblems = (o: KObject): { message: string; path: (string 
     const rules: unknown[] = Array.isArray(group?.rules) ? group.rules : [];
     rules.forEach((rule: any, i) => {
       if (typeof rule?.expr !== 'string') return;
-      const { error } = parsePromQL(rule.expr);
+      const { error } = parsePromQL(rule.expr, { grafana: false });
       if (!error) return;
       const name = rule.alert ? `alert ${rule.alert}` : rule.record ? `record ${rule.record}` : `rule ${i + 1} of group ${group?.name ?? g + 1}`;
-      // MetricsQL (VictoriaMetrics) extends PromQL; this reads PromQL only.
-      const extensions = o.kind === 'VMRule' ? ' (MetricsQL-only syntax is not read)' : '';
-      problems.push({ message: `${name}: expr does not parse as PromQL near ${JSON.stringify(error.near.replace(/\s+/g, ' ').trim())}${extensions}`, path: ['spec', 'groups', g, 'rules', i, 'expr'] });
+      const line = rule.expr.slice(0, error.offset).split('\n');
+      const where = `line ${line.length} of the expression, column ${line[line.length - 1].length + 1}`;
+      // vmalert reads MetricsQL, a superset of PromQL: its extensions are reported too (the rule can be set to warning).
+      const extensions = o.kind === 'VMRule' ? '; MetricsQL extensions are not read' : '';
+      problems.push({
+        message: `${name}: expr does not parse as PromQL at ${where}, near ${JSON.stringify(error.near.replace(/\s+/g, ' ').trim())}${extensions}`,
+        path: ['spec', 'groups', g, 'rules', i, 'expr'],
+      });
     });
   });
   return problems;

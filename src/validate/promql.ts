@@ -29,9 +29,12 @@ const unquote = (literal: string): string => {
   return literal.startsWith('`') ? body : body.replace(/\\(.)/g, '$1');
 };
 
-/** Parses a PromQL expression (Grafana variables allowed) with the Prometheus project's own grammar. */
-export const parsePromQL = (expr: string): ParsedQuery => {
-  const text = withoutGrafanaVariables(expr);
+/**
+ * Parses a PromQL expression with the Prometheus project's own grammar: Grafana variables allowed (a
+ * dashboard's query), or not (`grafana: false`: an alerting rule's, which nothing substitutes).
+ */
+export const parsePromQL = (expr: string, opts: { grafana?: boolean } = {}): ParsedQuery => {
+  const text = opts.grafana === false ? expr : withoutGrafanaVariables(expr);
   const tree = parser.parse(text);
   const out: ParsedQuery = { metrics: [], bareVariables: [], nameRegex: false };
   const addMetric = (name: string) => {
