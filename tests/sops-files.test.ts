@@ -100,11 +100,16 @@ test('a file the toolkit cannot read is a finding at the line that stops it, wit
     'directive.sops.yaml': '%YAML 1.1\n---\nstringData:\n  a: b\n',
     'quote.sops.yaml': 'stringData:\n  a: b\n  c: "open\n',
     'duplicate.sops.yaml': 'kind: Secret\n---\nstringData:\n  a: b\n  a: c\n',
+    'control.sops.yaml': 'kind: Secret\nnote: a\u001bb\n',
   });
+  // Latin-1 bytes, not UTF-8: read leniently they would become U+FFFD and pass.
+  writeFileSync(join(repo, 'secrets', 'latin1.sops.yaml'), Buffer.from('kind: Secret\nnote: caf\xe9\n', 'latin1'));
   const found = (await withIo(noSops, () => checkSopsFiles(repo))).map((f) => `${f.file}:${f.line}: ${f.rule}: ${f.message}`);
   assert.equal(found, [
+    "secrets/control.sops.yaml:2: sops-unreadable: a character sops refuses (U+001B, which yaml.v3's reader does not allow) (sops reads YAML with Go's yaml.v3)",
     "secrets/directive.sops.yaml:1: sops-unreadable: YAML directives (%) are not supported (sops reads YAML with Go's yaml.v3)",
     'secrets/duplicate.sops.yaml:5: sops-unreadable: key "a" appears twice in one mapping (kustomize and most YAML readers refuse a repeated key)',
+    'secrets/latin1.sops.yaml:2: sops-unreadable: not UTF-8 text, which sops reads YAML as',
     'secrets/quote.sops.yaml:4: sops-unreadable: invalid YAML: Missing closing "quote',
   ]);
 });

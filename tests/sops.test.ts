@@ -276,8 +276,9 @@ test('refused as sops refuses them, naming the file and the key: non-string keys
   await refuse('stringData:\n  a: b\u2028c\n', /^x\.sops\.yaml:2: a LINE SEPARATOR \(U\+2028\) character that yaml\.v3 reads differently/);
   await refuse('stringData:\n  a: b\u0085c\n', /^x\.sops\.yaml:2: a NEXT LINE \(U\+0085\) character/);
   // What yaml.v3 refuses outright, sops refuses too: a sealed file with one would not open.
-  await refuse('kind: Secret\nnote: y\u001bz\n', /^x\.sops\.yaml:2: a character sops refuses \(U\+001B: yaml\.v3 allows no control characters\)/);
+  await refuse('kind: Secret\nnote: y\u001bz\n', /^x\.sops\.yaml:2: a character sops refuses \(U\+001B, which yaml\.v3's reader does not allow\)/);
   await refuse('stringData:\n  a: b\0\n', /^x\.sops\.yaml:2: a character sops refuses \(U\+0000/);
+  await refuse('\u0001\nx: 1\n', /^x\.sops\.yaml:1: a character sops refuses \(U\+0001/);
   // Quoted, the same keys are strings, which sops takes.
   assert.match(await sealed('stringData:\n  "1": one\n', valuesOnly), /"1": ENC\[/);
 });

@@ -6,7 +6,7 @@
 import { isAlias, isCollection, isMap, isScalar, isSeq, parseAllDocuments, stringify, visit, type Document, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import { UserError } from './errors.ts';
 import { formatFloatG, goQuotes, resolveScalar, UnsupportedValue, type GoValue } from './sops-values.ts';
-import { readV3, V3Unsupported, type SourceComment, type V3Node } from './yaml-v3-comments.ts';
+import { checkCharacters, readV3, V3Unsupported, type SourceComment, type V3Node } from './yaml-v3-comments.ts';
 
 /** Larger SOPS files are refused unread: a secret is small, a hostile file may not be. */
 export const MAX_SOPS_BYTES = 1024 * 1024;
@@ -236,6 +236,12 @@ const repeatedKey = (text: string, offset: number): string | undefined => {
 /** Parses a SOPS file (plain or encrypted) into the tree sops walks; refuses what sops refuses, naming file and key. */
 export const parseSops = (text: string, file = 'input'): ParsedSops => {
   if (Buffer.byteLength(text) > MAX_SOPS_BYTES) throw new UserError(`${file}: larger than ${MAX_SOPS_BYTES} bytes, refused unread`);
+  // Before any YAML reader: a character yaml.v3 refuses may stop the other reader first, under another name.
+  try {
+    checkCharacters(text);
+  } catch (e) {
+    refuseV3(e, file);
+  }
   // Every plain scalar is read as text here; ./sops-values.ts decides what yaml.v3 makes of it.
   const all = parseAllDocuments(text, { schema: 'failsafe', uniqueKeys: true, merge: false });
   const docs = Array.isArray(all) ? all : [];

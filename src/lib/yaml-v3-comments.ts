@@ -553,8 +553,8 @@ const finish = (n: Building, lines: SourceComment[]): V3Node => {
   return out;
 };
 
-/** What yaml.v3's reader lets through: anything else it refuses ("control characters are not allowed"). */
-const ALLOWED = /[^\t\n\r\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+/** What yaml.v3's reader refuses ("control characters are not allowed"): everything outside these ranges. */
+const REFUSED = /[^\t\n\r\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 /** Line breaks to yaml.v3 (YAML 1.1), not to the toolkit's reader: named, since printed they would break the message. */
 const LINE_BREAKS: Record<string, string> = {
   '\r': 'lone carriage return (U+000D)',
@@ -564,16 +564,21 @@ const LINE_BREAKS: Record<string, string> = {
 };
 const codePoint = (c: string): string => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 
+/** Refuses, with its line, a character yaml.v3's reader refuses or reads as a line break where YAML 1.2 does not. */
+export const checkCharacters = (src: string): void => {
+  const lineOf = (index: number) => src.slice(0, index).split('\n').length - 1;
+  const refused = REFUSED.exec(src);
+  if (refused) throw new V3Unsupported(`a character sops refuses (${codePoint(refused[0])}, which yaml.v3's reader does not allow)`, lineOf(refused.index));
+  const bad = /[\u0085\u2028\u2029]|\r(?!\n)/.exec(src);
+  if (bad) throw new V3Unsupported(`a ${LINE_BREAKS[bad[0]]} character that yaml.v3 reads differently`, lineOf(bad.index));
+};
+
 /**
  * The documents of `src` as yaml.v3 reads them, with each node's head, line and foot comments. An alias node's
  * `alias` names its anchor; `anchors` gives the node each name stands for where the alias is read.
  */
 export const readV3 = (src: string): { documents: V3Node[]; comments: SourceComment[]; aliasTargets: Map<V3Node, V3Node>; anchors: { start: number; end: number }[] } => {
-  const lineOf = (index: number) => src.slice(0, index).split('\n').length - 1;
-  const refused = ALLOWED.exec(src);
-  if (refused) throw new V3Unsupported(`a character sops refuses (${codePoint(refused[0])}: yaml.v3 allows no control characters)`, lineOf(refused.index));
-  const bad = /[\u0085\u2028\u2029]|\r(?!\n)/.exec(src);
-  if (bad) throw new V3Unsupported(`a ${LINE_BREAKS[bad[0]]} character that yaml.v3 reads differently`, lineOf(bad.index));
+  checkCharacters(src);
   const scanner = new Scanner(src);
   const events = new Parser(scanner).events();
   const builder = new Builder(events);

@@ -14,12 +14,14 @@ export const alertRuleProblems = (o: KObject): { message: string; path: (string 
       const { error } = parsePromQL(rule.expr, { grafana: false });
       if (!error) return;
       const name = rule.alert ? `alert ${rule.alert}` : rule.record ? `record ${rule.record}` : `rule ${i + 1} of group ${group?.name ?? g + 1}`;
-      const line = rule.expr.slice(0, error.offset).split('\n');
-      const where = `line ${line.length} of the expression, column ${line[line.length - 1].length + 1}`;
+      const before = rule.expr.slice(0, error.offset).split('\n');
+      const rest = rule.expr.slice(error.offset).trim().split('\n')[0].slice(0, 30);
+      const where = rest ? `line ${before.length} of the expression, column ${before[before.length - 1].length + 1}, at ${JSON.stringify(rest)}` : 'the end of the expression';
+      const variable = rest.startsWith('$') ? ` (nothing substitutes ${/^\$\{?\w*\}?/.exec(rest)![0]} in a rule)` : '';
       // vmalert reads MetricsQL, a superset of PromQL: its extensions are reported too (the rule can be set to warning).
       const extensions = o.kind === 'VMRule' ? '; MetricsQL extensions are not read' : '';
       problems.push({
-        message: `${name}: expr does not parse as PromQL at ${where}, near ${JSON.stringify(error.near.replace(/\s+/g, ' ').trim())}${extensions}`,
+        message: `${name}: expr does not parse as PromQL at ${where}${variable}${extensions}`,
         path: ['spec', 'groups', g, 'rules', i, 'expr'],
       });
     });

@@ -6,6 +6,27 @@ import { creationRule, MAX_SOPS_BYTES, parseSops, plaintextIn, plainValues, sops
 import { sopsFileStatus } from '../lib/sops-tool.ts';
 import type { Finding } from './types.ts';
 
+/** A file's text, strictly: a byte that is not UTF-8 would otherwise read as U+FFFD and pass, and yaml.v3 refuses it. */
+const readUtf8 = (abs: string, file: string): string => {
+  const bytes = readFileSync(abs);
+  const strict = new TextDecoder('utf-8', { fatal: true });
+  try {
+    return strict.decode(bytes);
+  } catch {
+    let start = 0;
+    for (let line = 1; ; line++) {
+      const end = bytes.indexOf(0x0a, start);
+      try {
+        strict.decode(bytes.subarray(start, end < 0 ? bytes.length : end));
+      } catch {
+        throw new UserError(`${file}:${line}: not UTF-8 text, which sops reads YAML as`);
+      }
+      if (end < 0) throw new UserError(`${file}: not UTF-8 text, which sops reads YAML as`);
+      start = end + 1;
+    }
+  }
+};
+
 export const SOPS_FILE = /(^|\/)[^./][^/]*\.sops\.ya?ml$/;
 /** What a template leaves for the operator to fill in (`<paste the private deploy key>`): not a secret yet. */
 const PLACEHOLDER = /^<[^>\n]*>$/;
@@ -31,7 +52,8 @@ export const checkSopsFiles = async (repoRoot: string, files = walkFiles(repoRoo
     let parsed: ParsedSops;
     let rule: CreationRule;
     try {
-      parsed = parseSops(readFileSync(abs, 'utf8'), file);
+      // Strictly: a byte that is not UTF-8 would otherwise read as U+FFFD and pass, and yaml.v3 refuses it.
+      parsed = parseSops(readUtf8(abs, file), file);
       rule = creationRule(repoRoot, file);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
