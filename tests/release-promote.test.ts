@@ -1,6 +1,6 @@
 // scripts/release-promote.ts against real git: a bare remote and a clone in a temporary folder, commits dated
 // in the past and the present with GIT_COMMITTER_DATE. The script runs in-process; only git runs as a process.
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { invoke } from '../src/lib/cli.ts';
 import type { Command, CommandResult } from '../src/lib/exec.ts';
 import { main, parseSoak } from '../scripts/release-promote.ts';
-import { tempDir } from './helpers.ts';
+import { runProcess, tempDir } from './helpers.ts';
 
 const test = suite('release-promote');
 
@@ -51,16 +51,7 @@ const pushBranches = (release: string) => {
 };
 
 /** git as a process of its own, started directly: the script's commands need no shell, and a test runs hundreds. */
-const direct = (c: Command): Promise<CommandResult> =>
-  new Promise((done) => {
-    const child = execFile(c.cmd, c.args, { cwd: c.cwd, env: c.env, encoding: 'utf8' }, (err, stdout, stderr) =>
-      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-    // git may exit before it reads its stdin: a closed pipe is no error of the test's.
-    child.stdin?.on('error', () => {});
-    if (c.input) child.stdin?.end(c.input);
-    else child.stdin?.end();
-  });
+const direct = (c: Command): Promise<CommandResult> => runProcess(c.cmd, c.args, { cwd: c.cwd, env: c.env }, c.input);
 
 const promote = (args: string[] = [], env: Record<string, string> = {}) =>
   invoke(main, args, { env: { ...gitEnv(), K8S_OPS_ROOT: work, ...env }, now: () => NOW, exec: direct }, 'release-promote: ');

@@ -575,10 +575,10 @@ export const checkCharacters = (src: string): void => {
 
 /**
  * The documents of `src` as yaml.v3 reads them, with each node's head, line and foot comments. An alias node's
- * `alias` names its anchor; `anchors` gives the node each name stands for where the alias is read.
+ * `alias` names its anchor; `anchors` gives the node each name stands for where the alias is read. `src` has
+ * passed checkCharacters (parseSops checks it before any reader).
  */
 export const readV3 = (src: string): { documents: V3Node[]; comments: SourceComment[]; aliasTargets: Map<V3Node, V3Node>; anchors: { start: number; end: number }[] } => {
-  checkCharacters(src);
   const scanner = new Scanner(src);
   const events = new Parser(scanner).events();
   const builder = new Builder(events);

@@ -52,7 +52,6 @@ export const checkSopsFiles = async (repoRoot: string, files = walkFiles(repoRoo
     let parsed: ParsedSops;
     let rule: CreationRule;
     try {
-      // Strictly: a byte that is not UTF-8 would otherwise read as U+FFFD and pass, and yaml.v3 refuses it.
       parsed = parseSops(readUtf8(abs, file), file);
       rule = creationRule(repoRoot, file);
     } catch (e) {
