@@ -55,6 +55,11 @@ export interface RenderContext {
 
 /** The most builds one process takes: a failure costs a few more processes to find the build that failed. */
 const MAX_SHARED = 32;
+/**
+ * The fewest builds a process takes before a second one starts beside it: a second kubectl costs its 180 ms
+ * start, and splitting a few app folders (20 ms each) between two cores saves less than that.
+ */
+const MIN_SHARED = 8;
 const ORIGIN = 'config.kubernetes.io/origin';
 const BOUNDARY = 'k8s-ops-build-boundary-';
 
@@ -79,7 +84,7 @@ export const render = (ctx: RenderContext, job: RenderJob): Promise<Rendered> =>
     setImmediate(() => {
       q.flushing = false;
       const all = q.pending.splice(0);
-      const per = Math.min(MAX_SHARED, Math.ceil(all.length / (ctx.parallelism ?? availableParallelism())));
+      const per = Math.min(MAX_SHARED, Math.max(MIN_SHARED, Math.ceil(all.length / (ctx.parallelism ?? availableParallelism()))));
       for (const group of groups(all, per)) runShared(ctx, group);
     });
   });
