@@ -6,10 +6,11 @@
 // K8S_OPS_TEST_WORKERS sets the number of workers (default: the CPUs, at least 2);
 // K8S_OPS_TEST_TIMES=1 prints each file's wall and CPU time at the end (CPU: the worker's and its children's).
 import { execFile, fork, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { scratchParent } from '../src/lib/fsutil.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const self = fileURLToPath(import.meta.url);
@@ -72,10 +73,7 @@ const worker = async (): Promise<void> => {
 // Workers print without colours (NO_COLOR): their summaries are parsed and summed into one.
 const SUMMARY = /\n {2}Total: +(\d+)\n {2}Passed: +(\d+)\n {2}Skipped: +(\d+)\n {2}Duration: +[^\n]*\n*$/;
 
-/**
- * `tsc --noEmit`, started beside the tests rather than before them: the warm-up below waits on kustomize
- * and leaves a core to spare. Resolves to its output when it fails.
- */
+/** `tsc --noEmit`, started beside the warm-up below (it takes a few seconds). Resolves to its output when it fails. */
 const typecheck = (): Promise<string | undefined> =>
   new Promise((done) => {
     const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
@@ -93,11 +91,19 @@ const main = async (): Promise<void> => {
     .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
     .sort((a, b) => statSync(join(here, b)).size - statSync(join(here, a)).size || a.localeCompare(b));
   const started = performance.now();
+  // Every temporary folder of the run (scratch repositories, the shared cache, git's) goes below one, in
+  // memory where the machine allows, removed when the run is done; a K8S_OPS_CACHE_DIR given stays.
+  const scratch = mkdtempSync(join(scratchParent(), 'k8s-ops-tests-'));
+  process.env.K8S_OPS_CACHE_DIR ??= join(scratch, 'cache');
+  process.env.TMPDIR = scratch;
 
-  // The shared cache folder, and the repository's renders in it.
+  // The shared cache folder, and the repository's renders and compiled schemas in it, with V8's code cache
+  // of each schema written now rather than when this process ends, for the workers.
   const { CACHE, ROOT, SCHEMAS } = await import('./helpers.ts');
   const { validateRepository } = await import('../src/validate/pipeline.ts');
+  const { writeCodeCaches } = await import('../src/lib/compiled-schemas.ts');
   await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: CACHE });
+  writeCodeCaches();
 
   const count = Math.min(files.length, Number(process.env.K8S_OPS_TEST_WORKERS) || Math.max(2, availableParallelism()));
   const queue = [...files];
@@ -157,6 +163,7 @@ const main = async (): Promise<void> => {
     const cpu = rows.reduce((s, [, t]) => s + t.cpu, 0);
     process.stderr.write(`  wall      CPU\n${rows.map(([f, t]) => `${(t.ms / 1000).toFixed(1).padStart(6)} s ${t.cpu.toFixed(1).padStart(6)} s  ${f}`).join('\n')}\n  files' CPU: ${cpu.toFixed(0)} s\n`);
   }
+  rmSync(scratch, { recursive: true, force: true });
   if (totals.failedFiles || totals.passed + totals.skipped < totals.total) process.exitCode = 1;
 };
 

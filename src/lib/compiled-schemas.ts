@@ -49,7 +49,11 @@ const scopeOf = (options: Record<string, any>): Record<string, unknown> => {
 const uncached = new Map<string, Script>();
 let flushing = false;
 
-const writeCodeCaches = () => {
+/**
+ * Writes the V8 code cache of every script loaded without one, now rather than when the process ends: for
+ * other processes that load the same validators while this one goes on.
+ */
+export const writeCodeCaches = (): void => {
   for (const [file, script] of uncached) {
     try {
       writeAtomically(file, script.createCachedData());

@@ -1,4 +1,5 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const isDir = (p: string): boolean => existsSync(p) && statSync(p).isDirectory();
@@ -46,3 +47,16 @@ export const copyTree = (from: string, to: string): void => {
 };
 
 export const toPosix = (p: string): string => p.split('\\').join('/');
+
+/**
+ * Where short-lived trees go: memory-backed where the machine has it (/dev/shm), since creating and removing
+ * hundreds of small files on a disk takes far longer than on tmpfs; the temporary folder otherwise.
+ */
+export const scratchParent = (): string => {
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    return isDir('/dev/shm') ? '/dev/shm' : tmpdir();
+  } catch {
+    return tmpdir();
+  }
+};

@@ -1,21 +1,10 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, copyFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyTree, isDir, isFile } from '../lib/fsutil.ts';
+import { copyTree, isDir, isFile, scratchParent } from '../lib/fsutil.ts';
 import { loadConfig } from './config.ts';
 import { schemaDirsFrom, validateRepository, type RunOptions, type Validation } from './pipeline.ts';
 import { FLUX_TREE } from '../lib/layout.ts';
-
-/** Memory-backed where the machine has it: on a disk, creating hundreds of small files can take 300 ms. */
-const scratchParent = (): string => {
-  try {
-    accessSync('/dev/shm', constants.W_OK);
-    return isDir('/dev/shm') ? '/dev/shm' : tmpdir();
-  } catch {
-    return tmpdir();
-  }
-};
 
 export type ScratchOptions = Pick<RunOptions, 'cluster' | 'prewarm' | 'repoFiles' | 'schemaDirs' | 'cacheDir' | 'noCache' | 'crdDirs' | 'kubernetesVersion'>;
 
