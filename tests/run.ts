@@ -92,8 +92,9 @@ const main = async (): Promise<void> => {
     .sort((a, b) => statSync(join(here, b)).size - statSync(join(here, a)).size || a.localeCompare(b));
   const started = performance.now();
   // Every temporary folder of the run (scratch repositories, the shared cache, git's) goes below one, in
-  // memory where the machine allows, removed when the run is done; a K8S_OPS_CACHE_DIR given stays.
-  const scratch = mkdtempSync(join(scratchParent(), 'k8s-ops-tests-'));
+  // memory where the machine has room (a run peaks at about 320 MiB), removed when the run is done; a
+  // K8S_OPS_CACHE_DIR given stays.
+  const scratch = mkdtempSync(join(scratchParent(1024 ** 3), 'k8s-ops-tests-'));
   process.env.K8S_OPS_CACHE_DIR ??= join(scratch, 'cache');
   process.env.TMPDIR = scratch;
 

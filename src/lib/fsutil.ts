@@ -1,4 +1,4 @@
-import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -49,13 +49,15 @@ export const copyTree = (from: string, to: string): void => {
 export const toPosix = (p: string): string => p.split('\\').join('/');
 
 /**
- * Where short-lived trees go: memory-backed where the machine has it (/dev/shm), since creating and removing
- * hundreds of small files on a disk takes far longer than on tmpfs; the temporary folder otherwise.
+ * Where short-lived trees go: memory-backed where the machine has it (/dev/shm) with `room` bytes free, since
+ * creating and removing hundreds of small files on a disk takes far longer than on tmpfs; the temporary
+ * folder otherwise (a container's /dev/shm is often 64 MiB).
  */
-export const scratchParent = (): string => {
+export const scratchParent = (room = 0): string => {
   try {
     accessSync('/dev/shm', constants.W_OK);
-    return isDir('/dev/shm') ? '/dev/shm' : tmpdir();
+    const { bavail, bsize } = statfsSync('/dev/shm');
+    return isDir('/dev/shm') && bavail * bsize >= room ? '/dev/shm' : tmpdir();
   } catch {
     return tmpdir();
   }
