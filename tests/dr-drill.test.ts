@@ -1,8 +1,7 @@
 // The DR drill's pure parts: what it reads from the clusters' manifests (restic retention and repository
 // layout, the Barman Cloud command lines), its data sets and its report; and restic unlock's bookkeeping
 // against a stub restic. The drill itself (npm run dr-drill) runs the real tools in CI.
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
@@ -10,13 +9,13 @@ import * as assert from 'uvu/assert';
 import { backupArgs, readBarmanStore, recoveryWindow, restoreArgs, retentionArgs, shellLine, walArchiveArgs, walRestoreArgs } from '../scripts/lib/barman.ts';
 import { changeTree, diffChecksums, formatBytes, formatMarkdownTable, formatTable, generateTree, parseSizes, sizeLabel, treeBytes, treeChecksums, verdict, type DrillResult } from '../scripts/lib/drill.ts';
 import { UserError } from '../src/lib/errors.ts';
+import { tempDir } from './helpers.ts';
 import { withIo } from '../src/lib/io.ts';
 import { clusterVars } from '../scripts/lib/flux-vars.ts';
 import { forgetArgs, readVolsyncPolicy, repositoryAt, repositoryLayout, resticTime, resticUnlock, scheduleGapMs, unlockArgs, VOLSYNC_R2_COMPONENT } from '../scripts/lib/restic.ts';
 
 const test = suite('dr-drill');
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const scratch = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
 const INFRA = { ...clusterVars('infra', ROOT), APP: 'gatus' };
 
 const userError = (fn: () => unknown): string => {
@@ -32,7 +31,7 @@ const userError = (fn: () => unknown): string => {
 
 /** A copy of the volsync/r2 component whose ReplicationSource is edited by `edit`. */
 const componentWith = (edit: (source: string) => string): string => {
-  const dir = join(scratch('k8s-ops-volsync-'), 'r2');
+  const dir = join(tempDir('k8s-ops-volsync-'), 'r2');
   cpSync(join(ROOT, VOLSYNC_R2_COMPONENT), dir, { recursive: true });
   const file = join(dir, 'replicationsource.yaml');
   writeFileSync(file, edit(readFileSync(file, 'utf8')));
@@ -102,7 +101,7 @@ test("the shared cluster's ObjectStore and Cluster give the plugin's barman-clou
 });
 
 test('a Cluster that archives to another ObjectStore is refused', () => {
-  const dir = scratch('k8s-ops-cnpg-');
+  const dir = tempDir('k8s-ops-cnpg-');
   cpSync(join(ROOT, 'kubernetes/apps/databases/cloudnative-pg/cluster'), dir, { recursive: true });
   const file = join(dir, 'cluster.yaml');
   writeFileSync(file, readFileSync(file, 'utf8').replace('barmanObjectName: postgres-r2', 'barmanObjectName: postgres-b2'));
@@ -132,7 +131,7 @@ test('sizes', () => {
 });
 
 test('a generated tree, changed and compared file by file', () => {
-  const dir = join(scratch('k8s-ops-tree-'), 'data');
+  const dir = join(tempDir('k8s-ops-tree-'), 'data');
   try {
     const first = generateTree(dir, 5 * 1024 ** 2);
     assert.is(treeBytes(dir), 5 * 1024 ** 2);
@@ -172,7 +171,7 @@ test('unlock runs what the mover runs: restic unlock, all locks only when asked'
 });
 
 test('unlock removes stale locks only, and reports a live one it kept (stub restic)', async () => {
-  const dir = scratch('k8s-ops-restic-stub-');
+  const dir = tempDir('k8s-ops-restic-stub-');
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   const locks = join(dir, 'locks');

@@ -45,7 +45,8 @@ export const EXTERNAL_SOURCES = [
 export const unexpectedFindings = (findings: Finding[]): Finding[] =>
   findings.filter((f) => !(f.rule === 'source-not-followed' && f.severity === 'warning' && EXTERNAL_SOURCES.includes(f.file)));
 
-export const tempDir = (prefix = 'k8s-ops-test-'): string => mkdtempSync(join(tmpdir(), prefix));
+/** A temporary folder below the run's own (tests/run.ts removes it when the run is done), else below TMPDIR. */
+export const tempDir = (prefix = 'k8s-ops-test-'): string => mkdtempSync(join(process.env.K8S_OPS_TEST_TMP ?? tmpdir(), prefix));
 
 /**
  * A fixture repository: a folder of tests/fixtures/ as it is, or, when its expect.yaml names a `base`,

@@ -2,7 +2,7 @@
 // the infra cluster running OpenBao with the static key seal (tests/fakes/cluster-state.ts).
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -151,6 +151,7 @@ test('init keeps the keys in a private file when 1Password refuses them, and say
   assert.is(JSON.parse(readFileSync(file!, 'utf8')).root_token, state().bao!.rootToken);
   assert.not.ok(r.stderr.includes(state().bao!.rootToken!), 'the root token printed');
   assert.match(r.stderr, /step initialize failed: OpenBao is initialised, but 1Password did not take its root token and recovery keys/);
+  rmSync(dirname(file!), { recursive: true, force: true });
 });
 
 test('unseal with every server unsealed does nothing', async () => {

@@ -91,12 +91,12 @@ const main = async (): Promise<void> => {
     .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
     .sort((a, b) => statSync(join(here, b)).size - statSync(join(here, a)).size || a.localeCompare(b));
   const started = performance.now();
-  // Every temporary folder of the run (scratch repositories, the shared cache, git's) goes below one, in
+  // The tests' temporary folders (scratch repositories, the shared cache) go below one (K8S_OPS_TEST_TMP), in
   // memory where the machine has room (a run peaks at about 320 MiB), removed when the run is done; a
-  // K8S_OPS_CACHE_DIR given stays.
+  // K8S_OPS_CACHE_DIR given stays. TMPDIR stays as it is: tsx keeps its compiled files there.
   const scratch = mkdtempSync(join(scratchParent(1024 ** 3), 'k8s-ops-tests-'));
   process.env.K8S_OPS_CACHE_DIR ??= join(scratch, 'cache');
-  process.env.TMPDIR = scratch;
+  process.env.K8S_OPS_TEST_TMP = scratch;
 
   // The shared cache folder, and the repository's renders and compiled schemas in it, with V8's code cache
   // of each schema written now rather than when this process ends, for the workers.

@@ -5,11 +5,10 @@ import * as assert from 'uvu/assert';
 import { parse, parseAllDocuments } from 'yaml';
 import { generateIdentity, parseIdentities } from '../src/lib/age-keys.ts';
 import { creationRule, decryptYaml, encryptYaml, type CreationRule } from '../src/lib/sops.ts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatFloatF, formatFloatG, resolveScalar, toBytes } from '../src/lib/sops-values.ts';
-import { rejects } from './helpers.ts';
+import { rejects, tempDir } from './helpers.ts';
 import { RealSops } from './real-sops.ts';
 
 const test = suite('sops');
@@ -208,7 +207,7 @@ after: e
 
 test('.sops.yaml key groups as sops reads them: merged groups first, comma-separated entries, one group only', async () => {
   const third = await generateIdentity();
-  const repo = mkdtempSync(join(tmpdir(), 'k8s-ops-sops-rules-'));
+  const repo = tempDir('k8s-ops-sops-rules-');
   const rules = (text: string) => writeFileSync(join(repo, '.sops.yaml'), text);
   rules(`creation_rules:
   - path_regex: ^grouped/

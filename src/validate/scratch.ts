@@ -15,7 +15,7 @@ export type ScratchOptions = Pick<RunOptions, 'cluster' | 'prewarm' | 'repoFiles
 export const validateScratch = async (root: string, change: (scratch: string) => void, opts: ScratchOptions = {}): Promise<Validation> => {
   // The config's schema folders are relative to the real checkout, not to the scratch copy.
   const schemaDirs = schemaDirsFrom(opts.schemaDirs, (await loadConfig(root)).schemaDirs, root);
-  const scratch = mkdtempSync(join(scratchParent(), 'k8s-ops-scratch-'));
+  const scratch = mkdtempSync(join(scratchParent(256 * 1024 ** 2), 'k8s-ops-scratch-'));
   try {
     // .sops.yaml too: SOPS files are checked against its creation rules.
     for (const entry of [...FLUX_TREE, '.sops.yaml']) {
