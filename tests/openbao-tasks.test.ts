@@ -145,13 +145,16 @@ test('init refuses when 1Password has no seal key: the servers could never unsea
 test('init keeps the keys in a private file when 1Password refuses them, and says where', async () => {
   const r = await stubs.runScript(SCRIPT, ['init', '--yes'], { ...running(), STUB_FAIL: 'op:edit=1' });
   assert.is(r.code, 1);
-  const file = /they are in (\S+init\.json);/.exec(r.stderr)?.[1];
+  const file = /they are in (\S+\/openbao-init-\w+\/init\.json);/.exec(r.stderr)?.[1];
   assert.ok(file && existsSync(file), r.stderr);
-  assert.is(statSync(file!).mode & 0o777, 0o600);
-  assert.is(JSON.parse(readFileSync(file!, 'utf8')).root_token, state().bao!.rootToken);
-  assert.not.ok(r.stderr.includes(state().bao!.rootToken!), 'the root token printed');
-  assert.match(r.stderr, /step initialize failed: OpenBao is initialised, but 1Password did not take its root token and recovery keys/);
-  rmSync(dirname(file!), { recursive: true, force: true });
+  try {
+    assert.is(statSync(file!).mode & 0o777, 0o600);
+    assert.is(JSON.parse(readFileSync(file!, 'utf8')).root_token, state().bao!.rootToken);
+    assert.not.ok(r.stderr.includes(state().bao!.rootToken!), 'the root token printed');
+    assert.match(r.stderr, /step initialize failed: OpenBao is initialised, but 1Password did not take its root token and recovery keys/);
+  } finally {
+    rmSync(dirname(file!), { recursive: true, force: true });
+  }
 });
 
 test('unseal with every server unsealed does nothing', async () => {

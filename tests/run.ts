@@ -84,7 +84,7 @@ const typecheck = (): Promise<string | undefined> =>
 
 const main = async (): Promise<void> => {
   const args = process.argv.slice(2);
-  const typeErrors = args.includes('--typecheck') ? typecheck() : Promise.resolve(undefined);
+  const typeErrors = args.includes('--typecheck') ? typecheck() : undefined;
   const only = args.filter((a) => a !== '--typecheck');
   const files = readdirSync(here)
     .filter((f) => f.endsWith('.test.ts'))
@@ -92,12 +92,28 @@ const main = async (): Promise<void> => {
     .sort((a, b) => statSync(join(here, b)).size - statSync(join(here, a)).size || a.localeCompare(b));
   const started = performance.now();
   // The tests' temporary folders (scratch repositories, the shared cache) go below one (K8S_OPS_TEST_TMP), in
-  // memory where the machine has room (a run peaks at about 320 MiB), removed when the run is done; a
-  // K8S_OPS_CACHE_DIR given stays. TMPDIR stays as it is: tsx keeps its compiled files there.
-  const scratch = mkdtempSync(join(scratchParent(1024 ** 3), 'k8s-ops-tests-'));
+  // memory where the machine has room (a run peaks at about 320 MiB) and lets the stand-in tools written there
+  // run, removed when the run ends, however it ends; a K8S_OPS_CACHE_DIR given stays. TMPDIR stays as it is:
+  // tsx keeps its compiled files there.
+  const scratch = mkdtempSync(join(scratchParent(1024 ** 3, true), 'k8s-ops-tests-'));
+  const removeScratch = () => rmSync(scratch, { recursive: true, force: true });
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      removeScratch();
+      process.exit(code);
+    });
+  }
   process.env.K8S_OPS_CACHE_DIR ??= join(scratch, 'cache');
   process.env.K8S_OPS_TEST_TMP = scratch;
+  try {
+    await runFiles(files, typeErrors, started);
+  } finally {
+    removeScratch();
+  }
+};
 
+/** The warm-up, then every file in the workers, then the summary; `typeErrors`: the type-check under way. */
+const runFiles = async (files: string[], typeErrors: Promise<string | undefined> | undefined, started: number): Promise<void> => {
   // The shared cache folder, and the repository's renders and compiled schemas in it, with V8's code cache
   // of each schema written now rather than when this process ends, for the workers.
   const { CACHE, ROOT, SCHEMAS } = await import('./helpers.ts');
@@ -148,7 +164,7 @@ const main = async (): Promise<void> => {
       });
     });
   await Promise.all(Array.from({ length: count }, runWorker));
-  if (args.includes('--typecheck')) {
+  if (typeErrors) {
     const typeFailure = await typeErrors;
     totals.total++;
     if (typeFailure) {
@@ -164,7 +180,6 @@ const main = async (): Promise<void> => {
     const cpu = rows.reduce((s, [, t]) => s + t.cpu, 0);
     process.stderr.write(`  wall      CPU\n${rows.map(([f, t]) => `${(t.ms / 1000).toFixed(1).padStart(6)} s ${t.cpu.toFixed(1).padStart(6)} s  ${f}`).join('\n')}\n  files' CPU: ${cpu.toFixed(0)} s\n`);
   }
-  rmSync(scratch, { recursive: true, force: true });
   if (totals.failedFiles || totals.passed + totals.skipped < totals.total) process.exitCode = 1;
 };
 

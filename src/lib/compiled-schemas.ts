@@ -45,7 +45,7 @@ const scopeOf = (options: Record<string, any>): Record<string, unknown> => {
   return engine?.code && /^[A-Za-z_$][\w$]*$/.test(engine.code) ? { [engine.code]: engine } : {};
 };
 
-/** Scripts loaded without a usable V8 code cache; theirs is written when the process ends. */
+/** Scripts loaded without a usable V8 code cache; theirs is written by writeCodeCaches, or when the process ends. */
 const uncached = new Map<string, Script>();
 let flushing = false;
 
@@ -66,7 +66,8 @@ export const writeCodeCaches = (): void => {
 
 /**
  * Runs cached standalone code. V8 compiles its functions lazily on first call, which for a CRD's validator
- * costs as much as loading it; the code cache, taken when the process ends, keeps those compiled functions.
+ * costs as much as loading it; the code cache, taken after they ran (writeCodeCaches, or when the process
+ * ends), keeps those compiled functions.
  */
 const load = (file: string, scope: Record<string, unknown>): ValidateFunction => {
   const codeCache = `${file}.v8`;

@@ -1,4 +1,4 @@
-import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -51,14 +51,30 @@ export const toPosix = (p: string): string => p.split('\\').join('/');
 /**
  * Where short-lived trees go: memory-backed where the machine has it (/dev/shm) with `room` bytes free, since
  * creating and removing hundreds of small files on a disk takes far longer than on tmpfs; the temporary
- * folder otherwise (a container's /dev/shm is often 64 MiB).
+ * folder otherwise (a container's /dev/shm is often 64 MiB). `exec`: programs written there must run, which a
+ * /dev/shm mounted noexec (Docker's) does not allow.
  */
-export const scratchParent = (room = 0): string => {
+export const scratchParent = (room = 0, exec = false): string => {
   try {
     accessSync('/dev/shm', constants.W_OK);
     const { bavail, bsize } = statfsSync('/dev/shm');
-    return isDir('/dev/shm') && bavail * bsize >= room ? '/dev/shm' : tmpdir();
+    const ok = isDir('/dev/shm') && bavail * bsize >= room && !(exec && mountedNoexec('/dev/shm'));
+    return ok ? '/dev/shm' : tmpdir();
   } catch {
     return tmpdir();
+  }
+};
+
+/** Whether the mount at `point` has the noexec option (Linux's /proc/self/mounts; false where there is none). */
+const mountedNoexec = (point: string): boolean => {
+  try {
+    const mount = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map((line) => line.split(' '))
+      .filter((fields) => fields[1] === point)
+      .pop();
+    return Boolean(mount?.[3]?.split(',').includes('noexec'));
+  } catch {
+    return false;
   }
 };

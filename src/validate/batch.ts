@@ -56,8 +56,9 @@ export interface RenderContext {
 /** The most builds one process takes: a failure costs a few more processes to find the build that failed. */
 const MAX_SHARED = 32;
 /**
- * The fewest builds a process takes before a second one starts beside it: a second kubectl costs its 180 ms
- * start, and splitting a few app folders (20 ms each) between two cores saves less than that.
+ * The fewest builds a process takes before a second one starts beside it. A second kubectl costs 180 ms of
+ * CPU to start, and splitting eight app folders (20 ms each) between two cores saves about 80 ms of wall
+ * time on an idle machine: less than that CPU, which a busy one (CI, the tests) pays in wall time.
  */
 const MIN_SHARED = 8;
 const ORIGIN = 'config.kubernetes.io/origin';
