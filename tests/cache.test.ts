@@ -1,8 +1,9 @@
-import { appendFileSync, chmodSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeSyntheticRepo } from '../bench/synthetic.ts';
+import { keepNewest } from '../src/lib/fsutil.ts';
 import { prewarmBuilds, type BuildContext } from '../src/validate/build.ts';
 import { findKustomize } from '../src/validate/kustomize.ts';
 import { simulateCluster } from '../src/validate/simulate.ts';
@@ -153,6 +154,19 @@ test('two runs over one cache that build the same thing at once each build in a 
   } finally {
     process.env.PATH = path;
   }
+});
+
+test("pruning keeps an area to its size and leaves another process's file in the making alone", () => {
+  const dir = tempDir('k8s-ops-prune-');
+  const at = Date.now() / 1000;
+  ['old', 'middle', 'new'].forEach((name, i) => {
+    writeFileSync(join(dir, `${name}.json`), '{}');
+    utimesSync(join(dir, `${name}.json`), at + i, at + i);
+  });
+  writeFileSync(join(dir, 'next.json.4242.tmp'), '{');
+  utimesSync(join(dir, 'next.json.4242.tmp'), at - 60, at - 60);
+  keepNewest(dir, 1);
+  assert.equal(readdirSync(dir).sort(), ['new.json', 'next.json.4242.tmp']);
 });
 
 test.run();

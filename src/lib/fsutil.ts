@@ -22,13 +22,23 @@ export const walkFiles = (dir: string): string[] => {
   return out;
 };
 
-/** Keeps the `keep` newest entries of `dir` that `matches`; older ones go, each with the files `companions` names. */
+/**
+ * Keeps the `keep` newest entries of `dir` that `matches`; older ones go, each with the files `companions` names.
+ * Another process may be writing the folder at the same time: its partial files are not entries, and an entry
+ * it removes first is passed over.
+ */
 export const keepNewest = (dir: string, keep: number, matches: (name: string) => boolean = () => true, companions: (name: string) => string[] = () => []): void => {
-  const entries = readdirSync(dir).filter(matches);
+  const entries = readdirSync(dir).filter((name) => !PARTIAL.test(name) && matches(name));
   if (entries.length <= keep) return;
-  const byAge = entries.map((name) => ({ name, at: statSync(join(dir, name)).mtimeMs })).sort((a, b) => b.at - a.at);
+  const byAge = entries
+    .map((name) => ({ name, at: statSync(join(dir, name), { throwIfNoEntry: false })?.mtimeMs }))
+    .filter((e): e is { name: string; at: number } => e.at !== undefined)
+    .sort((a, b) => b.at - a.at);
   for (const { name } of byAge.slice(keep)) for (const f of [name, ...companions(name)]) rmSync(join(dir, f), { force: true });
 };
+
+/** writeAtomically's file in the making: `<file>.<pid>.tmp`. */
+const PARTIAL = /\.\d+\.tmp$/;
 
 /** Written aside and renamed, so a concurrent reader never sees half a file. */
 export const writeAtomically = (file: string, data: string | Buffer): void => {
