@@ -1,4 +1,4 @@
-// scripts/lib: the step runner, flag parsing and manifest helpers the zx scripts share.
+// scripts/lib: the step runner, flag parsing and manifest helpers the scripts share.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseFlags } from '../src/lib/cli.ts';

@@ -1,5 +1,5 @@
 // tests/smoke/*.sh, the live-cluster entry points of the DR tests: shellcheck-clean, and thin: with
-// --dry-run they print the zx scripts' plans and call no tool. (A shell wrapper can only be tested as a
+// --dry-run they print the scripts' plans and call no tool. (A shell wrapper can only be tested as a
 // process, one per case.)
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';

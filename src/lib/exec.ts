@@ -1,5 +1,6 @@
 import { CommandError } from './errors.ts';
 import { io } from './io.ts';
+import { launch } from './spawner.ts';
 
 export interface ExecOptions {
   cwd?: string;
@@ -24,20 +25,15 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** The real thing, through zx (loaded on first use: most runs of the validator start no command): no shell preamble, output captured unless streamed. */
+/**
+ * The real thing: the command started as given, without a shell (bash would read ~/.bashrc when SHLVL is
+ * unset and its stdin is a pipe, printing into the output and rewriting the environment), by the helper
+ * that starts commands (spawner.ts). One that cannot start answers as a shell would: 127.
+ */
 export const spawnCommand = async (c: Command): Promise<CommandResult> => {
-  const { $ } = await import('zx');
-  const out = await $({
-    cwd: c.cwd,
-    env: c.env,
-    input: c.input,
-    quiet: true,
-    nothrow: true,
-    // zx's default preamble turns on `set -euo pipefail`; one command needs none of it.
-    prefix: '',
-    stdio: c.stream ? ['pipe', 'inherit', 'inherit'] : ['pipe', 'pipe', 'pipe'],
-  })`${c.cmd} ${c.args}`;
-  return { code: out.exitCode ?? 1, stdout: out.stdout, stderr: out.stderr };
+  const r = await launch(c.cmd, c.args, { cwd: c.cwd, env: c.env, input: c.input, stream: c.stream }).result;
+  if (r.code === null && !r.signal) return { code: 127, stdout: '', stderr: `${c.cmd}: ${r.error === 'ENOENT' ? 'command not found' : r.error === 'EACCES' ? 'permission denied' : `could not be started (${r.error})`}\n` };
+  return { code: r.code ?? 1, stdout: r.stdout, stderr: r.stderr };
 };
 
 const exec = async (cmd: string, args: string[], opts: ExecOptions): Promise<CommandResult> => {

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { devNull } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { UsageError } from '../lib/errors.ts';
 import { isFile } from '../lib/fsutil.ts';
+import { launch, stopGroup } from '../lib/spawner.ts';
 
 export interface KustomizeBin {
   command: string;
@@ -84,51 +84,33 @@ const residentBytes = (pid: number): number | undefined => {
  * which that limit counts, while the large address ranges it reserves at start-up are not (an address-space
  * limit would break ordinary builds). GOMEMLIMIT makes Go collect harder before it gets there.
  */
-export const runKustomize = (bin: KustomizeBin, dir: string, limits: BuildLimits = DEFAULT_LIMITS): Promise<KustomizeResult> =>
-  new Promise((done) => {
-    const kib = Math.max(1, Math.floor(limits.memoryBytes / 1024));
-    const child = spawn('/bin/sh', ['-c', 'ulimit -d "$1" 2>/dev/null; shift; exec "$@"', 'sh', String(kib), bin.command, ...bin.args, '--load-restrictor', 'LoadRestrictionsNone', dir], {
-      env: { ...offlineEnv(), GOMEMLIMIT: String(Math.floor(limits.memoryBytes * 0.8)) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let outBytes = 0;
-    let stopped: { limit: 'timeout' | 'memory' | 'output'; error: string } | undefined;
-    const stop = (limit: 'timeout' | 'memory' | 'output', error: string) => {
-      if (stopped) return;
-      stopped = { limit, error };
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    };
-    const timer = setTimeout(() => {
-      const rss = child.pid ? residentBytes(child.pid) : undefined;
-      if (rss !== undefined && rss >= limits.memoryBytes * 0.8) stop('memory', `used ${human(rss)} of its ${human(limits.memoryBytes)} memory cap and was stopped after ${limits.timeoutMs / 1000} s`);
-      else stop('timeout', `took longer than ${limits.timeoutMs / 1000} s and was stopped`);
-    }, limits.timeoutMs);
-    child.stdout.on('data', (chunk: Buffer) => {
-      outBytes += chunk.length;
-      if (outBytes > limits.outputBytes) stop('output', `wrote more than ${human(limits.outputBytes)} and was stopped`);
-      else out.push(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => err.length < 64 && err.push(chunk));
-    const finish = (code: number | null, failure?: Error) => {
-      clearTimeout(timer);
-      if (stopped) return done({ ok: false, ...stopped });
-      if (code === 0) return done({ ok: true, stdout: Buffer.concat(out).toString('utf8') });
-      const stderr = Buffer.concat(err).toString('utf8');
-      if (/out of memory|cannot allocate memory/i.test(stderr)) {
-        return done({ ok: false, limit: 'memory', error: `ran out of its ${human(limits.memoryBytes)} memory cap` });
-      }
-      done({ ok: false, error: cleanError(stderr || String(failure?.message ?? `exit code ${code}`)) });
-    };
-    child.on('error', (e) => finish(null, e));
-    child.on('close', (code) => finish(code));
+export const runKustomize = async (bin: KustomizeBin, dir: string, limits: BuildLimits = DEFAULT_LIMITS): Promise<KustomizeResult> => {
+  const kib = Math.max(1, Math.floor(limits.memoryBytes / 1024));
+  const { pid, result } = launch('/bin/sh', ['-c', 'ulimit -d "$1" 2>/dev/null; shift; exec "$@"', 'sh', String(kib), bin.command, ...bin.args, '--load-restrictor', 'LoadRestrictionsNone', dir], {
+    env: { ...offlineEnv(), GOMEMLIMIT: String(Math.floor(limits.memoryBytes * 0.8)) },
+    detached: true,
+    outputLimit: limits.outputBytes,
+    errorLimit: 64 * 1024,
   });
+  let stopped: { limit: 'timeout' | 'memory'; error: string } | undefined;
+  const timer = setTimeout(async () => {
+    const id = await pid;
+    if (id === undefined) return;
+    const rss = residentBytes(id);
+    stopped =
+      rss !== undefined && rss >= limits.memoryBytes * 0.8
+        ? { limit: 'memory', error: `used ${human(rss)} of its ${human(limits.memoryBytes)} memory cap and was stopped after ${limits.timeoutMs / 1000} s` }
+        : { limit: 'timeout', error: `took longer than ${limits.timeoutMs / 1000} s and was stopped` };
+    stopGroup(id);
+  }, limits.timeoutMs);
+  const r = await result;
+  clearTimeout(timer);
+  if (stopped) return { ok: false, ...stopped };
+  if (r.overflow) return { ok: false, limit: 'output', error: `wrote more than ${human(limits.outputBytes)} and was stopped` };
+  if (r.code === 0) return { ok: true, stdout: r.stdout };
+  if (/out of memory|cannot allocate memory/i.test(r.stderr)) return { ok: false, limit: 'memory', error: `ran out of its ${human(limits.memoryBytes)} memory cap` };
+  return { ok: false, error: cleanError(r.stderr || (r.error ? `could not start: ${r.error}` : `exit code ${r.code}`)) };
+};
 
 /** kubectl wraps kustomize's message in a klog line; keep only the message. */
 const cleanError = (stderr: string): string => {

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyTree, isDir, isFile, scratchParent } from '../lib/fsutil.ts';
+import { launchInBackground } from '../lib/spawner.ts';
 import { loadConfig } from './config.ts';
 import { schemaDirsFrom, validateRepository, type RunOptions, type Validation } from './pipeline.ts';
 import { FLUX_TREE } from '../lib/layout.ts';
@@ -27,6 +27,6 @@ export const validateScratch = async (root: string, change: (scratch: string) =>
     return await validateRepository({ ...opts, repo: scratch, schemaDirs });
   } finally {
     // Removing hundreds of files takes longer than the check; a detached rm does it after we exit.
-    spawn('rm', ['-rf', scratch], { detached: true, stdio: 'ignore' }).unref();
+    launchInBackground('rm', ['-rf', scratch]);
   }
 };
