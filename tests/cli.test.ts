@@ -110,14 +110,16 @@ test('a command exits only once its output has left the process, as a pipe takes
   assert.equal(exits, [1, 2]);
 });
 
-test('end to end, as npm runs it: node and tsx, the exit code and the output of a real process', () => {
-  const clean = runNode('src/validate/cli.ts', ['--cache-dir', CACHE, '--repo', join(FIXTURES, 'clean')]);
+test('end to end, as npm runs it: node and tsx, the exit code and the output of a real process', async () => {
+  const [clean, usage, failing] = await Promise.all([
+    runNode('src/validate/cli.ts', ['--cache-dir', CACHE, '--repo', join(FIXTURES, 'clean')]),
+    runNode('src/validate/cli.ts', ['--bogus']),
+    runNode('src/validate/render-cli.ts', ['--repo', join(FIXTURES, 'clean')]),
+  ]);
   assert.is(clean.code, 0, clean.stderr);
   assert.match(clean.stdout, /^test\s+\d+\s+\d+\s+0\s+0\s/m);
-  const usage = runNode('src/validate/cli.ts', ['--bogus']);
   assert.is(usage.code, 2);
   assert.match(usage.stderr, /^error: Unknown option '--bogus'/);
-  const failing = runNode('src/validate/render-cli.ts', ['--repo', join(FIXTURES, 'clean')]);
   assert.is(failing.code, 2);
 });
 

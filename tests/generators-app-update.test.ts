@@ -11,11 +11,11 @@ const test = suite('generator: app, updates');
 test('the same answers again change nothing; other answers update the app', async () => {
   const repo = await scratchRepo();
   assert.is((await generate(repo, 'app', ['--answers', writeAnswers(echo)])).code, 0);
-  commitAll(repo);
+  await commitAll(repo);
   const again = await generate(repo, 'app', ['--answers', writeAnswers(echo)]);
   assert.is(again.code, 0);
   assert.match(again.stdout, /app demo\/echo is up to date: nothing to change/);
-  assert.is(gitStatus(repo), '');
+  assert.is((await gitStatus(repo)), '');
   const updated = await generate(repo, 'app', ['--answers', writeAnswers({ ...echo, port: 9090 })]);
   assert.is(updated.code, 0, updated.stderr);
   assert.match(updated.stdout, /-\s+port: 8080\n\+\s+port: 9090/);
@@ -31,7 +31,7 @@ test('a hand-edited HelmRelease keeps its edit and its comment when the answers 
   const hrFile = join(repo, 'kubernetes/apps/demo/echo/app/helmrelease.yaml');
   const edited = readFileSync(hrFile, 'utf8').replace('  values:\n', '  values:\n    # debug logs until the echo bug is found\n    env:\n      LOG_LEVEL: debug\n');
   writeFileSync(hrFile, edited);
-  commitAll(repo);
+  await commitAll(repo);
   const r = await generate(repo, 'app', ['--answers', writeAnswers(echo)]);
   assert.is(r.code, 0, r.stderr);
   const hr = readFileSync(hrFile, 'utf8');
@@ -40,7 +40,7 @@ test('a hand-edited HelmRelease keeps its edit and its comment when the answers 
   assert.ok(parse(readFileSync(join(repo, 'kubernetes/apps/demo/echo/app/kustomization.yaml'), 'utf8')).resources.includes('./httproute.yaml'));
   await validates(repo);
   // The answers still describe the app: the edit is an addition, not a change of what they say.
-  commitAll(repo);
+  await commitAll(repo);
   const again = await generate(repo, 'app', ['--answers', join(repo, 'kubernetes/apps/demo/echo/.answers.yaml')]);
   assert.match(again.stdout, /up to date/);
 });
@@ -50,13 +50,13 @@ test('an update that changes a node the operator changed too is refused with fil
   assert.is((await generate(repo, 'app', ['--answers', writeAnswers(echo)])).code, 0);
   const hrFile = join(repo, 'kubernetes/apps/demo/echo/app/helmrelease.yaml');
   writeFileSync(hrFile, readFileSync(hrFile, 'utf8').replace('tag: "37"', 'tag: 37-debug'));
-  commitAll(repo);
+  await commitAll(repo);
   const newer = writeAnswers({ ...echo, image: { ...echo.image, tag: '38' } });
   const refused = await generate(repo, 'app', ['--answers', newer]);
   assert.is(refused.code, 1);
   assert.match(refused.stderr, /error: app demo\/echo: the update changes what was edited by hand; nothing was written/);
   assert.match(refused.stderr, /kubernetes\/apps\/demo\/echo\/app\/helmrelease\.yaml: spec\.values\.controllers\.echo\.containers\.app\.image\.tag: yours 37-debug, the update's 38/);
-  assert.is(gitStatus(repo), '');
+  assert.is((await gitStatus(repo)), '');
   const forced = await generate(repo, 'app', ['--answers', newer, '--force']);
   assert.is(forced.code, 0, forced.stderr);
   assert.is(parse(readFileSync(hrFile, 'utf8')).spec.values.controllers.echo.containers.app.image.tag, '38');
@@ -66,7 +66,7 @@ test('answers edited in place update from their committed version, and keep thei
   const repo = await scratchRepo();
   const { route: _route, ...unrouted } = echo;
   assert.is((await generate(repo, 'app', ['--answers', writeAnswers(unrouted)])).code, 0);
-  commitAll(repo);
+  await commitAll(repo);
   const file = join(repo, 'kubernetes/apps/demo/echo/.answers.yaml');
   writeFileSync(file, `${readFileSync(file, 'utf8').replace('port: 8080', '# the image listens here\nport: 8080')}route:\n  gateway: internal\n`);
   const r = await generate(repo, 'app', ['--answers', file]);
@@ -75,7 +75,7 @@ test('answers edited in place update from their committed version, and keep thei
   assert.match(readFileSync(file, 'utf8'), /# the image listens here\nport: 8080/);
   await validates(repo);
   // Other answers given from elsewhere update the record, and its comments stay too.
-  commitAll(repo);
+  await commitAll(repo);
   assert.is((await generate(repo, 'app', ['--answers', writeAnswers({ ...echo, port: 9090 })])).code, 0);
   assert.match(readFileSync(file, 'utf8'), /# the image listens here\nport: 9090/);
 });
@@ -87,11 +87,11 @@ test('free-form values are written once, at creation, and kept out of the answer
   const dir = join(repo, 'kubernetes/apps/demo/echo');
   assert.equal(parse(readFileSync(join(dir, 'app/helmrelease.yaml'), 'utf8')).spec.values.env, { TZ: 'Asia/Jakarta' });
   assert.is(parse(readFileSync(join(dir, '.answers.yaml'), 'utf8')).values, undefined);
-  commitAll(repo);
+  await commitAll(repo);
   const again = await generate(repo, 'app', ['--answers', writeAnswers(withValues)]);
   assert.is(again.code, 1);
   assert.match(again.stderr, /error: answers\.values: only taken when app demo\/echo is created; it exists, so change these in its files/);
-  assert.is(gitStatus(repo), '');
+  assert.is((await gitStatus(repo)), '');
 });
 
 test('files the new answers no longer need are deleted, and the operator\'s own files kept', async () => {
@@ -99,12 +99,12 @@ test('files the new answers no longer need are deleted, and the operator\'s own 
   assert.is((await generate(repo, 'app', ['--answers', writeAnswers(echo)])).code, 0);
   const dir = join(repo, 'kubernetes/apps/demo/echo/app');
   writeFileSync(join(dir, 'notes.md'), 'kept\n');
-  commitAll(repo);
+  await commitAll(repo);
   const { route: _route, secrets: _secrets, ...fewer } = echo;
   const dry = await generate(repo, 'app', ['--answers', writeAnswers(fewer), '--dry-run']);
   assert.is(dry.code, 0, dry.stderr);
   assert.match(dry.stdout + dry.stderr, /delete kubernetes\/apps\/demo\/echo\/app\/httproute\.yaml\n--- a\/kubernetes\/apps\/demo\/echo\/app\/httproute\.yaml\n\+\+\+ \/dev\/null/);
-  assert.is(gitStatus(repo), '');
+  assert.is((await gitStatus(repo)), '');
   const r = await generate(repo, 'app', ['--answers', writeAnswers(fewer)]);
   assert.is(r.code, 0, r.stderr);
   assert.not.ok(existsSync(join(dir, 'httproute.yaml')));
@@ -112,7 +112,7 @@ test('files the new answers no longer need are deleted, and the operator\'s own 
   assert.ok(existsSync(join(dir, 'notes.md')));
   assert.equal(parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')).resources, ['./ciliumnetworkpolicy.yaml', './helmrelease.yaml']);
   await validates(repo);
-  commitAll(repo);
+  await commitAll(repo);
   const again = await generate(repo, 'app', ['--answers', writeAnswers(fewer)]);
   assert.match(again.stdout + again.stderr, /up to date/);
 });
@@ -123,7 +123,7 @@ test('podSecurity labels a new namespace, and raises (never lowers) an existing 
   assert.is(first.code, 0, first.stderr);
   const nsFile = join(repo, 'kubernetes/apps/demo/namespace.yaml');
   assert.is(parse(readFileSync(nsFile, 'utf8')).metadata.labels['pod-security.kubernetes.io/enforce'], 'baseline');
-  commitAll(repo);
+  await commitAll(repo);
   const second = { ...echo, name: 'agent', podSecurity: 'privileged', route: undefined, secrets: undefined };
   const r = await generate(repo, 'app', ['--answers', writeAnswers(second)]);
   assert.is(r.code, 0, r.stderr);
@@ -131,7 +131,7 @@ test('podSecurity labels a new namespace, and raises (never lowers) an existing 
   const ns = readFileSync(nsFile, 'utf8');
   assert.match(ns, /^# yaml-language-server: /, 'the schema line survives the edit');
   assert.is(parse(ns).metadata.labels['pod-security.kubernetes.io/enforce'], 'privileged');
-  commitAll(repo);
+  await commitAll(repo);
   const third = await generate(repo, 'app', ['--answers', writeAnswers({ ...echo, name: 'strict', podSecurity: 'restricted', route: undefined, secrets: undefined })]);
   assert.is(third.code, 0, third.stderr);
   assert.is(parse(readFileSync(nsFile, 'utf8')).metadata.labels['pod-security.kubernetes.io/enforce'], 'privileged', 'the namespace keeps what its other app needs');
@@ -145,11 +145,11 @@ test('other Kustomizations in the ks.yaml survive a re-render', async () => {
   const ks = join(repo, 'kubernetes/apps/demo/echo/ks.yaml');
   const extra = '---\n# the echo config, written by hand\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: echo-config\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./kubernetes/apps/demo/echo/app\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n';
   writeFileSync(ks, readFileSync(ks, 'utf8') + extra);
-  commitAll(repo);
+  await commitAll(repo);
   const again = await generate(repo, 'app', ['--answers', file]);
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stdout + again.stderr, /up to date/);
-  assert.is(gitStatus(repo), '');
+  assert.is((await gitStatus(repo)), '');
 });
 
 test.run();

@@ -62,15 +62,15 @@ test('a shared app: every file, registered, and the repository validates', async
 
 test('end to end through plop, as the operator runs it: the app is written, a refusal exits 1 with one line', async () => {
   const repo = await scratchRepo();
-  const r = plop(repo, 'app', ['--answers', writeAnswers(echo)]);
+  const r = await plop(repo, 'app', ['--answers', writeAnswers(echo)]);
   assert.is(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout + r.stderr, /app demo\/echo: \d+ files written/);
   assert.ok(existsSync(join(repo, 'kubernetes/apps/demo/echo/app/helmrelease.yaml')));
-  const refused = plop(repo, 'app', ['--answers', writeAnswers({ ...echo, name: 'Bad_Name' })]);
+  const refused = await plop(repo, 'app', ['--answers', writeAnswers({ ...echo, name: 'Bad_Name' })]);
   assert.is(refused.code, 1);
   assert.match(refused.stderr, /^error: answers\.name: must match/m);
   assert.not.match(refused.stderr, /\n\s+at .+:\d+:\d+/);
-  const usage = plop(repo, 'app', ['--answers']);
+  const usage = await plop(repo, 'app', ['--answers']);
   assert.is(usage.code, 2);
   assert.match(usage.stderr, /error: --answers needs a value/);
 });
@@ -83,7 +83,7 @@ test('dry run prints the plan with diffs and writes nothing', async () => {
   assert.match(r.stdout + r.stderr, /\+\+\+ b\/kubernetes\/apps\/demo\/echo\/ks\.yaml/);
   assert.match(r.stdout + r.stderr, /update kubernetes\/apps\/kustomization\.yaml/);
   assert.match(r.stdout + r.stderr, /checked: the affected clusters still validate/);
-  assert.is(gitStatus(repo), '');
+  assert.is((await gitStatus(repo)), '');
 });
 
 test('a dry run that the real run would refuse shows the plan, the reason, and exits 1', async () => {
@@ -91,13 +91,13 @@ test('a dry run that the real run would refuse shows the plan, the reason, and e
   // An error already in the tree: the real run refuses to write beside it, so the dry run says so.
   const file = join(repo, 'kubernetes', 'apps', 'stub-databases', 'cloudnative-pg-cluster', 'app', 'cluster.yaml');
   writeFileSync(file, readFileSync(file, 'utf8').replace(/^spec:\n/m, 'spec:\n  bogusField: 1\n'));
-  commitAll(repo);
+  await commitAll(repo);
   const r = await generate(repo, 'app', ['--answers', writeAnswers(echo), '--dry-run']);
   assert.is(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /dry run, nothing written; app demo\/echo would change/);
   assert.match(r.stderr, /would leave cluster (infra|apps) invalid/);
   assert.match(r.stderr, /bogusField/);
-  assert.is(gitStatus(repo), '');
+  assert.is((await gitStatus(repo)), '');
 });
 
 test('answers a chart has no place for are refused, naming the field', async () => {
@@ -110,7 +110,7 @@ test('answers a chart has no place for are refused, naming the field', async () 
   assert.match(probes.stderr, /error: answers\.probes: /);
   const gatus = await generate(repo, 'app', ['--answers', writeAnswers({ name: 'status', namespace: 'demo', clusters: ['infra'], chart: { repository: 'gatus', name: 'gatus', version: '1.4.5' }, probes: { path: '/health' } })]);
   assert.match(gatus.stderr, /error: answers\.probes: gatus's values \(twin\/helm-charts gatus 1\.4\.5 values\.yaml\) have no place for it/);
-  assert.is(gitStatus(repo), '');
+  assert.is((await gitStatus(repo)), '');
 });
 
 test('an external health check asks for the route\'s real host', async () => {
@@ -199,7 +199,7 @@ test('per-cluster values become overlays chosen by ${CLUSTER_NAME}', async () =>
   // The per-cluster values are the overlays' now; the answers keep that there are overlays.
   const recorded = parse(readFileSync(join(repo, 'kubernetes/apps/demo/echo/.answers.yaml'), 'utf8'));
   assert.equal([recorded.overlays, recorded.clusterValues], [true, undefined]);
-  commitAll(repo);
+  await commitAll(repo);
   assert.match((await generate(repo, 'app', ['--answers', join(repo, 'kubernetes/apps/demo/echo/.answers.yaml')])).stdout, /up to date/);
 });
 
@@ -302,11 +302,11 @@ test('a chart with a shared source in infrastructure/base/repositories is refere
 test('refused: an existing app of another namespace', async () => {
   const repo = await scratchRepo();
   assert.is((await generate(repo, 'app', ['--answers', writeAnswers(echo)])).code, 0);
-  commitAll(repo);
+  await commitAll(repo);
   const r = await generate(repo, 'app', ['--answers', writeAnswers({ ...echo, namespace: 'other' })]);
   assert.is(r.code, 1);
   assert.match(r.stderr, /answers\.name: a Kustomization echo already exists in cluster \w+ for namespace demo/);
-  assert.is(gitStatus(repo), '');
+  assert.is((await gitStatus(repo)), '');
 });
 
 test('the schema example is a complete, valid answers document', async () => {
@@ -361,7 +361,7 @@ for (const [label, change, message] of bad) {
     assert.is(r.code, 1, `${label} should be refused with exit code 1`);
     assert.match(r.stderr, message);
     assert.not.match(r.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace for a user mistake');
-    assert.is(gitStatus(repo), '');
+    assert.is((await gitStatus(repo)), '');
   });
 }
 

@@ -12,7 +12,7 @@ import { driftOf } from '../generators/lib/update.ts';
 import { checkRepoFiles } from '../src/validate/repo-files.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine } from '../src/validate/report.ts';
-import { generate, gitStatus, ROOT, SCHEMAS, scratchRepo, unexpectedFindings, writeAnswers } from './helpers.ts';
+import { commitAll, generate, gitStatus, ROOT, SCHEMAS, scratchRepo, unexpectedFindings, writeAnswers } from './helpers.ts';
 
 const test = suite('generator: cluster');
 const lab = structuredClone(loadSchema('cluster').examples[0]);
@@ -54,15 +54,13 @@ test('dry run writes nothing; the same answers twice change nothing', async () =
   const dry = await generate(repo, 'cluster', ['--answers', writeAnswers(lab), '--dry-run']);
   assert.is(dry.code, 0, dry.stderr);
   assert.match(dry.stdout + dry.stderr, /create clusters\/lab\/talos\/talconfig\.yaml/);
-  assert.is(gitStatus(repo), '');
+  assert.is((await gitStatus(repo)), '');
   assert.is((await generate(repo, 'cluster', ['--answers', writeAnswers(lab)])).code, 0);
-  const { spawnSync } = await import('node:child_process');
-  spawnSync('git', ['add', '-A'], { cwd: repo });
-  spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@e', 'commit', '-qm', 'lab'], { cwd: repo });
+  await commitAll(repo);
   const again = await generate(repo, 'cluster', ['--answers', writeAnswers(lab)]);
   assert.is(again.code, 0);
   assert.match(again.stdout + again.stderr, /up to date/);
-  assert.is(gitStatus(repo), '');
+  assert.is((await gitStatus(repo)), '');
 });
 
 const bad: [string, Record<string, unknown>, RegExp][] = [
@@ -91,7 +89,7 @@ for (const [label, change, message] of bad) {
     const r = await generate(refusals, 'cluster', ['--answers', writeAnswers(answers)]);
     assert.is(r.code, 1, `${label} should be refused with exit code 1`);
     assert.match(r.stderr, message);
-    assert.is(gitStatus(refusals), '');
+    assert.is((await gitStatus(refusals)), '');
   });
 }
 

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describes } from '../generators/lib/merge.ts';
@@ -10,18 +9,13 @@ import { addSampleApp } from '../src/validate/sample-app.ts';
 import { walkFiles } from '../src/lib/fsutil.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine, uniqueFindings } from '../src/validate/report.ts';
-import { generate, generatorSchema, gitStatus, refusalFailures, ROOT, SCHEMAS, scratchRepo, tempDir, unexpectedFindings, writeAnswers, type Run } from './helpers.ts';
+import { commitAll, generate, generatorSchema, gitStatus, refusalFailures, ROOT, SCHEMAS, scratchRepo, tempDir, unexpectedFindings, writeAnswers, type Run } from './helpers.ts';
 
 const test = suite('generators: component');
 
 const { schema, example: EXAMPLE, valid } = generatorSchema('component');
 /** `npx plop component -- <args>` in-process, with `cwd` the repository to change. */
 const plop = (cwd: string, args: string[]) => generate(cwd, 'component', args);
-
-const commitAll = (dir: string) => {
-  spawnSync('git', ['add', '-A'], { cwd: dir });
-  spawnSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', 'commit', '-qm', 'step'], { cwd: dir });
-};
 
 const output = (r: Run) => `${r.stdout}\n${r.stderr}`;
 
@@ -59,7 +53,7 @@ test('good answers write the component, which builds through an app with zero fi
   assert.is(r.code, 0, output(r));
   assert.match(output(r), `component ${EXAMPLE.name}: 5 files written`);
   assert.equal(
-    gitStatus(root).trim().split('\n').sort(),
+    (await gitStatus(root)).trim().split('\n').sort(),
     [`?? ${DIR}/`],
   );
   const files = walkFiles(join(root, DIR)).map((f) => relative(join(root, DIR), f)).sort();
@@ -85,7 +79,7 @@ test('--dry-run writes nothing and prints the diff', async () => {
   const root = fresh();
   const r = await plop(root, ['--answers', writeAnswers(EXAMPLE), '--dry-run']);
   assert.is(r.code, 0, output(r));
-  assert.is(gitStatus(root), '');
+  assert.is((await gitStatus(root)), '');
   assert.match(output(r), 'dry run, nothing written');
   assert.match(output(r), `--- /dev/null\n+++ b/${DIR}/kustomization.yaml`);
   assert.match(output(r), '+  REDIS_CACHE_PREFIX: "${REDIS_CACHE_PREFIX}"');
@@ -94,18 +88,18 @@ test('--dry-run writes nothing and prints the diff', async () => {
 test('a second run, and a run from the kept .answers.yaml, change nothing; other answers update it', async () => {
   const root = fresh();
   assert.is((await plop(root, ['--answers', writeAnswers(EXAMPLE)])).code, 0);
-  commitAll(root);
+  await commitAll(root);
   for (const file of [writeAnswers(EXAMPLE), join(root, DIR, '.answers.yaml')]) {
     const again = await plop(root, ['--answers', file]);
     assert.is(again.code, 0, output(again));
     assert.match(output(again), `component ${EXAMPLE.name} is up to date: nothing to change`);
-    assert.is(gitStatus(root), '');
+    assert.is((await gitStatus(root)), '');
   }
   const changed = { ...EXAMPLE, description: 'Settings for the shared Redis cache.' };
   const updated = await plop(root, ['--answers', writeAnswers(changed)]);
   assert.is(updated.code, 0, output(updated));
   assert.match(output(updated), '+Settings for the shared Redis cache.');
-  assert.equal(gitStatus(root).trimEnd().split('\n').sort(), [` M ${DIR}/.answers.yaml`, ` M ${DIR}/README.md`, ` M ${DIR}/kustomization.yaml`]);
+  assert.equal((await gitStatus(root)).trimEnd().split('\n').sort(), [` M ${DIR}/.answers.yaml`, ` M ${DIR}/README.md`, ` M ${DIR}/kustomization.yaml`]);
 });
 
 test('a component that would not validate through an app is refused with the findings, and nothing is written', async () => {
@@ -115,12 +109,12 @@ test('a component that would not validate through an app is refused with the fin
     const text = readFileSync(file, 'utf8');
     if (text.includes('kind: ClusterSecretStore')) writeFileSync(file, text.replace(/^(  name: )onepassword$/m, '$1retired-store'));
   }
-  commitAll(root);
+  await commitAll(root);
   const r = await plop(root, ['--answers', writeAnswers({ name: 'api-keys', description: 'The API keys of an app.', resources: ['externalsecret'] })]);
   assert.is(r.code, 1, output(r));
   assert.match(r.stderr, 'error: component api-keys does not validate when an app uses it; nothing was written:');
   assert.match(r.stderr, /kubernetes\/components\/api-keys\/externalsecret\.yaml:\d+: secret-store \[flux\]: ExternalSecret component-sample\/component-sample-api-keys-secret: ClusterSecretStore onepassword does not exist/);
-  assert.is(gitStatus(root), '');
+  assert.is((await gitStatus(root)), '');
 });
 
 /** Each bad answers document, and the field its error must name. */

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -7,7 +6,7 @@ import { stringify } from 'yaml';
 import { slugOf, taskNames, withRunbookLink } from '../generators/runbook.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine, uniqueFindings } from '../src/validate/report.ts';
-import { generate, generatorSchema, gitStatus, refusalFailures, ROOT, SCHEMAS, scratchRepo, tempDir, unexpectedFindings, writeAnswers, type Run } from './helpers.ts';
+import { commitAll, generate, generatorSchema, gitStatus, refusalFailures, ROOT, SCHEMAS, scratchRepo, tempDir, unexpectedFindings, writeAnswers, type Run } from './helpers.ts';
 
 const test = suite('generators: runbook');
 
@@ -15,11 +14,6 @@ const { schema, example: EXAMPLE, valid } = generatorSchema('runbook');
 const FILE = `docs/runbooks/${slugOf(EXAMPLE.title)}.md`;
 /** `npx plop runbook -- <args>` in-process, with `cwd` the repository to change. */
 const plop = (cwd: string, args: string[]) => generate(cwd, 'runbook', args);
-
-const commitAll = (dir: string) => {
-  spawnSync('git', ['add', '-A'], { cwd: dir });
-  spawnSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', 'commit', '-qm', 'step'], { cwd: dir });
-};
 
 /** The titles of the list of runbook links the generator writes to: the first such list in the file. */
 const runbookList = (index: string): string[] => {
@@ -43,7 +37,7 @@ test.before(async () => {
   base = await scratchRepo();
   cpSync(join(ROOT, 'Taskfile.yaml'), join(base, 'Taskfile.yaml'));
   cpSync(join(ROOT, '.taskfiles'), join(base, '.taskfiles'), { recursive: true });
-  commitAll(base);
+  await commitAll(base);
 });
 const fresh = (): string => {
   const dir = tempDir('k8s-ops-repo-');
@@ -68,7 +62,7 @@ test('good answers write the runbook with its four sections and link it from doc
   const r = await plop(root, ['--answers', writeAnswers(EXAMPLE)]);
   assert.is(r.code, 0, output(r));
   assert.match(output(r), `runbook ${slugOf(EXAMPLE.title)}: 2 files written`);
-  assert.equal(gitStatus(root).trimEnd().split('\n').sort(), [' M docs/index.md', `?? ${FILE}`]);
+  assert.equal((await gitStatus(root)).trimEnd().split('\n').sort(), [' M docs/index.md', `?? ${FILE}`]);
 
   const md = read(root, FILE);
   assert.ok(md.startsWith(`# ${EXAMPLE.title}\n\nComponent: \`flux\`.\n\n${EXAMPLE.summary}\n`), md);
@@ -95,23 +89,23 @@ test('--dry-run writes nothing and prints both diffs; a second run changes nothi
   const root = fresh();
   const dry = await plop(root, ['--answers', writeAnswers(EXAMPLE), '--dry-run']);
   assert.is(dry.code, 0, output(dry));
-  assert.is(gitStatus(root), '');
+  assert.is((await gitStatus(root)), '');
   assert.match(output(dry), `--- /dev/null\n+++ b/${FILE}`);
   assert.match(output(dry), `--- a/docs/index.md\n+++ b/docs/index.md`);
   assert.ok(output(dry).split('\n').some((l) => l.startsWith('+') && l.includes(`[${EXAMPLE.title}](runbooks/${slugOf(EXAMPLE.title)}.md)`)), output(dry));
 
   assert.is((await plop(root, ['--answers', writeAnswers(EXAMPLE)])).code, 0);
-  commitAll(root);
+  await commitAll(root);
   const again = await plop(root, ['--answers', writeAnswers(EXAMPLE)]);
   assert.is(again.code, 0, output(again));
   assert.match(output(again), `runbook ${slugOf(EXAMPLE.title)} is up to date: nothing to change`);
-  assert.is(gitStatus(root), '');
+  assert.is((await gitStatus(root)), '');
 
   // Edited by hand since: other answers are refused without --force.
   const edited = await plop(root, ['--answers', writeAnswers({ ...EXAMPLE, symptoms: 'Something else.' })]);
   assert.is(edited.code, 1, output(edited));
   assert.match(edited.stderr, `error: answers.name: runbook ${slugOf(EXAMPLE.title)} already exists with other content (${FILE})`);
-  assert.is(gitStatus(root), '');
+  assert.is((await gitStatus(root)), '');
 });
 
 test('each runbook is linked once, in alphabetical order of the titles', async () => {

@@ -1,4 +1,3 @@
-import { execFile, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
@@ -10,6 +9,7 @@ import { isDir } from '../src/lib/fsutil.ts';
 import { addResource } from '../generators/lib/yaml-edit.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { cacheArea } from '../src/lib/cache.ts';
+import { launch } from '../src/lib/spawner.ts';
 import { listClusters } from '../src/lib/layout.ts';
 import { invoke } from '../src/lib/cli.ts';
 import { generatorMain } from '../generators/lib/run.ts';
@@ -96,15 +96,11 @@ export interface Run {
 }
 
 /** Runs one of the project's entry points as a user would, through node with tsx. */
-export const runNode = (script: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Run => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+export const runNode = (script: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> =>
+  runProcess(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, K8S_OPS_SCHEMA_DIR: SCHEMAS.join(delimiter), ...opts.env },
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
   });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-};
 
 /**
  * The stand-ins of tests/fixtures/platform-stubs: the Kustomization each provides, its namespace, and the
@@ -170,11 +166,10 @@ const makeScratchBase = async (kind: ScratchKind): Promise<string> => {
     }
     writeFileSync(appsKustomization, addResource(appsKustomization, readFileSync(appsKustomization, 'utf8'), `./${stub.folder}`));
   }
-  spawnSync('git', ['init', '-q'], { cwd: dir });
-  spawnSync('git', ['add', '-A'], { cwd: dir });
-  spawnSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', 'commit', '-qm', 'base'], { cwd: dir });
+  await git(dir, 'init', '-q');
+  await commitAll(dir, 'base');
   // One pack instead of an object file per file and folder: every scratchRepo() copies the base.
-  spawnSync('git', ['repack', '-adq'], { cwd: dir });
+  await git(dir, 'repack', '-adq');
   return dir;
 };
 
@@ -187,16 +182,26 @@ export const scratchRepo = async (kind: ScratchKind = 'platform'): Promise<strin
   return dir;
 };
 
+/**
+ * git in a test's repository, its output; a failure throws with git's message. Started by the helper that
+ * starts commands (src/lib/spawner.ts), not by this worker, whose fork would cost more than git.
+ */
+export const git = async (cwd: string, ...args: string[]): Promise<string> => {
+  const r = await launch('git', args, { cwd }).result;
+  if (r.code !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr || r.error}`);
+  return r.stdout;
+};
+
 /** Commits everything in a scratch repository, as the operator would after a generator run. */
-export const commitAll = (dir: string): void => {
-  spawnSync('git', ['add', '-A'], { cwd: dir });
-  spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@e', 'commit', '-qm', 'change'], { cwd: dir });
+export const commitAll = async (dir: string, message = 'change'): Promise<void> => {
+  await git(dir, 'add', '-A');
+  await git(dir, '-c', 'user.name=test', '-c', 'user.email=test@example.com', 'commit', '-q', '--allow-empty', '-m', message);
 };
 
 /** `npx plop <generator> -- <args>` in `repo`, in this process: the generator plop calls, without plop. */
 export const generate = (repo: string, generator: string, args: string[]): Promise<Run> => invoke(generatorMain(generator, repo), args);
 
-export const gitStatus = (dir: string): string => spawnSync('git', ['status', '--porcelain'], { cwd: dir, encoding: 'utf8' }).stdout;
+export const gitStatus = (dir: string): Promise<string> => git(dir, 'status', '--porcelain');
 
 const TSX_LOADER = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 
@@ -210,28 +215,21 @@ export const withoutNodeOptions = (): NodeJS.ProcessEnv => {
 };
 
 /** `npx plop <generator> -- <args>` as the operator runs it, in `cwd` (the repository to change). */
-export const plop = (cwd: string, generator: string, args: string[]): Run => {
-  const r = spawnSync(
+export const plop = (cwd: string, generator: string, args: string[]): Promise<Run> =>
+  runProcess(
     process.execPath,
     ['--import', TSX_LOADER, join(ROOT, 'node_modules', 'plop', 'bin', 'plop.js'), '--plopfile', join(ROOT, 'plopfile.ts'), generator, '--', ...args],
-    { cwd, env: { ...withoutNodeOptions(), K8S_OPS_SCHEMA_DIR: SCHEMAS.join(delimiter) }, encoding: 'utf8', input: '' },
+    { cwd, env: { ...withoutNodeOptions(), K8S_OPS_SCHEMA_DIR: SCHEMAS.join(delimiter) } },
   );
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-};
 
 /**
- * A process started without blocking this one: its output and exit code once it ends, `input` on its stdin.
- * A test whose stub tools this process answers needs it, since a spawnSync would keep the answers from coming.
+ * A process started without blocking this one (a test whose stub tools this process answers needs that),
+ * by the helper that starts commands: its output and exit code once it ends, `input` on its stdin.
  */
-export const runProcess = (command: string, args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv }, input = ''): Promise<Run> =>
-  new Promise((done) => {
-    const child = execFile(command, args, { ...opts, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-      done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
-    );
-    // A process that exits without reading its stdin closes the pipe: not an error of the run.
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(input);
-  });
+export const runProcess = async (command: string, args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv }, input = ''): Promise<Run> => {
+  const r = await launch(command, args, { ...opts, input }).result;
+  return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr };
+};
 
 /** An async function's failure: its message must match `expected` (a pattern, or the whole message). */
 export const rejects = async (fn: () => Promise<unknown>, expected: RegExp | string): Promise<void> => {
@@ -270,7 +268,8 @@ export const refusalFailures = async (
       const r = await run(root, ['--answers', writeAnswers(answers)]);
       if (r.code === 0) failures.push(`${what}: exit 0\n${r.stdout}\n${r.stderr}`);
       else if (!r.stderr.includes(`error: ${message}`)) failures.push(`${what}: expected "error: ${message}" in\n${r.stderr}`);
-      if (gitStatus(root) !== '') failures.push(`${what}: left ${gitStatus(root)}`);
+      const left = await gitStatus(root);
+      if (left !== '') failures.push(`${what}: left ${left}`);
     }
   };
   await Promise.all([worker(), worker(), worker()]);

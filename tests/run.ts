@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { scratchParent } from '../src/lib/fsutil.ts';
+import { helperPid } from '../src/lib/spawner.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const self = fileURLToPath(import.meta.url);
@@ -25,9 +26,12 @@ interface Done {
 }
 
 /** This process's CPU seconds plus those of its finished children, from /proc (Linux). */
-const cpuSeconds = (): number => {
+const cpuSeconds = (): number => processCpu('self') + (helperPid() === undefined ? 0 : processCpu(String(helperPid())));
+
+/** A process's CPU seconds and its finished children's (the helper that starts commands is one to add). */
+const processCpu = (pid: string): number => {
   try {
-    const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
     return fields.slice(11, 15).reduce((s, f) => s + Number(f), 0) / 100;
   } catch {
     return 0;

@@ -113,6 +113,9 @@ export const launchInBackground = (cmd: string, args: string[], opts: Pick<Launc
   helper.send({ id, cmd, args, cwd: opts.cwd, env: opts.env ?? process.env, detached: true, background: true });
 };
 
+/** The helper's process id while it runs (the test runner adds its CPU time to a file's). */
+export const helperPid = (): number | undefined => helper?.pid;
+
 /** Kills a command started `detached`, with everything it started. */
 export const stopGroup = (pid: number): void => {
   try {
