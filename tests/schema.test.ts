@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { cacheArea, cacheRecord } from '../src/lib/cache.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compileCached } from '../src/lib/compiled-schemas.ts';
+import { compileCached, forgetCompiled } from '../src/lib/compiled-schemas.ts';
 import { loadConfig } from '../src/validate/config.ts';
 import { SchemaValidator } from '../src/validate/schema.ts';
 import { AJV_OPTIONS, goRegExp } from '../src/validate/schema-patches.ts';
@@ -142,8 +142,9 @@ test('a damaged compiled validator is compiled again', async () => {
   assert.ok(first({ name: 'ABC' }), 'the Go pattern engine is used');
   const [file] = readdirSync(cacheArea(cacheDir, 'validators').dir).filter((f) => f.endsWith('.cjs'));
   writeFileSync(join(cacheArea(cacheDir, 'validators').dir, file), 'this is not javascript {');
-  // Another spelling of the same folder, so this process's own memo does not answer.
-  const again = await compileCached({ key: 'k', schema: () => schema, options, cacheDir: `${cacheDir}/` });
+  // As a new process: this one's own validators do not answer.
+  forgetCompiled();
+  const again = await compileCached({ key: 'k', schema: () => schema, options, cacheDir });
   assert.ok(again({ name: 'ABC' }));
   assert.not.ok(again({ name: 'a1' }));
   assert.not.match(readFileSync(join(cacheArea(cacheDir, 'validators').dir, file), 'utf8'), 'not javascript', 'the entry was replaced');

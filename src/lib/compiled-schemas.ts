@@ -69,11 +69,11 @@ export const writeCodeCaches = (): void => {
  * costs as much as loading it; the code cache, taken after they ran (writeCodeCaches, or when the process
  * ends), keeps those compiled functions.
  */
-const load = (file: string, scope: Record<string, unknown>): ValidateFunction => {
+const load = (file: string, code: string, scope: Record<string, unknown>): ValidateFunction => {
   const codeCache = `${file}.v8`;
   const cachedData = isFile(codeCache) ? readFileSync(codeCache) : undefined;
   const params = ['require', 'module', 'exports', ...Object.keys(scope)].join(', ');
-  const script = new Script(`(function (${params}) {${readFileSync(file, 'utf8')}\n})`, { filename: file, cachedData });
+  const script = new Script(`(function (${params}) {${code}\n})`, { filename: file, cachedData });
   if (!cachedData || script.cachedDataRejected) {
     uncached.set(codeCache, script);
     if (!flushing) {
@@ -88,38 +88,55 @@ const load = (file: string, scope: Record<string, unknown>): ValidateFunction =>
 
 /**
  * A validator for `schema`: ajv's standalone code from the cache when it is there, else compiled and then cached.
- * Big CRD schemas take ajv hundreds of milliseconds to compile; loading the cached code takes a few.
+ * Big CRD schemas take ajv hundreds of milliseconds to compile; loading the cached code takes a few. A process
+ * compiles or loads each schema once, whichever cache folder asks next: that folder gets the code written in.
  */
-export const compileCached = (req: CompileRequest): Promise<ValidateFunction> => {
-  const id = `${req.cacheDir ?? ''}\0${req.draft2020 ?? false}\0${optionsId(req.options)}\0${req.key}`;
-  if (!compiled.has(id)) compiled.set(id, loadOrCompile(req));
-  return compiled.get(id)!;
+export const compileCached = async (req: CompileRequest): Promise<ValidateFunction> => {
+  const id = `${req.draft2020 ?? false}\0${optionsId(req.options)}\0${req.key}`;
+  const first = !compiled.has(id);
+  if (first) compiled.set(id, loadOrCompile(req));
+  const entry = await compiled.get(id)!;
+  const file = codeFile(req);
+  if (!first && file && entry.code !== undefined && !isFile(file)) keepCode(req, file, entry.code);
+  return entry.validate;
 };
 
-/** This process's validators: a schema with an `$id` cannot be compiled twice by one ajv. */
-const compiled = new Map<string, Promise<ValidateFunction>>();
+/** This process's validators and their code: a schema with an `$id` cannot be compiled twice by one ajv. */
+const compiled = new Map<string, Promise<{ validate: ValidateFunction; code?: string }>>();
 
-const loadOrCompile = async (req: CompileRequest): Promise<ValidateFunction> => {
+/** Forgets this process's validators, as a new process would start (a test of the cache on disk needs it). */
+export const forgetCompiled = (): void => {
+  compiled.clear();
+  instances.clear();
+};
+
+const codeFile = (req: CompileRequest): string | undefined =>
+  req.cacheDir ? cacheArea(req.cacheDir, 'validators').file(sha256(AJV_VERSION, String(req.draft2020 ?? false), optionsId(req.options), req.key), '.cjs') : undefined;
+
+const keepCode = (req: CompileRequest, file: string, code: string): void => {
+  const area = cacheArea(req.cacheDir!, 'validators');
+  mkdirSync(area.dir, { recursive: true });
+  writeAtomically(file, code);
+  area.prune((f) => f.endsWith('.cjs'), (f) => [`${f}.v8`]);
+};
+
+const loadOrCompile = async (req: CompileRequest): Promise<{ validate: ValidateFunction; code?: string }> => {
   const scope = scopeOf(req.options);
-  const area = req.cacheDir ? cacheArea(req.cacheDir, 'validators') : undefined;
-  const file = area?.file(sha256(AJV_VERSION, String(req.draft2020 ?? false), optionsId(req.options), req.key), '.cjs');
+  const file = codeFile(req);
   if (file && isFile(file)) {
     try {
-      return load(file, scope);
+      const code = readFileSync(file, 'utf8');
+      return { validate: load(file, code, scope), code };
     } catch {
       // A damaged entry is compiled again and replaced.
     }
   }
   const ajv = await ajvFor(req.options, req.draft2020);
   const validate: ValidateFunction = ajv.compile(req.schema());
-  if (file) {
-    const { default: standaloneCode } = await import('ajv/dist/standalone/index.js');
-    const code = (standaloneCode as any)(ajv, validate);
-    mkdirSync(area!.dir, { recursive: true });
-    writeAtomically(file, code);
-    area!.prune((f) => f.endsWith('.cjs'), (f) => [`${f}.v8`]);
-    // Run from the file from now on, so that this process leaves the V8 code cache for the next.
-    return load(file, scope);
-  }
-  return validate;
+  if (!file) return { validate };
+  const { default: standaloneCode } = await import('ajv/dist/standalone/index.js');
+  const code: string = (standaloneCode as any)(ajv, validate);
+  keepCode(req, file, code);
+  // Run from the file from now on, so that this process leaves the V8 code cache for the next.
+  return { validate: load(file, code, scope), code };
 };
