@@ -4,12 +4,14 @@
 // largest first, and its output is printed whole when the file is done.
 // --typecheck runs `tsc --noEmit` alongside, counted as one more test.
 // K8S_OPS_TEST_WORKERS sets the number of workers (default: the CPUs, at least 2);
-// K8S_OPS_TEST_TIMES=1 prints each file's wall and CPU time at the end (CPU: the worker's and its children's).
+// K8S_OPS_TEST_TIMES=1 prints the warm-up's wall time and each file's wall and CPU time at the end (CPU: the
+// worker's and its children's, the helper's that starts commands included).
 import { execFile, fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cacheArea } from '../src/lib/cache.ts';
 import { scratchParent } from '../src/lib/fsutil.ts';
 import { helperPid } from '../src/lib/spawner.ts';
 
@@ -107,13 +109,29 @@ const main = async (): Promise<void> => {
       process.exit(code);
     });
   }
-  process.env.K8S_OPS_CACHE_DIR ??= join(scratch, 'cache');
+  if (!process.env.K8S_OPS_CACHE_DIR) {
+    process.env.K8S_OPS_CACHE_DIR = join(scratch, 'cache');
+    keepValidatorsBetweenRuns(process.env.K8S_OPS_CACHE_DIR);
+  }
   process.env.K8S_OPS_TEST_TMP = scratch;
   try {
     await runFiles(files, typeErrors, started);
   } finally {
     removeScratch();
   }
+};
+
+/**
+ * The compiled schema validators outlive the run, in TMPDIR beside tsx's compiled files: code made from the
+ * schemas alone (keyed by schema, ajv options and ajv's version), whose making is most of the warm-up.
+ * Everything else the tests cache (renders, verdicts, snapshots) starts empty in each run.
+ */
+const keepValidatorsBetweenRuns = (cacheDir: string): void => {
+  const kept = join(tmpdir(), `k8s-ops-test-validators-${process.getuid?.() ?? 'user'}`);
+  mkdirSync(kept, { recursive: true });
+  const area = cacheArea(cacheDir, 'validators').dir;
+  mkdirSync(dirname(area), { recursive: true });
+  symlinkSync(kept, area);
 };
 
 /** The warm-up, then every file in the workers, then the summary; `typeErrors`: the type-check under way. */
@@ -125,6 +143,7 @@ const runFiles = async (files: string[], typeErrors: Promise<string | undefined>
   const { writeCodeCaches } = await import('../src/lib/compiled-schemas.ts');
   await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: CACHE });
   writeCodeCaches();
+  const warmUp = (performance.now() - started) / 1000;
 
   const count = Math.min(files.length, Number(process.env.K8S_OPS_TEST_WORKERS) || Math.max(2, availableParallelism()));
   const queue = [...files];
@@ -182,7 +201,7 @@ const runFiles = async (files: string[], typeErrors: Promise<string | undefined>
   if (process.env.K8S_OPS_TEST_TIMES) {
     const rows = [...times].sort((a, b) => b[1].ms - a[1].ms);
     const cpu = rows.reduce((s, [, t]) => s + t.cpu, 0);
-    process.stderr.write(`  wall      CPU\n${rows.map(([f, t]) => `${(t.ms / 1000).toFixed(1).padStart(6)} s ${t.cpu.toFixed(1).padStart(6)} s  ${f}`).join('\n')}\n  files' CPU: ${cpu.toFixed(0)} s\n`);
+    process.stderr.write(`  warm-up: ${warmUp.toFixed(1)} s\n  wall      CPU\n${rows.map(([f, t]) => `${(t.ms / 1000).toFixed(1).padStart(6)} s ${t.cpu.toFixed(1).padStart(6)} s  ${f}`).join('\n')}\n  files' CPU: ${cpu.toFixed(0)} s\n`);
   }
   if (totals.failedFiles || totals.passed + totals.skipped < totals.total) process.exitCode = 1;
 };
