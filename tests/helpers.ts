@@ -71,7 +71,8 @@ export const fixtureRepo = (name: string): string => {
 /**
  * One cache for the whole run, shared by the tests and by what they call (generators, the validator's
  * defaults): each schema is compiled and each folder built once per run, as on an operator's machine. It
- * starts empty every run; the tests of the cache itself use caches of their own.
+ * starts empty every run but for the compiled validators, which the runner keeps between runs (run.ts);
+ * the tests of the cache itself use caches of their own.
  */
 export const CACHE: string = (process.env.K8S_OPS_CACHE_DIR ??= tempDir('k8s-ops-cache-'));
 

@@ -7,12 +7,13 @@
 // K8S_OPS_TEST_TIMES=1 prints the warm-up's wall time and each file's wall and CPU time at the end (CPU: the
 // worker's and its children's, the helper's that starts commands included).
 import { execFile, fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cacheArea } from '../src/lib/cache.ts';
 import { scratchParent } from '../src/lib/fsutil.ts';
+import { sha256 } from '../src/lib/hash.ts';
 import { helperPid } from '../src/lib/spawner.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -123,13 +124,35 @@ const main = async (): Promise<void> => {
 
 /**
  * The compiled schema validators outlive the run, in TMPDIR beside tsx's compiled files: code made from the
- * schemas alone (keyed by schema, ajv options and ajv's version), whose making is most of the warm-up.
- * Everything else the tests cache (renders, verdicts, snapshots) starts empty in each run.
+ * schemas, their load-time patches and ajv, whose making is most of the warm-up. The folder is named after
+ * the cache area's version and the sources that make the code (a change to any starts a new one), and used
+ * only when it is this user's alone. Everything else the tests cache starts empty in each run.
  */
 const keepValidatorsBetweenRuns = (cacheDir: string): void => {
-  const kept = join(tmpdir(), `k8s-ops-test-validators-${process.getuid?.() ?? 'user'}`);
-  mkdirSync(kept, { recursive: true });
   const area = cacheArea(cacheDir, 'validators').dir;
+  const root = join(here, '..');
+  const sources = [
+    ...readdirSync(join(root, 'src/validate')).filter((f) => f.startsWith('schema')).map((f) => join(root, 'src/validate', f)),
+    ...['src/lib/compiled-schemas.ts', 'src/lib/toolkit-schemas.ts', 'package-lock.json'].map((f) => join(root, f)),
+  ];
+  const made = sha256(...sources.map((f) => readFileSync(f, 'utf8'))).slice(0, 16);
+  const prefix = `k8s-ops-test-${basename(area)}-${process.getuid?.() ?? 'user'}-`;
+  const kept = join(tmpdir(), `${prefix}${made}`);
+  // Those of other sources (about 80 MB each): the two newest stay, for a run of another checkout.
+  const others = readdirSync(tmpdir())
+    .filter((f) => f.startsWith(prefix) && f !== basename(kept))
+    .map((f) => ({ f, at: lstatSync(join(tmpdir(), f)).mtimeMs }))
+    .sort((a, b) => b.at - a.at);
+  for (const { f } of others.slice(2)) rmSync(join(tmpdir(), f), { recursive: true, force: true });
+  try {
+    mkdirSync(kept, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return;
+  }
+  const st = lstatSync(kept);
+  // Code from here is run: a folder someone else made or can write to is not used.
+  if (!st.isDirectory() || (process.getuid && st.uid !== process.getuid()) || st.mode & 0o022) return;
+  utimesSync(kept, new Date(), new Date());
   mkdirSync(dirname(area), { recursive: true });
   symlinkSync(kept, area);
 };

@@ -1,15 +1,24 @@
 // Commands start from the small helper process (src/lib/spawner.ts), as given, without a shell: what the
 // exec seam and the kustomize runs rely on.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnCommand } from '../src/lib/exec.ts';
-import { launch, launchInBackground } from '../src/lib/spawner.ts';
+import { helperPid, launch, launchInBackground } from '../src/lib/spawner.ts';
 import { tempDir } from './helpers.ts';
 
 const test = suite('spawner');
+
+/** Whether a process runs: a killed one may stay a zombie for a while, until something reaps it. */
+const isRunning = (pid: number): boolean => {
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
 const PATH = process.env.PATH;
 
 test('arguments reach the command as given: no shell splits, expands or quotes them', async () => {
@@ -37,6 +46,28 @@ test('a command that is not installed answers 127, as a shell would, naming it',
   assert.equal(r, { code: 127, stdout: '', stderr: 'k8s-ops-no-such-tool: command not found\n' });
 });
 
+test('a working folder that does not exist is named as such, not as a missing command', async () => {
+  const r = await spawnCommand({ cmd: 'ls', args: [], cwd: '/nonexistent-k8s-ops', env: { PATH } });
+  assert.equal(r, { code: 127, stdout: '', stderr: 'ls: cannot run in /nonexistent-k8s-ops: no such folder\n' });
+});
+
+test('a helper that dies: what it ran is stopped and reported lost; what it had not started goes to the next one', async () => {
+  const running = launch('sh', ['-c', 'sleep 5; echo done'], { env: { PATH } });
+  const pid = (await running.pid)!;
+  process.kill(helperPid()!, 'SIGKILL');
+  const r = await running.result;
+  assert.equal([r.code, r.error, r.notStarted], [null, 'lost', false]);
+  for (let i = 0; i < 50 && isRunning(pid); i++) await sleep(20);
+  assert.not.ok(isRunning(pid), 'the command was stopped with it');
+  for (let i = 0; i < 5; i++) {
+    await spawnCommand({ cmd: 'true', args: [], env: { PATH } });
+    const dying = helperPid()!;
+    const next = spawnCommand({ cmd: 'echo', args: [String(i)], env: { PATH } });
+    process.kill(dying, 'SIGKILL');
+    assert.equal(await next, { code: 0, stdout: `${i}\n`, stderr: '' });
+  }
+});
+
 test('a command killed by a signal fails; one past its output limit is stopped with what it started', async () => {
   assert.is((await spawnCommand({ cmd: 'sh', args: ['-c', 'kill -KILL $$'], env: { PATH } })).code, 1);
   const { pid, result } = launch('sh', ['-c', 'yes & wait'], { env: { PATH }, detached: true, outputLimit: 4096 });
@@ -59,7 +90,7 @@ test('a command killed by a signal fails; one past its output limit is stopped w
 test('a background command goes on by itself', async () => {
   const dir = tempDir('k8s-ops-background-');
   mkdirSync(join(dir, 'a', 'b'), { recursive: true });
-  launchInBackground('rm', ['-rf', join(dir, 'a')], { env: { PATH } });
+  await launchInBackground('rm', ['-rf', join(dir, 'a')], { env: { PATH } });
   for (let i = 0; i < 100 && existsSync(join(dir, 'a')); i++) await sleep(20);
   assert.not.ok(existsSync(join(dir, 'a')));
 });

@@ -94,15 +94,35 @@ const load = (file: string, code: string, scope: Record<string, unknown>): Valid
 export const compileCached = async (req: CompileRequest): Promise<ValidateFunction> => {
   const id = `${req.draft2020 ?? false}\0${optionsId(req.options)}\0${req.key}`;
   const first = !compiled.has(id);
-  if (first) compiled.set(id, loadOrCompile(req));
+  if (first) {
+    const made = loadOrCompile(req);
+    compiled.set(id, made);
+    // A failure (a cache folder that cannot be written) is not kept for the next folder.
+    made.catch(() => compiled.get(id) === made && compiled.delete(id));
+  }
   const entry = await compiled.get(id)!;
   const file = codeFile(req);
-  if (!first && file && entry.code !== undefined && !isFile(file)) keepCode(req, file, entry.code);
+  if (!first && file && !isFile(file)) {
+    entry.code ??= await standalone(entry.ajv, entry.validate);
+    keepCode(req, file, entry.code);
+  }
   return entry.validate;
 };
 
+interface Compiled {
+  validate: ValidateFunction;
+  code?: string;
+  /** The ajv that compiled it, when this process did (its code is made from both). */
+  ajv?: any;
+}
+
 /** This process's validators and their code: a schema with an `$id` cannot be compiled twice by one ajv. */
-const compiled = new Map<string, Promise<{ validate: ValidateFunction; code?: string }>>();
+const compiled = new Map<string, Promise<Compiled>>();
+
+const standalone = async (ajv: any, validate: ValidateFunction): Promise<string> => {
+  const { default: standaloneCode } = await import('ajv/dist/standalone/index.js');
+  return (standaloneCode as any)(ajv, validate);
+};
 
 /** Forgets this process's validators, as a new process would start (a test of the cache on disk needs it). */
 export const forgetCompiled = (): void => {
@@ -120,7 +140,7 @@ const keepCode = (req: CompileRequest, file: string, code: string): void => {
   area.prune((f) => f.endsWith('.cjs'), (f) => [`${f}.v8`]);
 };
 
-const loadOrCompile = async (req: CompileRequest): Promise<{ validate: ValidateFunction; code?: string }> => {
+const loadOrCompile = async (req: CompileRequest): Promise<Compiled> => {
   const scope = scopeOf(req.options);
   const file = codeFile(req);
   if (file && isFile(file)) {
@@ -133,9 +153,8 @@ const loadOrCompile = async (req: CompileRequest): Promise<{ validate: ValidateF
   }
   const ajv = await ajvFor(req.options, req.draft2020);
   const validate: ValidateFunction = ajv.compile(req.schema());
-  if (!file) return { validate };
-  const { default: standaloneCode } = await import('ajv/dist/standalone/index.js');
-  const code: string = (standaloneCode as any)(ajv, validate);
+  if (!file) return { validate, ajv };
+  const code = await standalone(ajv, validate);
   keepCode(req, file, code);
   // Run from the file from now on, so that this process leaves the V8 code cache for the next.
   return { validate: load(file, code, scope), code };

@@ -32,9 +32,22 @@ export interface CommandResult {
  */
 export const spawnCommand = async (c: Command): Promise<CommandResult> => {
   const r = await launch(c.cmd, c.args, { cwd: c.cwd, env: c.env, input: c.input, stream: c.stream }).result;
-  if (r.code === null && !r.signal) return { code: 127, stdout: '', stderr: `${c.cmd}: ${r.error === 'ENOENT' ? 'command not found' : r.error === 'EACCES' ? 'permission denied' : `could not be started (${r.error})`}\n` };
+  if (r.notStarted) return { code: 127, stdout: '', stderr: `${c.cmd}: ${notStartedReason(r.error, c.cwd)}\n` };
+  if (r.error === 'lost') return { code: 1, stdout: '', stderr: `${c.cmd}: stopped: the process that started it exited\n` };
+  if (r.error?.startsWith('output-too-large')) return { code: 1, stdout: '', stderr: `${c.cmd}: its output was too large to read\n` };
   return { code: r.code ?? 1, stdout: r.stdout, stderr: r.stderr };
 };
+
+const notStartedReason = (error: string | undefined, cwd: string | undefined): string =>
+  error === 'ENOENT'
+    ? 'command not found'
+    : error === 'EACCES'
+      ? 'permission denied'
+      : error === 'no-folder'
+        ? `cannot run in ${cwd}: no such folder`
+        : error === 'lost'
+          ? 'could not be started: the process that starts commands exited'
+          : `could not be started (${error})`;
 
 const exec = async (cmd: string, args: string[], opts: ExecOptions): Promise<CommandResult> => {
   const r = await io().exec({ cmd, args, cwd: opts.cwd, input: opts.input, stream: opts.stream, env: { ...io().env, ...opts.env } });

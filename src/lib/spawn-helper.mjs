@@ -1,11 +1,33 @@
 // The process that starts the others (spawner.ts says why). Plain JavaScript, so node starts it without
-// tsx. Each message is one command; the answers are its pid, then its exit and output.
+// tsx. Each message is one command; the answers are its pid, then its exit and output (as bytes).
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 
-const reply = (message) => process.connected && process.send(message);
+const EMPTY = new Uint8Array();
+
+const reply = (message) => {
+  if (!process.connected) return;
+  try {
+    process.send(message);
+  } catch (e) {
+    // Too big to pass on (hundreds of MB): say so instead of the output.
+    process.send({ id: message.id, done: true, code: null, signal: null, stdout: EMPTY, stderr: EMPTY, error: `output-too-large: ${e.message}` });
+  }
+};
+
+const isFolder = (path) => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+};
 
 process.on('message', (job) => {
   const { id, cmd, args, cwd, env, input, stream, detached, background, outputLimit, errorLimit } = job;
+  const notStarted = (error) => reply({ id, done: true, code: null, signal: null, stdout: EMPTY, stderr: EMPTY, error, notStarted: true });
+  // node says ENOENT for a missing working folder as for a missing command: tell them apart.
+  if (cwd !== undefined && !isFolder(cwd)) return notStarted('no-folder');
   let child;
   try {
     child = spawn(cmd, args, {
@@ -15,12 +37,12 @@ process.on('message', (job) => {
       stdio: background ? 'ignore' : [input === undefined ? 'ignore' : 'pipe', stream ? 'inherit' : 'pipe', stream ? 'inherit' : 'pipe'],
     });
   } catch (e) {
-    return reply({ id, done: true, code: null, signal: null, stdout: '', stderr: '', error: e.code ?? String(e.message) });
+    return notStarted(e.code ?? String(e.message));
   }
   if (background) {
     child.on('error', () => {});
     child.unref();
-    return reply({ id, done: true, code: 0, signal: null, stdout: '', stderr: '', pid: child.pid });
+    return reply({ id, done: true, code: 0, signal: null, stdout: EMPTY, stderr: EMPTY, pid: child.pid });
   }
   reply({ id, pid: child.pid });
 
@@ -29,7 +51,6 @@ process.on('message', (job) => {
   let outBytes = 0;
   let errBytes = 0;
   let overflow = false;
-  let error;
   let finished = false;
   child.stdout?.on('data', (chunk) => {
     if (overflow) return;
@@ -49,17 +70,18 @@ process.on('message', (job) => {
     child.stdin.on('error', () => {});
     child.stdin.end(input);
   }
-  const finish = (code, signal) => {
+  child.on('error', (e) => {
+    // Never started: node follows with a close, which is not waited for.
+    if (child.pid === undefined && !finished) {
+      finished = true;
+      notStarted(e.code ?? String(e.message));
+    }
+  });
+  child.on('close', (code, signal) => {
     if (finished) return;
     finished = true;
-    reply({ id, done: true, code, signal, error, overflow, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-  };
-  child.on('error', (e) => {
-    error = e.code ?? String(e.message);
-    // Never started: no close follows.
-    if (child.pid === undefined) finish(null, null);
+    reply({ id, done: true, code, signal, overflow, stdout: Buffer.concat(out), stderr: Buffer.concat(err) });
   });
-  child.on('close', finish);
 });
 
 const kill = (child, group) => {

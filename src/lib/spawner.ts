@@ -23,13 +23,17 @@ export interface LaunchOptions {
 }
 
 export interface LaunchResult {
-  /** Null when it was killed by a signal or never started. */
+  /** Null when it was killed by a signal, never started, or was lost with the helper. */
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
-  /** Why it did not start or failed to run (an errno code such as ENOENT). */
+  /**
+   * Why it did not start (`notStarted`: an errno code such as ENOENT or EACCES, or `no-folder` for a
+   * missing `cwd`), or what became of it otherwise (`lost`: the helper exited while it ran).
+   */
   error?: string;
+  notStarted?: boolean;
   overflow?: boolean;
 }
 
@@ -40,11 +44,16 @@ export interface Launched {
 }
 
 interface Pending {
+  /** What was sent, to send again to a new helper when the old one went before starting it. */
+  message: object;
+  retried?: boolean;
+  pid?: number;
+  detached?: boolean;
   started: (pid: number | undefined) => void;
   finished: (result: LaunchResult) => void;
 }
 
-type Answer = { id: number; pid?: number } & ({ done?: false } | ({ done: true } & LaunchResult));
+type Answer = { id: number; pid?: number } & ({ done?: false } | ({ done: true; stdout: Uint8Array; stderr: Uint8Array } & Omit<LaunchResult, 'stdout' | 'stderr'>));
 
 const HELPER = fileURLToPath(new URL('./spawn-helper.mjs', import.meta.url));
 
@@ -65,56 +74,88 @@ const hold = (on: boolean): void => {
   }
 };
 
+const decoder = new TextDecoder();
+
 const start = (): ChildProcess => {
-  // No execArgv: not this process's loaders, profilers or memory flags.
-  const child = fork(HELPER, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // No execArgv or NODE_OPTIONS: not this process's loaders, profilers, inspector or memory flags.
+  const { NODE_OPTIONS: _, ...env } = process.env;
+  const child = fork(HELPER, [], { execArgv: [], env, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   child.on('message', (answer: Answer) => {
     const job = pending.get(answer.id);
     if (!job) return;
+    job.pid = answer.pid;
     if (!answer.done) return job.started(answer.pid);
     pending.delete(answer.id);
     job.started(answer.pid);
-    const { id: _id, done: _done, pid: _pid, ...result } = answer;
-    job.finished(result);
+    const { id: _id, done: _done, pid: _pid, stdout, stderr, ...result } = answer;
+    job.finished({ ...result, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) });
     if (!pending.size) hold(false);
   });
-  // Gone (killed, or out of memory): what it was running is lost; the next command starts a new helper.
-  child.on('exit', () => {
-    if (helper === child) helper = undefined;
-    for (const [id, job] of pending) {
-      pending.delete(id);
-      job.started(undefined);
-      job.finished({ code: null, signal: null, stdout: '', stderr: '', error: 'the process that starts commands has exited' });
-    }
-  });
+  // A message it could not take (it is exiting): the exit below settles what was waiting.
+  child.on('error', () => gone(child));
+  // Gone (killed, out of memory): what it started is stopped, and reported lost; the next command starts a new helper.
+  child.on('exit', () => gone(child));
   return child;
+};
+
+const gone = (child: ChildProcess): void => {
+  if (helper !== child) return;
+  helper = undefined;
+  for (const [id, job] of pending) {
+    if (job.pid === undefined && !job.retried) {
+      job.retried = true;
+      send(job.message);
+      continue;
+    }
+    pending.delete(id);
+    if (job.pid !== undefined) (job.detached ? stopGroup : stopProcess)(job.pid);
+    job.started(job.pid);
+    job.finished({ code: null, signal: null, stdout: '', stderr: '', error: 'lost', notStarted: job.pid === undefined });
+  }
+};
+
+const send = (message: object): void => {
+  if (!helper?.connected) helper = start();
+  const to = helper;
+  hold(true);
+  to.send(message, (e) => e && gone(to));
 };
 
 /** Starts `cmd` with `args` (no shell) and collects its exit and output. */
 export const launch = (cmd: string, args: string[], opts: LaunchOptions = {}): Launched => {
-  helper ??= start();
   const id = nextId++;
   let started!: (pid: number | undefined) => void;
   let finished!: (result: LaunchResult) => void;
   const pid = new Promise<number | undefined>((resolve) => (started = resolve));
   const result = new Promise<LaunchResult>((resolve) => (finished = resolve));
-  pending.set(id, { started, finished });
-  hold(true);
-  helper.send({ id, cmd, args, cwd: opts.cwd, env: opts.env ?? process.env, input: opts.input, stream: opts.stream, detached: opts.detached, outputLimit: opts.outputLimit, errorLimit: opts.errorLimit });
+  const message = { id, cmd, args, cwd: opts.cwd ?? process.cwd(), env: opts.env ?? process.env, input: opts.input, stream: opts.stream, detached: opts.detached, outputLimit: opts.outputLimit, errorLimit: opts.errorLimit };
+  pending.set(id, { message, detached: opts.detached, started, finished });
+  send(message);
   return { pid, result };
 };
 
-/** Starts `cmd` and leaves it running on its own, after this process has exited too. */
-export const launchInBackground = (cmd: string, args: string[], opts: Pick<LaunchOptions, 'cwd' | 'env'> = {}): void => {
-  helper ??= start();
-  const id = nextId++;
-  pending.set(id, { started: () => {}, finished: () => {} });
-  hold(true);
-  helper.send({ id, cmd, args, cwd: opts.cwd, env: opts.env ?? process.env, detached: true, background: true });
-};
+/**
+ * Starts `cmd` and leaves it running on its own, after this process has exited too. Resolves once it has
+ * started: a process about to exit waits for that, or the helper may never get the message.
+ */
+export const launchInBackground = (cmd: string, args: string[], opts: Pick<LaunchOptions, 'cwd' | 'env'> = {}): Promise<void> =>
+  new Promise((resolve) => {
+    const id = nextId++;
+    const message = { id, cmd, args, cwd: opts.cwd ?? process.cwd(), env: opts.env ?? process.env, detached: true, background: true };
+    pending.set(id, { message, started: () => {}, finished: () => resolve() });
+    send(message);
+  });
 
 /** The helper's process id while it runs (the test runner adds its CPU time to a file's). */
 export const helperPid = (): number | undefined => helper?.pid;
+
+const stopProcess = (pid: number): void => {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+};
 
 /** Kills a command started `detached`, with everything it started. */
 export const stopGroup = (pid: number): void => {

@@ -27,6 +27,6 @@ export const validateScratch = async (root: string, change: (scratch: string) =>
     return await validateRepository({ ...opts, repo: scratch, schemaDirs });
   } finally {
     // Removing hundreds of files takes longer than the check; a detached rm does it after we exit.
-    launchInBackground('rm', ['-rf', scratch]);
+    await launchInBackground('rm', ['-rf', scratch]);
   }
 };
