@@ -98,7 +98,8 @@ timeAppGenerator(3);
 
 /**
  * `npm test` as CI runs it (every suite in worker processes sharing a cache that starts empty but for the
- * compiled validators the runner keeps between runs, the type-check alongside): its wall time is the figure the suite is held to, ninety seconds on a quiet two-core machine.
+ * compiled validators the runner keeps between runs, the type-check alongside): its wall time is the figure
+ * the suite is held to, ninety seconds on a quiet two-core machine.
  */
 const timeTests = () => {
   const started = performance.now();
