@@ -7,7 +7,7 @@
 // K8S_OPS_TEST_TIMES=1 prints the warm-up's wall time and each file's wall and CPU time at the end (CPU: the
 // worker's and its children's, the helper's that starts commands included).
 import { execFile, fork, type ChildProcess } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -138,23 +138,26 @@ const keepValidatorsBetweenRuns = (cacheDir: string): void => {
   const made = sha256(...sources.map((f) => readFileSync(f, 'utf8'))).slice(0, 16);
   const prefix = `k8s-ops-test-${basename(area)}-${process.getuid?.() ?? 'user'}-`;
   const kept = join(tmpdir(), `${prefix}${made}`);
-  // Those of other sources (about 80 MB each): the two newest stay, for a run of another checkout.
-  const others = readdirSync(tmpdir())
-    .filter((f) => f.startsWith(prefix) && f !== basename(kept))
-    .map((f) => ({ f, at: lstatSync(join(tmpdir(), f)).mtimeMs }))
-    .sort((a, b) => b.at - a.at);
-  for (const { f } of others.slice(2)) rmSync(join(tmpdir(), f), { recursive: true, force: true });
+  // Code from there is run, and folders of other sources are removed: only this user's own count.
+  const ours = (path: string): boolean => {
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    return !!st && st.isDirectory() && (!process.getuid || st.uid === process.getuid()) && !(st.mode & 0o022);
+  };
   try {
-    mkdirSync(kept, { mode: 0o700 });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return;
+    // Those of other sources (about 80 MB each): the two newest stay, for a run of another checkout.
+    const others = readdirSync(tmpdir())
+      .filter((f) => f.startsWith(prefix) && f !== basename(kept) && ours(join(tmpdir(), f)))
+      .map((f) => ({ f, at: lstatSync(join(tmpdir(), f), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+      .sort((a, b) => b.at - a.at);
+    for (const { f } of others.slice(2)) rmSync(join(tmpdir(), f), { recursive: true, force: true });
+    if (!existsSync(kept)) mkdirSync(kept, { mode: 0o700 });
+    if (!ours(kept)) return;
+    utimesSync(kept, new Date(), new Date());
+    mkdirSync(dirname(area), { recursive: true });
+    symlinkSync(kept, area);
+  } catch {
+    // Only a cache: without it, this run compiles its validators.
   }
-  const st = lstatSync(kept);
-  // Code from here is run: a folder someone else made or can write to is not used.
-  if (!st.isDirectory() || (process.getuid && st.uid !== process.getuid()) || st.mode & 0o022) return;
-  utimesSync(kept, new Date(), new Date());
-  mkdirSync(dirname(area), { recursive: true });
-  symlinkSync(kept, area);
 };
 
 /** The warm-up, then every file in the workers, then the summary; `typeErrors`: the type-check under way. */

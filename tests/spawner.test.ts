@@ -51,7 +51,7 @@ test('a working folder that does not exist is named as such, not as a missing co
   assert.equal(r, { code: 127, stdout: '', stderr: 'ls: cannot run in /nonexistent-k8s-ops: no such folder\n' });
 });
 
-test('a helper that dies: what it ran is stopped and reported lost; what it had not started goes to the next one', async () => {
+test('a helper that dies: what it ran is stopped and reported lost, and the next command starts a new one', async () => {
   const running = launch('sh', ['-c', 'sleep 5; echo done'], { env: { PATH } });
   const pid = (await running.pid)!;
   process.kill(helperPid()!, 'SIGKILL');
@@ -59,13 +59,22 @@ test('a helper that dies: what it ran is stopped and reported lost; what it had 
   assert.equal([r.code, r.error, r.notStarted], [null, 'lost', false]);
   for (let i = 0; i < 50 && isRunning(pid); i++) await sleep(20);
   assert.not.ok(isRunning(pid), 'the command was stopped with it');
+  assert.equal(await spawnCommand({ cmd: 'echo', args: ['next'], env: { PATH } }), { code: 0, stdout: 'next\n', stderr: '' });
+  // Sent as it dies: reported in one line, never run twice, and this process goes on.
   for (let i = 0; i < 5; i++) {
     await spawnCommand({ cmd: 'true', args: [], env: { PATH } });
     const dying = helperPid()!;
-    const next = spawnCommand({ cmd: 'echo', args: [String(i)], env: { PATH } });
+    const sent = spawnCommand({ cmd: 'echo', args: [String(i)], env: { PATH } });
     process.kill(dying, 'SIGKILL');
-    assert.equal(await next, { code: 0, stdout: `${i}\n`, stderr: '' });
+    const answer = await sent;
+    if (answer.code !== 0) assert.match(answer.stderr, /^echo: (stopped|could not be started): the process that start(s|ed) (commands|it) exited\n$/);
   }
+});
+
+test('output comes back byte for byte, a leading byte order mark and split multi-byte characters included', async () => {
+  const text = `\uFEFFstart ${'é€😀'.repeat(30000)} end`;
+  const r = await spawnCommand({ cmd: 'cat', args: [], env: { PATH }, input: text });
+  assert.ok(r.stdout === text, `got ${r.stdout.length} characters for ${text.length}`);
 });
 
 test('a command killed by a signal fails; one past its output limit is stopped with what it started', async () => {

@@ -94,12 +94,7 @@ const load = (file: string, code: string, scope: Record<string, unknown>): Valid
 export const compileCached = async (req: CompileRequest): Promise<ValidateFunction> => {
   const id = `${req.draft2020 ?? false}\0${optionsId(req.options)}\0${req.key}`;
   const first = !compiled.has(id);
-  if (first) {
-    const made = loadOrCompile(req);
-    compiled.set(id, made);
-    // A failure (a cache folder that cannot be written) is not kept for the next folder.
-    made.catch(() => compiled.get(id) === made && compiled.delete(id));
-  }
+  if (first) compiled.set(id, loadOrCompile(req));
   const entry = await compiled.get(id)!;
   const file = codeFile(req);
   if (!first && file && !isFile(file)) {
@@ -133,11 +128,17 @@ export const forgetCompiled = (): void => {
 const codeFile = (req: CompileRequest): string | undefined =>
   req.cacheDir ? cacheArea(req.cacheDir, 'validators').file(sha256(AJV_VERSION, String(req.draft2020 ?? false), optionsId(req.options), req.key), '.cjs') : undefined;
 
-const keepCode = (req: CompileRequest, file: string, code: string): void => {
-  const area = cacheArea(req.cacheDir!, 'validators');
-  mkdirSync(area.dir, { recursive: true });
-  writeAtomically(file, code);
-  area.prune((f) => f.endsWith('.cjs'), (f) => [`${f}.v8`]);
+/** Writes the code into the cache folder; whether it could is the answer (a cache that cannot be written is no cache). */
+const keepCode = (req: CompileRequest, file: string, code: string): boolean => {
+  try {
+    const area = cacheArea(req.cacheDir!, 'validators');
+    mkdirSync(area.dir, { recursive: true });
+    writeAtomically(file, code);
+    area.prune((f) => f.endsWith('.cjs'), (f) => [`${f}.v8`]);
+    return true;
+  } catch {
+    return false;
+  }
 };
 
 const loadOrCompile = async (req: CompileRequest): Promise<Compiled> => {
@@ -155,7 +156,6 @@ const loadOrCompile = async (req: CompileRequest): Promise<Compiled> => {
   const validate: ValidateFunction = ajv.compile(req.schema());
   if (!file) return { validate, ajv };
   const code = await standalone(ajv, validate);
-  keepCode(req, file, code);
   // Run from the file from now on, so that this process leaves the V8 code cache for the next.
-  return { validate: load(file, code, scope), code };
+  return { validate: keepCode(req, file, code) ? load(file, code, scope) : validate, code, ajv };
 };

@@ -44,9 +44,6 @@ export interface Launched {
 }
 
 interface Pending {
-  /** What was sent, to send again to a new helper when the old one went before starting it. */
-  message: object;
-  retried?: boolean;
   pid?: number;
   detached?: boolean;
   started: (pid: number | undefined) => void;
@@ -74,7 +71,8 @@ const hold = (on: boolean): void => {
   }
 };
 
-const decoder = new TextDecoder();
+// A leading byte order mark is output like any other.
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 const start = (): ChildProcess => {
   // No execArgv or NODE_OPTIONS: not this process's loaders, profilers, inspector or memory flags.
@@ -93,7 +91,8 @@ const start = (): ChildProcess => {
   });
   // A message it could not take (it is exiting): the exit below settles what was waiting.
   child.on('error', () => gone(child));
-  // Gone (killed, out of memory): what it started is stopped, and reported lost; the next command starts a new helper.
+  // Gone (killed, out of memory): what it started is stopped and reported lost, as is what it may have started
+// (its pid may not have arrived yet: sending that again could run it twice); the next command starts a new helper.
   child.on('exit', () => gone(child));
   return child;
 };
@@ -102,11 +101,6 @@ const gone = (child: ChildProcess): void => {
   if (helper !== child) return;
   helper = undefined;
   for (const [id, job] of pending) {
-    if (job.pid === undefined && !job.retried) {
-      job.retried = true;
-      send(job.message);
-      continue;
-    }
     pending.delete(id);
     if (job.pid !== undefined) (job.detached ? stopGroup : stopProcess)(job.pid);
     job.started(job.pid);
@@ -129,7 +123,7 @@ export const launch = (cmd: string, args: string[], opts: LaunchOptions = {}): L
   const pid = new Promise<number | undefined>((resolve) => (started = resolve));
   const result = new Promise<LaunchResult>((resolve) => (finished = resolve));
   const message = { id, cmd, args, cwd: opts.cwd ?? process.cwd(), env: opts.env ?? process.env, input: opts.input, stream: opts.stream, detached: opts.detached, outputLimit: opts.outputLimit, errorLimit: opts.errorLimit };
-  pending.set(id, { message, detached: opts.detached, started, finished });
+  pending.set(id, { detached: opts.detached, started, finished });
   send(message);
   return { pid, result };
 };
@@ -142,7 +136,7 @@ export const launchInBackground = (cmd: string, args: string[], opts: Pick<Launc
   new Promise((resolve) => {
     const id = nextId++;
     const message = { id, cmd, args, cwd: opts.cwd ?? process.cwd(), env: opts.env ?? process.env, detached: true, background: true };
-    pending.set(id, { message, started: () => {}, finished: () => resolve() });
+    pending.set(id, { started: () => {}, finished: () => resolve() });
     send(message);
   });
 
