@@ -12,7 +12,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cacheArea } from '../src/lib/cache.ts';
-import { scratchParent } from '../src/lib/fsutil.ts';
+import { keepNewest, scratchParent } from '../src/lib/fsutil.ts';
 import { sha256 } from '../src/lib/hash.ts';
 import { helperPid } from '../src/lib/spawner.ts';
 
@@ -29,7 +29,10 @@ interface Done {
 }
 
 /** This process's CPU seconds plus those of its finished children, from /proc (Linux). */
-const cpuSeconds = (): number => processCpu('self') + (helperPid() === undefined ? 0 : processCpu(String(helperPid())));
+const cpuSeconds = (): number => {
+  const helper = helperPid();
+  return processCpu('self') + (helper === undefined ? 0 : processCpu(String(helper)));
+};
 
 /** A process's CPU seconds and its finished children's (the helper that starts commands is one to add). */
 const processCpu = (pid: string): number => {
@@ -144,15 +147,11 @@ const keepValidatorsBetweenRuns = (cacheDir: string): void => {
     return !!st && st.isDirectory() && (!process.getuid || st.uid === process.getuid()) && !(st.mode & 0o022);
   };
   try {
-    // Those of other sources (about 80 MB each): the two newest stay, for a run of another checkout.
-    const others = readdirSync(tmpdir())
-      .filter((f) => f.startsWith(prefix) && f !== basename(kept) && ours(join(tmpdir(), f)))
-      .map((f) => ({ f, at: lstatSync(join(tmpdir(), f), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
-      .sort((a, b) => b.at - a.at);
-    for (const { f } of others.slice(2)) rmSync(join(tmpdir(), f), { recursive: true, force: true });
     if (!existsSync(kept)) mkdirSync(kept, { mode: 0o700 });
     if (!ours(kept)) return;
     utimesSync(kept, new Date(), new Date());
+    // Those of other sources (about 80 MB each): the two newest stay beside this one, for runs of other checkouts.
+    keepNewest(tmpdir(), 3, (f) => f.startsWith(prefix) && ours(join(tmpdir(), f)));
     mkdirSync(dirname(area), { recursive: true });
     symlinkSync(kept, area);
   } catch {

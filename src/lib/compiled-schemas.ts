@@ -96,10 +96,14 @@ export const compileCached = async (req: CompileRequest): Promise<ValidateFuncti
   const first = !compiled.has(id);
   if (first) compiled.set(id, loadOrCompile(req));
   const entry = await compiled.get(id)!;
-  const file = codeFile(req);
-  if (!first && file && !isFile(file)) {
-    entry.code ??= await standalone(entry.ajv, entry.validate);
-    keepCode(req, file, entry.code);
+  // Once per cache folder, not on every call: whether it has the code.
+  if (!first && req.cacheDir && !entry.folders.has(req.cacheDir)) {
+    entry.folders.add(req.cacheDir);
+    const file = codeFile(req)!;
+    if (!isFile(file)) {
+      entry.code ??= await standalone(entry.ajv, entry.validate);
+      keepCode(req, file, entry.code);
+    }
   }
   return entry.validate;
 };
@@ -109,6 +113,8 @@ interface Compiled {
   code?: string;
   /** The ajv that compiled it, when this process did (its code is made from both). */
   ajv?: any;
+  /** The cache folders known to hold its code. */
+  folders: Set<string>;
 }
 
 /** This process's validators and their code: a schema with an `$id` cannot be compiled twice by one ajv. */
@@ -147,15 +153,16 @@ const loadOrCompile = async (req: CompileRequest): Promise<Compiled> => {
   if (file && isFile(file)) {
     try {
       const code = readFileSync(file, 'utf8');
-      return { validate: load(file, code, scope), code };
+      return { validate: load(file, code, scope), code, folders: new Set([req.cacheDir!]) };
     } catch {
       // A damaged entry is compiled again and replaced.
     }
   }
   const ajv = await ajvFor(req.options, req.draft2020);
   const validate: ValidateFunction = ajv.compile(req.schema());
-  if (!file) return { validate, ajv };
+  if (!file) return { validate, ajv, folders: new Set() };
   const code = await standalone(ajv, validate);
   // Run from the file from now on, so that this process leaves the V8 code cache for the next.
-  return { validate: keepCode(req, file, code) ? load(file, code, scope) : validate, code, ajv };
+  const kept = keepCode(req, file, code);
+  return { validate: kept ? load(file, code, scope) : validate, code, ajv, folders: new Set(kept ? [req.cacheDir!] : []) };
 };

@@ -23,7 +23,8 @@ export const walkFiles = (dir: string): string[] => {
 };
 
 /**
- * Keeps the `keep` newest entries of `dir` that `matches`; older ones go, each with the files `companions` names.
+ * Keeps the `keep` newest entries of `dir` that `matches` (files or folders); older ones go, each with the files
+ * `companions` names.
  * Another process may be writing the folder at the same time: its partial files are not entries, and an entry
  * it removes first is passed over.
  */
@@ -34,7 +35,7 @@ export const keepNewest = (dir: string, keep: number, matches: (name: string) =>
     .map((name) => ({ name, at: statSync(join(dir, name), { throwIfNoEntry: false })?.mtimeMs }))
     .filter((e): e is { name: string; at: number } => e.at !== undefined)
     .sort((a, b) => b.at - a.at);
-  for (const { name } of byAge.slice(keep)) for (const f of [name, ...companions(name)]) rmSync(join(dir, f), { force: true });
+  for (const { name } of byAge.slice(keep)) for (const f of [name, ...companions(name)]) rmSync(join(dir, f), { recursive: true, force: true });
 };
 
 /** writeAtomically's file in the making: `<file>.<pid>.tmp`. */

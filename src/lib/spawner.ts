@@ -92,7 +92,7 @@ const start = (): ChildProcess => {
   // A message it could not take (it is exiting): the exit below settles what was waiting.
   child.on('error', () => gone(child));
   // Gone (killed, out of memory): what it started is stopped and reported lost, as is what it may have started
-// (its pid may not have arrived yet: sending that again could run it twice); the next command starts a new helper.
+  // (its pid may not have arrived yet: sending that again could run it twice); the next command starts a new helper.
   child.on('exit', () => gone(child));
   return child;
 };
@@ -102,11 +102,14 @@ const gone = (child: ChildProcess): void => {
   helper = undefined;
   for (const [id, job] of pending) {
     pending.delete(id);
-    if (job.pid !== undefined) (job.detached ? stopGroup : stopProcess)(job.pid);
+    if (job.pid !== undefined) killNow(job.detached ? -job.pid : job.pid);
     job.started(job.pid);
     job.finished({ code: null, signal: null, stdout: '', stderr: '', error: 'lost', notStarted: job.pid === undefined });
   }
 };
+
+/** Where and with what environment a command runs: the helper's own are fixed when it starts. */
+const place = (opts: Pick<LaunchOptions, 'cwd' | 'env'>) => ({ cwd: opts.cwd ?? process.cwd(), env: opts.env ?? process.env });
 
 const send = (message: object): void => {
   if (!helper?.connected) helper = start();
@@ -122,9 +125,8 @@ export const launch = (cmd: string, args: string[], opts: LaunchOptions = {}): L
   let finished!: (result: LaunchResult) => void;
   const pid = new Promise<number | undefined>((resolve) => (started = resolve));
   const result = new Promise<LaunchResult>((resolve) => (finished = resolve));
-  const message = { id, cmd, args, cwd: opts.cwd ?? process.cwd(), env: opts.env ?? process.env, input: opts.input, stream: opts.stream, detached: opts.detached, outputLimit: opts.outputLimit, errorLimit: opts.errorLimit };
   pending.set(id, { detached: opts.detached, started, finished });
-  send(message);
+  send({ id, cmd, args, ...place(opts), input: opts.input, stream: opts.stream, detached: opts.detached, outputLimit: opts.outputLimit, errorLimit: opts.errorLimit });
   return { pid, result };
 };
 
@@ -135,15 +137,15 @@ export const launch = (cmd: string, args: string[], opts: LaunchOptions = {}): L
 export const launchInBackground = (cmd: string, args: string[], opts: Pick<LaunchOptions, 'cwd' | 'env'> = {}): Promise<void> =>
   new Promise((resolve) => {
     const id = nextId++;
-    const message = { id, cmd, args, cwd: opts.cwd ?? process.cwd(), env: opts.env ?? process.env, detached: true, background: true };
     pending.set(id, { started: () => {}, finished: () => resolve() });
-    send(message);
+    send({ id, cmd, args, ...place(opts), detached: true, background: true });
   });
 
 /** The helper's process id while it runs (the test runner adds its CPU time to a file's). */
 export const helperPid = (): number | undefined => helper?.pid;
 
-const stopProcess = (pid: number): void => {
+/** SIGKILL to a process, or to a process group as `-pid`. */
+const killNow = (pid: number): void => {
   try {
     process.kill(pid, 'SIGKILL');
   } catch {
@@ -152,10 +154,4 @@ const stopProcess = (pid: number): void => {
 };
 
 /** Kills a command started `detached`, with everything it started. */
-export const stopGroup = (pid: number): void => {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-};
+export const stopGroup = (pid: number): void => killNow(-pid);
