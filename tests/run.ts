@@ -1,7 +1,8 @@
 // Runs the tests/*.test.ts files (or those whose names contain an argument) in a few worker processes that
 // share one cache (tests/helpers.ts), and prints one uvu summary for them all. The repository itself is
-// validated once first, so every worker finds its renders cached; each worker then takes the next file,
-// largest first, and its output is printed whole when the file is done.
+// validated once first, so every worker finds its renders cached; meanwhile the workers run the files that
+// validate nothing (scripts against fakes, SOPS, the spawner). Each worker then takes the next file, largest
+// first, and its output is printed whole when the file is done.
 // --typecheck runs `tsc --noEmit` alongside, counted as one more test.
 // K8S_OPS_TEST_WORKERS sets the number of workers (default: the CPUs, at least 2);
 // K8S_OPS_TEST_TIMES=1 prints the warm-up's wall time and each file's wall and CPU time at the end (CPU: the
@@ -159,24 +160,54 @@ const keepValidatorsBetweenRuns = (cacheDir: string): void => {
   }
 };
 
-/** The warm-up, then every file in the workers, then the summary; `typeErrors`: the type-check under way. */
+/**
+ * Whether a test file can run before the warm-up is done: it neither validates a repository nor runs a
+ * generator (directly, or through the helpers that do). A file this misjudges only costs time: it compiles
+ * or builds for itself what the warm-up is making (the cache takes both writes).
+ */
+const USES_WARM_UP = /\b(validateRepository|validateScratch|scratchRepo|fixtureRepo|generate|plop|runNode|CACHE|ownCache)\b|from '\.\.\/(src\/(validate|rollout|audit|graph)|generators)\//;
+const independent = (file: string): boolean => !USES_WARM_UP.test(readFileSync(join(here, file), 'utf8'));
+
+/** The warm-up beside the files that do not need it, then every other file, then the summary; `typeErrors`: the type-check under way. */
 const runFiles = async (files: string[], typeErrors: Promise<string | undefined> | undefined, started: number): Promise<void> => {
   // The shared cache folder, and the repository's renders and compiled schemas in it, with V8's code cache
   // of each schema written now rather than when this process ends, for the workers.
   const { CACHE, ROOT, SCHEMAS } = await import('./helpers.ts');
   const { validateRepository } = await import('../src/validate/pipeline.ts');
   const { writeCodeCaches } = await import('../src/lib/compiled-schemas.ts');
-  await validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: CACHE });
-  writeCodeCaches();
-  const warmUp = (performance.now() - started) / 1000;
+  let warmUp: number | undefined;
+  const warm = validateRepository({ repo: ROOT, schemaDirs: SCHEMAS, cacheDir: CACHE }).then(() => {
+    writeCodeCaches();
+    warmUp = (performance.now() - started) / 1000;
+  });
+  // Awaited below (a failure fails the run there), not left to crash this process while workers run.
+  warm.catch(() => {});
 
   const count = Math.min(files.length, Number(process.env.K8S_OPS_TEST_WORKERS) || Math.max(2, availableParallelism()));
   const queue = [...files];
+  const early = files.filter(independent);
   const totals = { total: 0, passed: 0, skipped: 0, failedFiles: 0 };
   const times = new Map<string, { ms: number; cpu: number }>();
 
-  const take = (child: ChildProcess): string | undefined => {
-    const file = queue.shift();
+  /** The next file for a worker: one that needs no warm-up while it runs, else any once it is done. */
+  const next = async (): Promise<string | undefined> => {
+    if (warmUp === undefined) {
+      const file = early.shift();
+      if (file) {
+        queue.splice(queue.indexOf(file), 1);
+        return file;
+      }
+      await warm;
+    }
+    return queue.shift();
+  };
+  const take = async (child: ChildProcess): Promise<string | undefined> => {
+    const file = await next();
+    if (!child.connected) {
+      // The worker died while waiting for the warm-up: the file goes back for another.
+      if (file) queue.unshift(file);
+      return undefined;
+    }
     if (file) child.send(file);
     else child.disconnect();
     return file;
@@ -199,7 +230,10 @@ const runFiles = async (files: string[], typeErrors: Promise<string | undefined>
           if (m.failed || !summary) totals.failedFiles++;
           times.set(m.file, { ms: m.ms, cpu: m.cpu });
         }
-        current = take(child);
+        take(child).then(
+          (file) => (current = file),
+          () => child.disconnect(),
+        );
       });
       child.on('exit', (code) => {
         if (current) {
@@ -212,6 +246,13 @@ const runFiles = async (files: string[], typeErrors: Promise<string | undefined>
       });
     });
   await Promise.all(Array.from({ length: count }, runWorker));
+  // A warm-up that failed fails the run here, once the workers are gone.
+  await warm;
+  if (queue.length) {
+    process.stdout.write(`\n${queue.join(', ')}\n  not run: every worker exited\n`);
+    totals.total += queue.length;
+    totals.failedFiles += queue.length;
+  }
   if (typeErrors) {
     const typeFailure = await typeErrors;
     totals.total++;
@@ -226,7 +267,7 @@ const runFiles = async (files: string[], typeErrors: Promise<string | undefined>
   if (process.env.K8S_OPS_TEST_TIMES) {
     const rows = [...times].sort((a, b) => b[1].ms - a[1].ms);
     const cpu = rows.reduce((s, [, t]) => s + t.cpu, 0);
-    process.stderr.write(`  warm-up: ${warmUp.toFixed(1)} s\n  wall      CPU\n${rows.map(([f, t]) => `${(t.ms / 1000).toFixed(1).padStart(6)} s ${t.cpu.toFixed(1).padStart(6)} s  ${f}`).join('\n')}\n  files' CPU: ${cpu.toFixed(0)} s\n`);
+    process.stderr.write(`  warm-up: ${warmUp?.toFixed(1)} s\n  wall      CPU\n${rows.map(([f, t]) => `${(t.ms / 1000).toFixed(1).padStart(6)} s ${t.cpu.toFixed(1).padStart(6)} s  ${f}`).join('\n')}\n  files' CPU: ${cpu.toFixed(0)} s\n`);
   }
   if (totals.failedFiles || totals.passed + totals.skipped < totals.total) process.exitCode = 1;
 };
