@@ -1,15 +1,15 @@
-import { appendFileSync, chmodSync, cpSync, existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeSyntheticRepo } from '../bench/synthetic.ts';
 import { keepNewest } from '../src/lib/fsutil.ts';
-import { prewarmBuilds, type BuildContext } from '../src/validate/build.ts';
+import { prewarmBuilds, prewarmTree, type BuildContext } from '../src/validate/build.ts';
 import { findKustomize } from '../src/validate/kustomize.ts';
 import { simulateCluster } from '../src/validate/simulate.ts';
 import { loadSnapshot, saveSnapshot, treeKey } from '../src/validate/snapshot.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
-import { fixtureRepo, SCHEMAS, tempDir } from './helpers.ts';
+import { copyPath, fixtureRepo, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('render cache');
 
@@ -80,6 +80,22 @@ test('a Flux Kustomization built ahead of the simulation is not built again', as
   assert.equal(sim.resources.map((r) => r.obj), expected.resources.map((r) => r.obj));
 });
 
+test('a prewarmed tree is built in one kustomize process, not one per level, and simulates the same', async () => {
+  const repo = tempDir();
+  writeSyntheticRepo(repo, 2, 1);
+  const cold = context(repo, tempDir());
+  const expected = await simulateCluster(cold.ctx, cluster);
+  // The root, cluster-apps, then the two apps: each level waits for the one above.
+  assert.is(cold.stats.processes, 3);
+  const warm = context(repo, tempDir());
+  prewarmTree(warm.ctx, cluster.entry);
+  assert.is(warm.ctx.renders.size, 3, 'cluster-apps and both apps started before the simulation');
+  const sim = await simulateCluster(warm.ctx, cluster);
+  assert.is(warm.stats.processes, 1);
+  assert.is(warm.runs.count, cold.runs.count, 'no build more than the simulation needs');
+  assert.equal(sim.resources.map((r) => r.obj), expected.resources.map((r) => r.obj));
+});
+
 test('a prewarmed build is started as its parent will apply it, with the parent\'s Kustomization patches', async () => {
   const repo = tempDir();
   writeSyntheticRepo(repo, 2, 1);
@@ -123,7 +139,7 @@ test('a simulated tree is remembered by content, wherever the copy is', async ()
   const repo = tempDir();
   writeSyntheticRepo(repo, 2, 1);
   const copy = tempDir();
-  cpSync(repo, copy, { recursive: true });
+  copyPath(repo, copy);
   const kustomize = findKustomize();
   const key = treeKey(repo, kustomize);
   assert.is(treeKey(copy, kustomize), key);

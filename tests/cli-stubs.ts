@@ -1,4 +1,4 @@
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,7 +8,7 @@ import { spawnCommand } from '../src/lib/exec.ts';
 import { io } from '../src/lib/io.ts';
 import { answer, fakeExec, FAKE_TOOLS, type Call } from './fakes/cli-tools.ts';
 import { listClusters } from '../src/lib/layout.ts';
-import { ROOT, runProcess, tempDir, type Run } from './helpers.ts';
+import { copyPath, ROOT, runProcess, tempDir, type Run } from './helpers.ts';
 
 export type { Call } from './fakes/cli-tools.ts';
 export const STUB_TOOLS = FAKE_TOOLS;
@@ -52,7 +52,7 @@ export const createStubs = (tools: readonly string[] = STUB_TOOLS) => {
   // the encrypted Talos secrets that only the operator has replaced by a placeholder.
   const repo = join(dir, 'repo');
   for (const d of [bin, toolbox, state, repo]) mkdirSync(d);
-  for (const d of SCRIPT_TREE()) cpSync(join(ROOT, d), join(repo, d), { recursive: true });
+  for (const d of SCRIPT_TREE()) copyPath(join(ROOT, d), join(repo, d));
   for (const c of ['infra', 'apps']) {
     rmSync(join(repo, 'clusters', c, 'talos', 'clusterconfig'), { recursive: true, force: true });
     writeFileSync(join(repo, 'clusters', c, 'talos', 'talsecret.sops.yaml'), 'cluster: {}\nsops: {}\n');

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -24,7 +24,7 @@ import { checkSopsFiles } from '../src/validate/sops-files.ts';
 import { checkDashboards } from '../src/validate/dashboards.ts';
 import { checkRepoFiles } from '../src/validate/repo-files.ts';
 import type { Finding } from '../src/validate/types.ts';
-import { CACHE, fixtureRepo, ownCache, ROOT, SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, copyPath, fixtureRepo, ownCache, ROOT, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('containment');
 
@@ -32,7 +32,7 @@ const test = suite('containment');
 const hostileRepo = () => {
   const parent = tempDir('k8s-ops-hostile-');
   const repo = join(parent, 'repo');
-  cpSync(fixtureRepo('clean'), repo, { recursive: true });
+  copyPath(fixtureRepo('clean'), repo);
   const outside = join(parent, 'outside');
   mkdirSync(outside);
   writeFileSync(join(outside, 'stolen.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: stolen\n  namespace: demo\ndata:\n  secret: from-outside\n');

@@ -1,7 +1,7 @@
 // The DR drill's pure parts: what it reads from the clusters' manifests (restic retention and repository
 // layout, the Barman Cloud command lines), its data sets and its report; and restic unlock's bookkeeping
 // against a stub restic. The drill itself (npm run dr-drill) runs the real tools in CI.
-import { chmodSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { backupArgs, readBarmanStore, recoveryWindow, restoreArgs, retentionArgs, shellLine, walArchiveArgs, walRestoreArgs } from '../scripts/lib/barman.ts';
 import { changeTree, diffChecksums, formatBytes, formatMarkdownTable, formatTable, generateTree, parseSizes, sizeLabel, treeBytes, treeChecksums, verdict, type DrillResult } from '../scripts/lib/drill.ts';
 import { UserError } from '../src/lib/errors.ts';
-import { tempDir } from './helpers.ts';
+import { copyPath, tempDir } from './helpers.ts';
 import { withIo } from '../src/lib/io.ts';
 import { clusterVars } from '../scripts/lib/flux-vars.ts';
 import { forgetArgs, readVolsyncPolicy, repositoryAt, repositoryLayout, resticTime, resticUnlock, scheduleGapMs, unlockArgs, VOLSYNC_R2_COMPONENT } from '../scripts/lib/restic.ts';
@@ -32,7 +32,7 @@ const userError = (fn: () => unknown): string => {
 /** A copy of the volsync/r2 component whose ReplicationSource is edited by `edit`. */
 const componentWith = (edit: (source: string) => string): string => {
   const dir = join(tempDir('k8s-ops-volsync-'), 'r2');
-  cpSync(join(ROOT, VOLSYNC_R2_COMPONENT), dir, { recursive: true });
+  copyPath(join(ROOT, VOLSYNC_R2_COMPONENT), dir);
   const file = join(dir, 'replicationsource.yaml');
   writeFileSync(file, edit(readFileSync(file, 'utf8')));
   return dir;
@@ -102,7 +102,7 @@ test("the shared cluster's ObjectStore and Cluster give the plugin's barman-clou
 
 test('a Cluster that archives to another ObjectStore is refused', () => {
   const dir = tempDir('k8s-ops-cnpg-');
-  cpSync(join(ROOT, 'kubernetes/apps/databases/cloudnative-pg/cluster'), dir, { recursive: true });
+  copyPath(join(ROOT, 'kubernetes/apps/databases/cloudnative-pg/cluster'), dir);
   const file = join(dir, 'cluster.yaml');
   writeFileSync(file, readFileSync(file, 'utf8').replace('barmanObjectName: postgres-r2', 'barmanObjectName: postgres-b2'));
   assert.match(userError(() => readBarmanStore(clusterVars('infra', ROOT), dir)), /cluster\.yaml: the plugin's barmanObjectName "postgres-b2" is not the ObjectStore "postgres-r2"/);

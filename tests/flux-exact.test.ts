@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,14 +12,14 @@ import { RULES } from '../src/validate/rules.ts';
 import { CrdCatalog, crdVersions, crdVersionSchema } from '../src/validate/schema-crds.ts';
 import { externalSecretKeys } from '../src/validate/substitute-from.ts';
 import { writeSyntheticRepo } from '../bench/synthetic.ts';
-import { CACHE, FIXTURES, fixtureRepo, ROOT, SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, copyPath, fixtureRepo, FIXTURES, ROOT, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('flux-exact');
 
 /** A copy of the clean fixture with files written over it (`null` deletes one). */
 const repoFrom = (files: Record<string, string | null>, base = 'clean'): string => {
   const repo = tempDir();
-  cpSync(join(FIXTURES, base), repo, { recursive: true });
+  copyPath(join(FIXTURES, base), repo);
   for (const [file, text] of Object.entries(files)) {
     const path = join(repo, file);
     if (text === null) rmSync(path);

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describes } from '../generators/lib/merge.ts';
 import { suite } from 'uvu';
@@ -9,7 +9,7 @@ import { addSampleApp } from '../src/validate/sample-app.ts';
 import { walkFiles } from '../src/lib/fsutil.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine, uniqueFindings } from '../src/validate/report.ts';
-import { commitAll, generate, generatorSchema, gitStatus, refusalFailures, ROOT, SCHEMAS, scratchRepo, tempDir, unexpectedFindings, writeAnswers, type Run } from './helpers.ts';
+import { commitAll, copyPath, generate, generatorSchema, gitStatus, refusalFailures, ROOT, SCHEMAS, scratchRepo, tempDir, unexpectedFindings, writeAnswers, type Run } from './helpers.ts';
 
 const test = suite('generators: component');
 
@@ -26,7 +26,7 @@ test.before(async () => {
 });
 const fresh = (): string => {
   const dir = tempDir('k8s-ops-repo-');
-  cpSync(base, dir, { recursive: true });
+  copyPath(base, dir);
   return dir;
 };
 const DIR = `${LIBRARY}/${EXAMPLE.name}`;

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { slugOf, taskNames, withRunbookLink } from '../generators/runbook.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
 import { findingLine, uniqueFindings } from '../src/validate/report.ts';
-import { commitAll, generate, generatorSchema, gitStatus, refusalFailures, ROOT, SCHEMAS, scratchRepo, tempDir, unexpectedFindings, writeAnswers, type Run } from './helpers.ts';
+import { commitAll, copyPath, generate, generatorSchema, gitStatus, refusalFailures, ROOT, SCHEMAS, scratchRepo, tempDir, unexpectedFindings, writeAnswers, type Run } from './helpers.ts';
 
 const test = suite('generators: runbook');
 
@@ -35,13 +35,13 @@ const read = (root: string, path: string) => readFileSync(join(root, path), 'utf
 let base: string;
 test.before(async () => {
   base = await scratchRepo();
-  cpSync(join(ROOT, 'Taskfile.yaml'), join(base, 'Taskfile.yaml'));
-  cpSync(join(ROOT, '.taskfiles'), join(base, '.taskfiles'), { recursive: true });
+  copyPath(join(ROOT, 'Taskfile.yaml'), join(base, 'Taskfile.yaml'));
+  copyPath(join(ROOT, '.taskfiles'), join(base, '.taskfiles'));
   await commitAll(base);
 });
 const fresh = (): string => {
   const dir = tempDir('k8s-ops-repo-');
-  cpSync(base, dir, { recursive: true });
+  copyPath(base, dir);
   return dir;
 };
 

@@ -1,6 +1,6 @@
 // Branch protection as code: .github/rulesets/*.json against the workflows' real check names, and
 // scripts/github-rulesets.ts (task github:rulesets) in-process against a fake `gh api` that answers as GitHub does.
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,7 +9,7 @@ import { main, readRulesets, requiredChecks } from '../scripts/github-rulesets.t
 import { jobCheckNames, workflowChecks } from '../scripts/lib/workflow-checks.ts';
 import { show } from './cli-stubs.ts';
 import { CURRENT_REPO, fakeGh, type StoredRuleset } from './fakes/gh.ts';
-import { ROOT, tempDir } from './helpers.ts';
+import { copyPath, ROOT, tempDir } from './helpers.ts';
 
 const test = suite('github-rulesets');
 
@@ -133,7 +133,7 @@ test('--dry-run asks which rulesets exist and prints the plan, changing nothing;
 
 test('a required check that no workflow reports is refused before GitHub is asked anything', async () => {
   const root = tempDir('k8s-ops-rulesets-');
-  cpSync(join(ROOT, '.github'), join(root, '.github'), { recursive: true });
+  copyPath(join(ROOT, '.github'), join(root, '.github'));
   const file = join(root, '.github', 'rulesets', 'main.json');
   writeFileSync(file, readFileSync(file, 'utf8').replace('"kubeconform (apps)"', '"kubeconform"'));
   const gh = fakeGh();
@@ -145,7 +145,7 @@ test('a required check that no workflow reports is refused before GitHub is aske
 
 test('GitHub refusing a ruleset stops the run with gh\'s exit code; a malformed --repo is a usage error', async () => {
   const root = tempDir('k8s-ops-rulesets-');
-  cpSync(join(ROOT, '.github'), join(root, '.github'), { recursive: true });
+  copyPath(join(ROOT, '.github'), join(root, '.github'));
   const file = join(root, '.github', 'rulesets', 'release-history.json');
   writeFileSync(file, readFileSync(file, 'utf8').replace('"non_fast_forward"', '"no_force_push"'));
   const gh = fakeGh();
@@ -160,7 +160,7 @@ test('GitHub refusing a ruleset stops the run with gh\'s exit code; a malformed 
 
 test('GitHub Actions as a bypass actor is refused by GitHub, as the API refuses it', async () => {
   const root = tempDir('k8s-ops-rulesets-');
-  cpSync(join(ROOT, '.github'), join(root, '.github'), { recursive: true });
+  copyPath(join(ROOT, '.github'), join(root, '.github'));
   const file = join(root, '.github', 'rulesets', 'release.json');
   writeFileSync(file, readFileSync(file, 'utf8').replace('{ "actor_id": null, "actor_type": "DeployKey", "bypass_mode": "always" }', '{ "actor_id": 15368, "actor_type": "Integration", "bypass_mode": "always" }'));
   const r = await apply(fakeGh(), [], { root });

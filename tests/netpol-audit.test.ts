@@ -1,4 +1,4 @@
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,7 +9,7 @@ import { networkPolicyFindings } from '../src/validate/policy.ts';
 import type { KObject, Resource } from '../src/validate/types.ts';
 import { invoke } from '../src/lib/cli.ts';
 import { main as audit } from '../src/audit/netpol-cli.ts';
-import { CACHE, FIXTURES, tempDir } from './helpers.ts';
+import { CACHE, copyPath, FIXTURES, tempDir } from './helpers.ts';
 
 /** The audit's entry point in-process, as `npm run netpol-audit -- <args>` runs it. */
 const run = (args: string[]) => invoke(audit, ['--cache-dir', CACHE, ...args]);
@@ -146,7 +146,7 @@ test('the repository: every namespace listed with its tier, the baseline policie
 
 test('a fixture whose tier-2 namespace is not under default deny fails, with the namespace named', async () => {
   const repo = tempDir();
-  cpSync(join(FIXTURES, 'clean'), repo, { recursive: true });
+  copyPath(join(FIXTURES, 'clean'), repo);
   const uncovered = await run(['--repo', repo]);
   assert.is(uncovered.code, 1, uncovered.stdout);
   assert.match(uncovered.stdout, 'test: default-deny: namespace demo is tier 2 and runs workloads, but the cluster-wide default deny does not cover all its pods (ingress: none, egress: none)');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -8,7 +8,7 @@ import { main as validateMain } from '../src/validate/cli.ts';
 import { checkPinsOnline, type OnlineOptions } from '../src/validate/online.ts';
 import { validateRepository, type Validation } from '../src/validate/pipeline.ts';
 import { findingLine, uniqueFindings } from '../src/validate/report.ts';
-import { CACHE, FIXTURES, SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, copyPath, FIXTURES, SCHEMAS, tempDir } from './helpers.ts';
 import { closedPort, fakeHelmRepository, fakeRegistry, silentServer, type Fake } from './online-fakes.ts';
 
 const test = suite('online pin check');
@@ -179,7 +179,7 @@ test('the component library\'s own files are read for pins no cluster renders; v
 test('validate --online reports a missing pin with its line and exits 1; --help documents it', async () => {
   const registry = await started(fakeRegistry({ 'acme/charts/tools': { '2.0.0': digest('tools 2.0.0') } }));
   const repo = tempDir();
-  cpSync(join(REPO, 'clusters', 'one'), join(repo, 'clusters', 'one'), { recursive: true });
+  copyPath(join(REPO, 'clusters', 'one'), join(repo, 'clusters', 'one'));
   const flux = join(repo, 'clusters', 'one', 'flux');
   rmSync(join(flux, 'cluster-apps.yaml'));
   // A registry on the loopback interface is spoken to over plain HTTP, as Docker does.

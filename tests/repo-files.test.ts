@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { cacheRecord } from '../src/lib/cache.ts';
@@ -10,7 +10,7 @@ import { validateRepository } from '../src/validate/pipeline.ts';
 import { checkRepoFiles } from '../src/validate/repo-files.ts';
 import { checkSopsFiles } from '../src/validate/sops-files.ts';
 import { findingLine } from '../src/validate/report.ts';
-import { CACHE, ROOT, SCHEMAS, tempDir } from './helpers.ts';
+import { CACHE, copyPath, ROOT, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('repository files');
 
@@ -85,7 +85,7 @@ test('SOPS files: a filled-in template, a plain value and a wrong recipient are 
 
 test('npm run validate reports the repository\'s own files with every cluster', async () => {
   const repo = tempDir();
-  for (const entry of ['clusters', 'kubernetes', 'infrastructure', 'bootstrap', '.sops.yaml', 'Taskfile.yaml']) cpSync(join(ROOT, entry), join(repo, entry), { recursive: true });
+  for (const entry of ['clusters', 'kubernetes', 'infrastructure', 'bootstrap', '.sops.yaml', 'Taskfile.yaml']) copyPath(join(ROOT, entry), join(repo, entry));
   writeFileSync(join(repo, 'Taskfile.yaml'), readFileSync(join(ROOT, 'Taskfile.yaml'), 'utf8').replace("version: '3'", 'version: 3\nbogus: true'));
   const { results } = await validateRepository({ repo, schemaDirs: SCHEMAS, repoFiles: true, cacheDir: CACHE });
   for (const r of results) assert.ok(r.findings.some((f) => f.file === 'Taskfile.yaml' && f.rule === 'schema'), `${r.cluster.name}: ${r.findings.map(findingLine).join('\n')}`);

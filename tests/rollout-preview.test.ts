@@ -1,7 +1,7 @@
 // npm run rollout-preview against a small repository built here from tests/fixtures/clean: commits that add,
 // remove and change objects (a HelmRelease value, a whole Kustomization) and one that breaks validation.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,7 +9,7 @@ import { invoke } from '../src/lib/cli.ts';
 import { main } from '../src/rollout/preview-cli.ts';
 import { compareSides, MASKED, MASKED_CHANGED, type RenderedSide } from '../src/rollout/preview.ts';
 import { id, type KObject } from '../src/validate/types.ts';
-import { FIXTURES, SCHEMAS, tempDir } from './helpers.ts';
+import { copyPath, FIXTURES, SCHEMAS, tempDir } from './helpers.ts';
 
 const test = suite('rollout-preview');
 
@@ -61,7 +61,7 @@ const configMap = (name: string, data: Record<string, string>) =>
 test.before(() => {
   repo = tempDir('k8s-ops-preview-repo-');
   cache = tempDir('k8s-ops-preview-cache-');
-  cpSync(join(FIXTURES, 'clean'), repo, { recursive: true });
+  copyPath(join(FIXTURES, 'clean'), repo);
   rmSync(file('expect.yaml'));
   renameSync(file('clusters/test'), file('clusters/apps'));
   git('init', '-q', '--initial-branch=main');

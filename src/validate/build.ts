@@ -6,7 +6,7 @@ import { isDir, isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
 import { fluxEntry, listClusters } from '../lib/layout.ts';
 import { mergePatch } from '../lib/merge-patch.ts';
 import { sha256 } from '../lib/hash.ts';
-import { parseYamlAll, parseYamlDocuments, readYamlText } from '../lib/yaml-safe.ts';
+import { parseYamlAll, parseYamlDocuments, readYamlText, sizeHazard } from '../lib/yaml-safe.ts';
 import { readCached, render, type BuiltDoc, type Rendered, type RenderContext } from './batch.ts';
 import { collectInputs, generatedResources, isRemoteRef, isYamlFile, kustomizationFile, yamlRefusals, type Inputs, type Refusal } from './inputs.ts';
 import { isFluxKustomization, type Finding, type KObject } from './types.ts';
@@ -248,6 +248,42 @@ export const prewarmBuilds = (ctx: BuildContext, file: string): void => {
       started.add(shape);
       buildFluxKustomization(ctx, applied.spec, { file, ks: `Kustomization ${obj.metadata?.name}` }).catch(() => undefined);
     }
+  }
+};
+
+/**
+ * Starts, before the simulation asks, the builds of every Flux Kustomization a cluster's tree declares in
+ * the files its builds read, following each one's spec.path down (prewarmBuilds for each file). A small
+ * repository's tree is then built in one or two kustomize processes rather than one per level. It reads
+ * what the builds will read anyway; a Kustomization whose path holds `${VAR}` is not followed.
+ */
+export const prewarmTree = (ctx: BuildContext, entry: string): void => {
+  const dirs = new Set<string>();
+  const files = new Set<string>();
+  const follow = (dir: string) => {
+    if (dirs.has(dir) || !isDir(dir) || !contain(ctx.repoRoot, dir).inside) return;
+    dirs.add(dir);
+    const inputs = inputsOf(ctx, dir);
+    if (inputs.refused.length) return;
+    for (const file of inputs.parsed) {
+      if (files.has(file) || !isYamlFile(file) || !declaresFluxKustomization(file)) continue;
+      files.add(file);
+      for (const ks of fluxKustomizationsIn(ctx, relative(ctx.repoRoot, file))) {
+        const path = String(ks.spec?.path ?? '.');
+        if (!path.includes('${')) follow(resolve(ctx.repoRoot, path));
+      }
+    }
+  };
+  follow(resolve(ctx.repoRoot, entry));
+  for (const file of files) prewarmBuilds(ctx, toPosix(relative(ctx.repoRoot, file)));
+};
+
+/** Whether a file may declare a Flux Kustomization (its apiVersion is there), before it is parsed. */
+const declaresFluxKustomization = (file: string): boolean => {
+  try {
+    return sizeHazard(file) === undefined && readFileSync(file, 'utf8').includes('kustomize.toolkit.fluxcd.io/');
+  } catch {
+    return false;
   }
 };
 

@@ -6,7 +6,7 @@ import { defaultCacheDir, TOOLKIT_ROOT } from '../lib/cache-dir.ts';
 import { UsageError } from '../lib/errors.ts';
 import { isDir, isFile, walkFiles } from '../lib/fsutil.ts';
 import { createPool } from '../lib/pool.ts';
-import { prewarmBuilds, type BuildContext } from './build.ts';
+import { prewarmBuilds, prewarmTree, type BuildContext } from './build.ts';
 import { loadConfig, type ValidatorConfig } from './config.ts';
 import { discover, type DiscoverOptions } from './discover.ts';
 import { findKustomize, type BuildLimits } from './kustomize.ts';
@@ -184,6 +184,7 @@ export const validateRepository = async (opts: RunOptions): Promise<Validation> 
   const strict = opts.strict ?? !opts.path;
   const locator = new Locator(prepared.repoRoot, prepared.ctx.cacheDir);
   for (const file of opts.prewarm ?? []) prewarmBuilds(prepared.ctx, file);
+  for (const cluster of prepared.clusters) prewarmTree(prepared.ctx, cluster.entry);
   const simulation = simulateAll(prepared, opts.progress, warmSchemas(schemas));
   // Hashing the tree overlaps with the kustomize processes the simulation has just started.
   const key = opts.path ? undefined : treeKey(prepared.repoRoot, prepared.ctx.kustomize);
