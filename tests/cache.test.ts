@@ -83,13 +83,20 @@ test('a Flux Kustomization built ahead of the simulation is not built again', as
 test('a prewarmed tree is built in one kustomize process, not one per level, and simulates the same', async () => {
   const repo = tempDir();
   writeSyntheticRepo(repo, 2, 1);
+  // One of another source, which the simulation does not follow: its path is not this repository's.
+  const flux = join(repo, 'clusters/c1/flux');
+  writeFileSync(join(flux, 'kustomization.yaml'), `${readFileSync(join(flux, 'kustomization.yaml'), 'utf8')}  - vendor.yaml\n`);
+  writeFileSync(
+    join(flux, 'vendor.yaml'),
+    'apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: vendor\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./kubernetes/apps/ns0\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: vendor\n',
+  );
   const cold = context(repo, tempDir());
   const expected = await simulateCluster(cold.ctx, cluster);
   // The root, cluster-apps, then the two apps: each level waits for the one above.
   assert.is(cold.stats.processes, 3);
   const warm = context(repo, tempDir());
-  prewarmTree(warm.ctx, cluster.entry);
-  assert.is(warm.ctx.renders.size, 3, 'cluster-apps and both apps started before the simulation');
+  prewarmTree(warm.ctx, [cluster.entry]);
+  assert.is(warm.ctx.renders.size, 3, 'cluster-apps and both apps started before the simulation, not the vendor\'s folder');
   const sim = await simulateCluster(warm.ctx, cluster);
   assert.is(warm.stats.processes, 1);
   assert.is(warm.runs.count, cold.runs.count, 'no build more than the simulation needs');

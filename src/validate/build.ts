@@ -9,7 +9,7 @@ import { sha256 } from '../lib/hash.ts';
 import { parseYamlAll, parseYamlDocuments, readYamlText, sizeHazard } from '../lib/yaml-safe.ts';
 import { readCached, render, type BuiltDoc, type Rendered, type RenderContext } from './batch.ts';
 import { collectInputs, generatedResources, isRemoteRef, isYamlFile, kustomizationFile, yamlRefusals, type Inputs, type Refusal } from './inputs.ts';
-import { isFluxKustomization, type Finding, type KObject } from './types.ts';
+import { isFluxKustomization, ROOT_NAME, type Finding, type KObject } from './types.ts';
 
 export type { BuiltDoc, Rendered } from './batch.ts';
 
@@ -82,6 +82,8 @@ export const buildFluxKustomization = async (
   ctx: BuildContext,
   spec: KObject,
   where: { file: string; ks: string; obj?: KObject },
+  /** Only start the build (a prewarm): nothing is read back, and a cached build is left for the simulation. */
+  startOnly = false,
 ): Promise<BuildOutput> => {
   const findings: Finding[] = [];
   const fromRoot = (p: string) => toPosix(relative(ctx.repoRoot, p));
@@ -159,12 +161,14 @@ export const buildFluxKustomization = async (
 
   const cacheFile = cacheArea(ctx.cacheDir, 'builds').file(key);
   const cached = isFile(cacheFile);
+  if (startOnly && (cached || ctx.renders.has(cacheFile))) return { docs: [], kustomizations, findings, cached };
   const hazards = cached || ctx.renders.has(cacheFile) ? [] : inputs.flatMap(yamlRefusals);
   if (hazards.length) return refuse(hazards);
   if (!ctx.renders.has(cacheFile)) {
     const shareable = overlayShareable(spec) && inputs.every((i) => i.shareable);
     ctx.renders.set(cacheFile, cached ? Promise.resolve(readCached(cacheFile)) : render(ctx, { cacheFile, overlay, shareable, reads: inputs.flatMap((i) => i.parsed) }));
   }
+  if (startOnly) return { docs: [], kustomizations, findings, cached };
   const rendered = await ctx.renders.get(cacheFile)!;
   if (!rendered.ok) {
     if (rendered.limit) return fail('build-limit', `${where.ks}: kustomize build ${rendered.error}`, undefined, { kustomizations });
@@ -230,8 +234,7 @@ const fluxParents = (ctx: BuildContext): { root: string; patches: KObject[] }[] 
  * (a guess that misses costs one build, never a wrong result: the simulation keys builds by the spec it
  * reads). A spec that still holds `${VAR}` is left alone, since substitution would change it.
  */
-export const prewarmBuilds = (ctx: BuildContext, file: string): void => {
-  const own = fluxKustomizationsIn(ctx, file);
+export const prewarmBuilds = (ctx: BuildContext, file: string, own = fluxKustomizationsIn(ctx, file)): void => {
   if (!own.length) return;
   const dir = dirname(resolve(ctx.repoRoot, file));
   const sets = fluxParents(ctx)
@@ -246,36 +249,48 @@ export const prewarmBuilds = (ctx: BuildContext, file: string): void => {
       const shape = JSON.stringify({ path, components, targetNamespace, namePrefix, nameSuffix, specPatches, images });
       if (shape.includes('${') || started.has(shape)) continue;
       started.add(shape);
-      buildFluxKustomization(ctx, applied.spec, { file, ks: `Kustomization ${obj.metadata?.name}` }).catch(() => undefined);
+      buildFluxKustomization(ctx, applied.spec, { file, ks: `Kustomization ${obj.metadata?.name}` }, true).catch(() => undefined);
     }
   }
 };
 
 /**
- * Starts, before the simulation asks, the builds of every Flux Kustomization a cluster's tree declares in
- * the files its builds read, following each one's spec.path down (prewarmBuilds for each file). A small
+ * Starts, before the simulation asks, the builds of every Flux Kustomization the clusters' trees declare in
+ * the files their builds read, following each one's spec.path down (prewarmBuilds for each file). A small
  * repository's tree is then built in one or two kustomize processes rather than one per level. It reads
- * what the builds will read anyway; a Kustomization whose path holds `${VAR}` is not followed.
+ * what the builds will read anyway. Only Kustomizations of the repository's own source are taken, as the
+ * simulation follows only those (a patch file has none); one whose path holds `${VAR}` is not followed.
  */
-export const prewarmTree = (ctx: BuildContext, entry: string): void => {
+export const prewarmTree = (ctx: BuildContext, entries: string[]): void => {
   const dirs = new Set<string>();
-  const files = new Set<string>();
+  const checked = new Set<string>();
+  const files = new Map<string, KObject[]>();
   const follow = (dir: string) => {
-    if (dirs.has(dir) || !isDir(dir) || !contain(ctx.repoRoot, dir).inside) return;
+    if (dirs.has(dir) || !contain(ctx.repoRoot, dir).inside || !isDir(dir)) return;
     dirs.add(dir);
     const inputs = inputsOf(ctx, dir);
     if (inputs.refused.length) return;
     for (const file of inputs.parsed) {
-      if (files.has(file) || !isYamlFile(file) || !declaresFluxKustomization(file)) continue;
-      files.add(file);
-      for (const ks of fluxKustomizationsIn(ctx, relative(ctx.repoRoot, file))) {
+      if (checked.has(file)) continue;
+      checked.add(file);
+      if (!isYamlFile(file) || !declaresFluxKustomization(file)) continue;
+      const own = fluxKustomizationsIn(ctx, toPosix(relative(ctx.repoRoot, file))).filter(fromRootSource);
+      if (!own.length) continue;
+      files.set(file, own);
+      for (const ks of own) {
         const path = String(ks.spec?.path ?? '.');
         if (!path.includes('${')) follow(resolve(ctx.repoRoot, path));
       }
     }
   };
-  follow(resolve(ctx.repoRoot, entry));
-  for (const file of files) prewarmBuilds(ctx, toPosix(relative(ctx.repoRoot, file)));
+  for (const entry of entries) follow(resolve(ctx.repoRoot, entry));
+  for (const [file, own] of files) prewarmBuilds(ctx, toPosix(relative(ctx.repoRoot, file)), own);
+};
+
+/** Whether a Flux Kustomization builds from the root GitRepository, the one source the simulation follows. */
+const fromRootSource = (ks: KObject): boolean => {
+  const src = ks.spec?.sourceRef ?? {};
+  return src.kind === 'GitRepository' && src.name === ROOT_NAME && (src.namespace ?? ks.metadata?.namespace ?? ROOT_NAME) === ROOT_NAME;
 };
 
 /** Whether a file may declare a Flux Kustomization (its apiVersion is there), before it is parsed. */

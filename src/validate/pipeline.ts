@@ -184,7 +184,7 @@ export const validateRepository = async (opts: RunOptions): Promise<Validation> 
   const strict = opts.strict ?? !opts.path;
   const locator = new Locator(prepared.repoRoot, prepared.ctx.cacheDir);
   for (const file of opts.prewarm ?? []) prewarmBuilds(prepared.ctx, file);
-  for (const cluster of prepared.clusters) prewarmTree(prepared.ctx, cluster.entry);
+  prewarmTree(prepared.ctx, prepared.clusters.map((c) => c.entry));
   const simulation = simulateAll(prepared, opts.progress, warmSchemas(schemas));
   // Hashing the tree overlaps with the kustomize processes the simulation has just started.
   const key = opts.path ? undefined : treeKey(prepared.repoRoot, prepared.ctx.kustomize);

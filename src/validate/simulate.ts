@@ -3,9 +3,9 @@ import { buildFluxKustomization, type BuildContext, type BuildOutput } from './b
 import { isSopsEncrypted, simulateDecryption } from './decrypt.ts';
 import { substituteObject, VAR_NAME } from './substitute.ts';
 import { findSource, type SourceConfig } from './substitute-from.ts';
-import { isFluxKustomization, type BuiltKustomization, type ClusterTarget, type Finding, type FluxKustomization, type KObject, type Resource } from './types.ts';
+import { isFluxKustomization, ROOT_NAME, type BuiltKustomization, type ClusterTarget, type Finding, type FluxKustomization, type KObject, type Resource } from './types.ts';
 
-export const ROOT_NAME = 'flux-system';
+export { ROOT_NAME };
 
 export const ksId = (ks: { namespace: string; name: string }): string => `${ks.namespace}/${ks.name}`;
 

@@ -86,3 +86,6 @@ export const finding = (r: Resource, rule: string, message: string, path?: (stri
   severity: 'error',
   at: { obj: r.obj, path },
 });
+
+/** The root Kustomization and its GitRepository, as `flux bootstrap` names them. */
+export const ROOT_NAME = 'flux-system';
