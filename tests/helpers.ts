@@ -31,6 +31,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
  * trees copied have none.
  */
 export const copyPath = (from: string, to: string): void => (isDir(from) ? copyTree(from, to) : copyFileSync(from, to));
+
 export const FIXTURES = join(ROOT, 'tests', 'fixtures');
 
 /** The schema bundle: K8S_OPS_SCHEMA_DIR as CI sets it, else ../shared/schemas beside the project. */

@@ -6,10 +6,10 @@ import { isDir, isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
 import { fluxEntry, listClusters } from '../lib/layout.ts';
 import { mergePatch } from '../lib/merge-patch.ts';
 import { sha256 } from '../lib/hash.ts';
-import { parseYamlAll, parseYamlDocuments, readYamlText, sizeHazard } from '../lib/yaml-safe.ts';
+import { parseYamlAll, parseYamlDocuments, readYamlText } from '../lib/yaml-safe.ts';
 import { readCached, render, type BuiltDoc, type Rendered, type RenderContext } from './batch.ts';
 import { collectInputs, generatedResources, isRemoteRef, isYamlFile, kustomizationFile, yamlRefusals, type Inputs, type Refusal } from './inputs.ts';
-import { isFluxKustomization, ROOT_NAME, type Finding, type KObject } from './types.ts';
+import { buildsFromRoot, isFluxKustomization, ROOT_NAME, type Finding, type KObject } from './types.ts';
 
 export type { BuiltDoc, Rendered } from './batch.ts';
 
@@ -186,7 +186,10 @@ const fluxKustomizationsIn = (ctx: BuildContext, file: string): KObject[] => {
   const path = resolve(ctx.repoRoot, file);
   if (!isFile(path) || !contain(ctx.repoRoot, path).inside) return [];
   try {
-    return (parseYamlAll(readYamlText(path), file) as KObject[]).filter((o) => o && isFluxKustomization(o));
+    const text = readYamlText(path);
+    // Most files a build reads declare none: their apiVersion is not in the text, and they are not parsed.
+    if (!text.includes('kustomize.toolkit.fluxcd.io/')) return [];
+    return (parseYamlAll(text, file) as KObject[]).filter((o) => o && isFluxKustomization(o));
   } catch {
     return [];
   }
@@ -273,8 +276,8 @@ export const prewarmTree = (ctx: BuildContext, entries: string[]): void => {
     for (const file of inputs.parsed) {
       if (checked.has(file)) continue;
       checked.add(file);
-      if (!isYamlFile(file) || !declaresFluxKustomization(file)) continue;
-      const own = fluxKustomizationsIn(ctx, toPosix(relative(ctx.repoRoot, file))).filter(fromRootSource);
+      if (!isYamlFile(file)) continue;
+      const own = fluxKustomizationsIn(ctx, toPosix(relative(ctx.repoRoot, file))).filter((ks) => buildsFromRoot(ks.spec?.sourceRef, ks.metadata?.namespace ?? ROOT_NAME));
       if (!own.length) continue;
       files.set(file, own);
       for (const ks of own) {
@@ -285,21 +288,6 @@ export const prewarmTree = (ctx: BuildContext, entries: string[]): void => {
   };
   for (const entry of entries) follow(resolve(ctx.repoRoot, entry));
   for (const [file, own] of files) prewarmBuilds(ctx, toPosix(relative(ctx.repoRoot, file)), own);
-};
-
-/** Whether a Flux Kustomization builds from the root GitRepository, the one source the simulation follows. */
-const fromRootSource = (ks: KObject): boolean => {
-  const src = ks.spec?.sourceRef ?? {};
-  return src.kind === 'GitRepository' && src.name === ROOT_NAME && (src.namespace ?? ks.metadata?.namespace ?? ROOT_NAME) === ROOT_NAME;
-};
-
-/** Whether a file may declare a Flux Kustomization (its apiVersion is there), before it is parsed. */
-const declaresFluxKustomization = (file: string): boolean => {
-  try {
-    return sizeHazard(file) === undefined && readFileSync(file, 'utf8').includes('kustomize.toolkit.fluxcd.io/');
-  } catch {
-    return false;
-  }
 };
 
 /** YAML syntax errors in a build's inputs, with file and line: better than kustomize's message. */

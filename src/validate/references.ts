@@ -1,6 +1,7 @@
 import type { ValidatorConfig } from './config.ts';
 import { chartCandidates, declaredPresent, helmNamespaces, nameReleases } from './presence.ts';
-import { ksId, ROOT_NAME } from './simulate.ts';
+import { ksId } from './simulate.ts';
+import { ROOT_NAME } from './types.ts';
 import { findSource } from './substitute-from.ts';
 import { apiGroup, describe, finding, id, isFluxKustomization, isHelmRelease, type BuiltKustomization, type Finding, type KObject, type Resource } from './types.ts';
 

@@ -3,9 +3,7 @@ import { buildFluxKustomization, type BuildContext, type BuildOutput } from './b
 import { isSopsEncrypted, simulateDecryption } from './decrypt.ts';
 import { substituteObject, VAR_NAME } from './substitute.ts';
 import { findSource, type SourceConfig } from './substitute-from.ts';
-import { isFluxKustomization, ROOT_NAME, type BuiltKustomization, type ClusterTarget, type Finding, type FluxKustomization, type KObject, type Resource } from './types.ts';
-
-export { ROOT_NAME };
+import { buildsFromRoot, isFluxKustomization, ROOT_NAME, type BuiltKustomization, type ClusterTarget, type Finding, type FluxKustomization, type KObject, type Resource } from './types.ts';
 
 export const ksId = (ks: { namespace: string; name: string }): string => `${ks.namespace}/${ks.name}`;
 
@@ -147,7 +145,7 @@ export const simulateCluster = async (
     if (seen.has(ksId(ks))) return;
     const src = ks.spec.sourceRef ?? {};
     const srcNamespace = src.namespace ?? ks.namespace;
-    if (src.kind !== root.spec.sourceRef.kind || src.name !== root.spec.sourceRef.name || srcNamespace !== root.namespace) {
+    if (!buildsFromRoot(src, ks.namespace, { kind: root.spec.sourceRef?.kind, name: root.spec.sourceRef?.name, namespace: root.namespace })) {
       findings.push({
         file,
         rule: 'source-not-followed',

@@ -89,3 +89,10 @@ export const finding = (r: Resource, rule: string, message: string, path?: (stri
 
 /** The root Kustomization and its GitRepository, as `flux bootstrap` names them. */
 export const ROOT_NAME = 'flux-system';
+
+/** The root Kustomization's source, as `flux bootstrap` writes it: the one source the simulation follows. */
+export const ROOT_SOURCE = { kind: 'GitRepository', name: ROOT_NAME, namespace: ROOT_NAME };
+
+/** Whether a Kustomization in `namespace` builds from the root's source (a sourceRef without a namespace is in the Kustomization's). */
+export const buildsFromRoot = (sourceRef: KObject | undefined, namespace: string, root = ROOT_SOURCE): boolean =>
+  sourceRef?.kind === root.kind && sourceRef?.name === root.name && (sourceRef?.namespace ?? namespace) === root.namespace;
