@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { writeSyntheticRepo } from '../bench/synthetic.ts';
 import { keepNewest } from '../src/lib/fsutil.ts';
 import { prewarmBuilds, prewarmTree, type BuildContext } from '../src/validate/build.ts';
-import { findKustomize } from '../src/validate/kustomize.ts';
+import { DEFAULT_LIMITS, findKustomize } from '../src/validate/kustomize.ts';
 import { simulateCluster } from '../src/validate/simulate.ts';
 import { loadSnapshot, saveSnapshot, treeKey } from '../src/validate/snapshot.ts';
 import { validateRepository } from '../src/validate/pipeline.ts';
@@ -103,6 +103,61 @@ test('a prewarmed tree is built in one kustomize process, not one per level, and
   assert.equal(sim.resources.map((r) => r.obj), expected.resources.map((r) => r.obj));
 });
 
+/** kustomize itself, each run counted in a log: the kustomize processes a test started, whatever context asked. */
+const countingKustomize = () => {
+  const bin = tempDir('k8s-ops-counting-kustomize-');
+  const log = join(bin, 'runs.log');
+  const kubectl = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'kubectl')).find(existsSync)!;
+  writeFileSync(join(bin, 'kustomize'), `#!/bin/sh\n[ "$1" = build ] && shift\necho run >> "${log}"\nexec ${kubectl} kustomize "$@"\n`);
+  chmodSync(join(bin, 'kustomize'), 0o755);
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}${delimiter}${path}`;
+  const kustomize = findKustomize();
+  process.env.PATH = path;
+  return { kustomize, runs: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0) };
+};
+
+test('runs under way at once share kustomize processes, and a build both ask for is rendered once', async () => {
+  const { kustomize, runs } = countingKustomize();
+  const a = tempDir();
+  writeSyntheticRepo(a, 2, 1);
+  // A copy with one app changed: of its builds, only that app's differs from the first's.
+  const b = tempDir();
+  copyPath(a, b);
+  appendFileSync(join(b, 'kubernetes/apps/ns0/app1/app/helmrelease.yaml'), '  timeout: 10m\n');
+  const alone = context(b, tempDir());
+  const expected = await simulateCluster(alone.ctx, cluster);
+
+  const cacheDir = tempDir();
+  const [first, second] = [context(a, cacheDir), context(b, cacheDir)];
+  first.ctx.kustomize = second.ctx.kustomize = kustomize;
+  for (const { ctx } of [first, second]) prewarmTree(ctx, [cluster.entry]);
+  const [, sim] = await Promise.all([simulateCluster(first.ctx, cluster), simulateCluster(second.ctx, cluster)]);
+  assert.is(runs(), 1, 'both trees in one kustomize process');
+  assert.is(first.runs.count + second.runs.count, alone.runs.count + 1, 'the builds they share rendered once, the changed app once more');
+  assert.equal(sim.resources.map((r) => [r.origin?.file, r.obj]), expected.resources.map((r) => [r.origin?.file, r.obj]), 'the copy renders as it does alone, its files named from its own root');
+  const hr = sim.resources.find((r) => r.obj.kind === 'HelmRelease' && r.obj.metadata.name === 'app1' && r.obj.metadata.namespace === 'ns0');
+  assert.is(hr?.obj.spec.timeout, '10m');
+});
+
+test('a shared run that fails on one build runs that build alone and the others together', async () => {
+  const { kustomize, runs } = countingKustomize();
+  const repo = tempDir();
+  writeSyntheticRepo(repo, 6, 1);
+  writeFileSync(join(repo, 'kubernetes/apps/ns0/app3/app/helmrelease.yaml'), 'apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: [\n');
+  const { ctx, stats } = context(repo, tempDir());
+  ctx.kustomize = kustomize;
+  prewarmTree(ctx, [cluster.entry]);
+  const sim = await simulateCluster(ctx, cluster);
+  // The root and cluster-apps share the first process with the six apps; kustomize names the broken app's
+  // folder in its error, so the second process takes the other five and the third the broken one alone.
+  assert.is(runs(), 3);
+  assert.is(stats.processes, 3);
+  assert.is(stats.builds, 8, 'each build counted once: the failed shared run renders none');
+  assert.equal(sim.findings.filter((f) => f.severity === 'error').map((f) => [f.rule, f.file]), [['yaml', 'kubernetes/apps/ns0/app3/app/helmrelease.yaml']]);
+  assert.is(sim.resources.filter((r) => r.obj.kind === 'HelmRelease').length, 5);
+});
+
 test('a prewarmed build is started as its parent will apply it, with the parent\'s Kustomization patches', async () => {
   const repo = tempDir();
   writeSyntheticRepo(repo, 2, 1);
@@ -172,7 +227,10 @@ test('two runs over one cache that build the same thing at once each build in a 
   process.env.PATH = `${bin}${delimiter}${path}`;
   try {
     const cacheDir = tempDir('k8s-ops-shared-cache-');
-    const runs = await Promise.all([1, 2].map(() => validateRepository({ repo: fixtureRepo('clean'), schemaDirs: SCHEMAS, cacheDir })));
+    // Limits of its own each: runs of one process with the same limits would share the build instead (batch.ts),
+    // as two processes over one cache cannot.
+    const limits = [DEFAULT_LIMITS, { ...DEFAULT_LIMITS, timeoutMs: DEFAULT_LIMITS.timeoutMs - 1 }];
+    const runs = await Promise.all(limits.map((l) => validateRepository({ repo: fixtureRepo('clean'), schemaDirs: SCHEMAS, cacheDir, limits: l })));
     for (const { results } of runs) assert.equal(results.flatMap((r) => r.findings).map((f) => `${f.file}: ${f.message}`), []);
   } finally {
     process.env.PATH = path;

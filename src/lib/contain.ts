@@ -1,4 +1,4 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { toPosix } from './fsutil.ts';
 
@@ -16,7 +16,11 @@ const realRoot = (root: string): string => {
 /** The real path of `p`: its nearest existing ancestor's, symlinks followed, with the rest appended. */
 export const realPath = (p: string): string => {
   const abs = resolve(p);
-  if (existsSync(abs)) return realpathSync.native(abs);
+  try {
+    return realpathSync.native(abs);
+  } catch {
+    // Not there (or not reachable, as existsSync would say): its nearest existing ancestor's.
+  }
   const parent = dirname(abs);
   return parent === abs ? abs : join(realPath(parent), abs.slice(parent.length + (parent.endsWith(sep) ? 0 : 1)));
 };

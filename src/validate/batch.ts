@@ -19,7 +19,10 @@ import type { KObject } from './types.ts';
 // own in the shared process, put back in its output afterwards (only kustomize's namespace transformer
 // writes it, after every other transformer of the overlay); builds without one that read the same file go
 // to different processes. A shared run that fails anyway is split in two until the failing build runs
-// alone, as it would have.
+// alone, as it would have. The queue is the process's, not a run's: validations under way at once (the
+// tests' fixture repositories) share processes too, and a build two of them ask for (the same files, the
+// same cache) runs once. Builds of different repositories that read a file of the same relative path
+// count as reading the same file, since copies of one tree render the same objects.
 
 export interface BuiltDoc {
   obj: KObject;
@@ -65,58 +68,84 @@ const ORIGIN = 'config.kubernetes.io/origin';
 const BOUNDARY = 'k8s-ops-build-boundary-';
 
 interface Pending {
+  ctx: RenderContext;
   job: RenderJob;
   done: (r: Rendered) => void;
 }
 
-const queues = new WeakMap<RenderContext, { pending: Pending[]; flushing: boolean }>();
+const queue = { pending: [] as Pending[], flushing: false };
+/** Builds under way, by cache file and limits: a second run that asks for one waits for the first's. */
+const underWay = new Map<string, Promise<Rendered>>();
 
 /** Renders a build, in a process of its own or shared with other builds that are ready at the same time. */
 export const render = (ctx: RenderContext, job: RenderJob): Promise<Rendered> => {
-  if (!job.shareable) return ctx.schedule(() => renderAlone(ctx, job));
-  let queue = queues.get(ctx);
-  if (!queue) queues.set(ctx, (queue = { pending: [], flushing: false }));
-  const q = queue;
-  return new Promise((done) => {
-    q.pending.push({ job, done });
-    if (q.flushing) return;
-    q.flushing = true;
+  // A build over a limit fails for that run's limits only.
+  const key = JSON.stringify([job.cacheFile, ctx.limits ?? DEFAULT_LIMITS]);
+  const running = underWay.get(key);
+  if (running) return running;
+  const rendering = job.shareable ? enqueue(ctx, job) : ctx.schedule(() => renderAlone(ctx, job));
+  underWay.set(key, rendering);
+  const forget = () => underWay.delete(key);
+  rendering.then(forget, forget);
+  return rendering;
+};
+
+const enqueue = (ctx: RenderContext, job: RenderJob): Promise<Rendered> =>
+  new Promise((done) => {
+    queue.pending.push({ ctx, job, done });
+    if (queue.flushing) return;
+    queue.flushing = true;
     // Builds asked for in the same turn of the event loop (a Kustomization's children) go out together.
     setImmediate(() => {
-      q.flushing = false;
-      const all = q.pending.splice(0);
-      const per = Math.min(MAX_SHARED, Math.max(MIN_SHARED, Math.ceil(all.length / (ctx.parallelism ?? availableParallelism()))));
-      for (const group of groups(all, per)) runShared(ctx, group);
+      queue.flushing = false;
+      const all = queue.pending.splice(0);
+      // Only builds made alike share a process: the same kustomize, the same limits.
+      const kinds = new Map<string, Pending[]>();
+      for (const p of all) {
+        const kind = JSON.stringify([p.ctx.kustomize, p.ctx.limits ?? DEFAULT_LIMITS]);
+        kinds.set(kind, [...(kinds.get(kind) ?? []), p]);
+      }
+      for (const alike of kinds.values()) {
+        const per = Math.min(MAX_SHARED, Math.max(MIN_SHARED, Math.ceil(alike.length / (alike[0].ctx.parallelism ?? availableParallelism()))));
+        for (const group of groups(alike, per)) runShared(group);
+      }
     });
   });
-};
 
 /** At most `per` builds a group; builds without a target namespace that read a file in common stay apart. */
 const groups = (all: Pending[], per: number): Pending[][] => {
   const out: { members: Pending[]; reads: Set<string> }[] = [];
   for (const p of all) {
     const free = p.job.overlay.namespace !== undefined;
-    const group = out.find((g) => g.members.length < per && (free || !p.job.reads.some((f) => g.reads.has(f))));
+    const reads = p.job.reads.map((f) => toPosix(relative(p.ctx.repoRoot, f)));
+    const group = out.find((g) => g.members.length < per && (free || !reads.some((f) => g.reads.has(f))));
     if (group) {
       group.members.push(p);
-      if (!free) p.job.reads.forEach((f) => group.reads.add(f));
-    } else out.push({ members: [p], reads: new Set(free ? [] : p.job.reads) });
+      if (!free) reads.forEach((f) => group.reads.add(f));
+    } else out.push({ members: [p], reads: new Set(free ? [] : reads) });
   }
   return out.map((g) => g.members);
 };
 
-const runShared = (ctx: RenderContext, group: Pending[]): void => {
+const runShared = (group: Pending[]): void => {
+  const { ctx } = group[0];
   if (group.length === 1) {
     ctx.schedule(() => renderAlone(ctx, group[0].job)).then(group[0].done);
     return;
   }
-  ctx.schedule(() => renderTogether(ctx, group.map((p) => p.job))).then((results) => {
+  ctx.schedule(() => renderTogether(group)).then((results) => {
     if (Array.isArray(results)) return group.forEach((p, i) => p.done(results[i]));
     // Over a limit, any of them may be the cause: each runs alone, with limits of its own.
-    if (results === 'limit') return group.forEach((p) => runShared(ctx, [p]));
+    if (results === 'limit') return group.forEach((p) => runShared([p]));
+    // kustomize names the build it was reading when it failed: that one runs alone, the others together.
+    if (typeof results === 'number' && results < group.length) {
+      runShared([group[results]]);
+      runShared(group.filter((_, i) => i !== results));
+      return;
+    }
     const half = Math.ceil(group.length / 2);
-    runShared(ctx, group.slice(0, half));
-    runShared(ctx, group.slice(half));
+    runShared(group.slice(0, half));
+    runShared(group.slice(half));
   });
 };
 
@@ -138,9 +167,10 @@ const writeOverlay = (dir: string, overlay: RenderJob['overlay'], extra: KObject
   writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(k, null, 2));
 };
 
-const run = (ctx: RenderContext, dir: string) => {
-  if (ctx.stats) ctx.stats.processes++;
-  return runKustomize(ctx.kustomize, dir, ctx.limits ?? DEFAULT_LIMITS);
+/** One kustomize process, counted once in each run that has a build in it. */
+const run = (ctxs: RenderContext[], dir: string) => {
+  for (const ctx of new Set(ctxs)) if (ctx.stats) ctx.stats.processes++;
+  return runKustomize(ctxs[0].kustomize, dir, ctxs[0].limits ?? DEFAULT_LIMITS);
 };
 
 const rendered = (ctx: RenderContext, builds: number) => {
@@ -155,20 +185,25 @@ const keep = (cacheFile: string, docs: BuiltDoc[]): void => {
 const renderAlone = async (ctx: RenderContext, job: RenderJob): Promise<Rendered> => {
   const dir = overlayDir(ctx, sha256(job.cacheFile).slice(0, 20));
   writeOverlay(dir, job.overlay, { buildMetadata: ['originAnnotations'] });
-  const result = await run(ctx, dir);
+  const result = await run([ctx], dir);
   rmSync(dir, { recursive: true, force: true });
   rendered(ctx, 1);
   if (!result.ok) return result;
-  const parsed = docsOf(result.stdout, dir, ctx.repoRoot);
+  const parsed = docsOf(result.stdout, dir);
   if (!parsed.ok) return parsed;
-  keep(job.cacheFile, parsed.docs);
-  return parsed;
+  const docs = fromRoot(parsed.docs, ctx.repoRoot);
+  keep(job.cacheFile, docs);
+  return { ok: true, docs };
 };
 
-/** Several builds in one process; when it failed, whether over a limit or otherwise (the caller splits them). */
-const renderTogether = async (ctx: RenderContext, jobs: RenderJob[]): Promise<Rendered[] | 'limit' | 'failed'> => {
+/**
+ * Several builds in one process; when it failed, whether over a limit, or the build kustomize named in its
+ * error, or otherwise (the caller splits them).
+ */
+const renderTogether = async (group: Pending[]): Promise<Rendered[] | 'limit' | number | 'failed'> => {
+  const jobs = group.map((p) => p.job);
   const id = sha256(...jobs.map((j) => j.cacheFile)).slice(0, 20);
-  const dir = overlayDir(ctx, `shared-${id}`);
+  const dir = overlayDir(group[0].ctx, `shared-${id}`);
   const resources: string[] = [];
   const stand = (i: number) => `k8s-ops-${id.slice(0, 8)}-${i}`;
   jobs.forEach((job, i) => {
@@ -181,10 +216,14 @@ const renderTogether = async (ctx: RenderContext, jobs: RenderJob[]): Promise<Re
     join(dir, 'kustomization.yaml'),
     JSON.stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', buildMetadata: ['originAnnotations'], sortOptions: { order: 'fifo' }, resources }),
   );
-  const result = await run(ctx, dir);
+  const result = await run(group.map((p) => p.ctx), dir);
   rmSync(dir, { recursive: true, force: true });
-  if (!result.ok) return result.limit ? 'limit' : 'failed';
-  const parsed = docsOf(result.stdout, dir, ctx.repoRoot);
+  if (!result.ok) {
+    if (result.limit) return 'limit';
+    const named = /accumulating resources from '\.?\/?b(\d+)'/.exec(result.error);
+    return named ? Number(named[1]) : 'failed';
+  }
+  const parsed = docsOf(result.stdout, dir);
   if (!parsed.ok) return 'failed';
   const split: BuiltDoc[][] = [];
   for (const doc of parsed.docs) {
@@ -196,14 +235,19 @@ const renderTogether = async (ctx: RenderContext, jobs: RenderJob[]): Promise<Re
     else split[split.length - 1].push(doc);
   }
   if (split.length !== jobs.length) return 'failed';
-  rendered(ctx, jobs.length);
-  return jobs.map((job, i) => {
+  group.forEach((p) => rendered(p.ctx, 1));
+  return group.map(({ ctx, job }, i) => {
     const { namespace } = job.overlay;
-    const docs = legacyOrder(namespace === undefined ? split[i] : split[i].map((d) => ({ ...d, obj: replaceString(d.obj, stand(i), namespace) })));
+    const own = fromRoot(split[i], ctx.repoRoot);
+    const docs = legacyOrder(namespace === undefined ? own : own.map((d) => ({ ...d, obj: replaceString(d.obj, stand(i), namespace) })));
     keep(job.cacheFile, docs);
     return { ok: true, docs };
   });
 };
+
+/** Each object's source file relative to the repository it was built from. */
+const fromRoot = (docs: BuiltDoc[], repoRoot: string): BuiltDoc[] =>
+  docs.map((d) => (d.file === undefined ? d : { ...d, file: toPosix(relative(repoRoot, d.file)) }));
 
 /** `value` with `from` replaced by `to` in every string, keys included. */
 const replaceString = (value: any, from: string, to: string): any => {
@@ -213,21 +257,21 @@ const replaceString = (value: any, from: string, to: string): any => {
   return value;
 };
 
-/** kustomize's output as objects, each with the repository file it came from (its origin annotation removed). */
-const docsOf = (stdout: string, dir: string, repoRoot: string): Rendered => {
+/** kustomize's output as objects, each with the file it came from (absolute; its origin annotation removed). */
+const docsOf = (stdout: string, dir: string): Rendered => {
   try {
     const docs = parseYamlDocuments(stdout)
       .map((d) => toJSCapped(d, 'kustomize output'))
       .filter((o) => o && typeof o === 'object')
-      .map((obj) => ({ obj, file: takeOrigin(obj, dir, repoRoot) }));
+      .map((obj) => ({ obj, file: takeOrigin(obj, dir) }));
     return { ok: true, docs };
   } catch (e) {
     return { ok: false, error: (e as Error).message.split('\n')[0] };
   }
 };
 
-/** Removes kustomize's origin annotation and returns the repository-relative source file. */
-const takeOrigin = (obj: KObject, dir: string, repoRoot: string): string | undefined => {
+/** Removes kustomize's origin annotation and returns the absolute source file. */
+const takeOrigin = (obj: KObject, dir: string): string | undefined => {
   const annotations = obj.metadata?.annotations;
   const origin = annotations?.[ORIGIN];
   if (!origin) return undefined;
@@ -236,7 +280,7 @@ const takeOrigin = (obj: KObject, dir: string, repoRoot: string): string | undef
   try {
     const o = parseYaml(origin, ORIGIN);
     const path = o?.path ?? o?.configuredIn;
-    return path ? toPosix(relative(repoRoot, resolve(dir, path))) : undefined;
+    return path ? resolve(dir, path) : undefined;
   } catch {
     return undefined;
   }

@@ -181,6 +181,13 @@ export const buildFluxKustomization = async (
   return { docs: structuredClone(rendered.docs), kustomizations, findings, cached };
 };
 
+/**
+ * The Flux Kustomizations a text declares, by the text: every validation reads the same ks.yaml files again
+ * (a generator's scratch copy, each test's), and parsing them is most of the prewarm's cost.
+ */
+const declaredByText = new Map<string, KObject[]>();
+const MAX_REMEMBERED_TEXTS = 4096;
+
 /** The Flux Kustomizations a file declares (none when it is not readable YAML inside the repository). */
 const fluxKustomizationsIn = (ctx: BuildContext, file: string): KObject[] => {
   const path = resolve(ctx.repoRoot, file);
@@ -189,7 +196,14 @@ const fluxKustomizationsIn = (ctx: BuildContext, file: string): KObject[] => {
     const text = readYamlText(path);
     // Most files a build reads declare none: their apiVersion is not in the text, and they are not parsed.
     if (!text.includes('kustomize.toolkit.fluxcd.io/')) return [];
-    return (parseYamlAll(text, file) as KObject[]).filter((o) => o && isFluxKustomization(o));
+    let declared = declaredByText.get(text);
+    if (!declared) {
+      declared = (parseYamlAll(text, file) as KObject[]).filter((o) => o && isFluxKustomization(o));
+      if (declaredByText.size >= MAX_REMEMBERED_TEXTS) declaredByText.clear();
+      declaredByText.set(text, declared);
+    }
+    // Callers may change what they get: each gets its own copy.
+    return structuredClone(declared);
   } catch {
     return [];
   }
