@@ -26,10 +26,29 @@ const run = async (name: string, expected: any) => {
   return results;
 };
 
+const expectations = new Map(cases.map((name) => [name, parse(readFileSync(join(FIXTURES, name, 'expect.yaml'), 'utf8'))]));
+
+/**
+ * Every case's validation, all started when the first is asked for: at once, their builds share kustomize
+ * processes. Each case's test then awaits its own.
+ */
+let started: Map<string, ReturnType<typeof run>> | undefined;
+const resultsOf = (name: string) => {
+  started ??= new Map(
+    cases.map((c) => {
+      const results = run(c, expectations.get(c));
+      // Failures are reported by the case's test, when it awaits them.
+      results.catch(() => undefined);
+      return [c, results];
+    }),
+  );
+  return started.get(name)!;
+};
+
 for (const name of cases) {
-  const expected = parse(readFileSync(join(FIXTURES, name, 'expect.yaml'), 'utf8'));
+  const expected = expectations.get(name);
   test(name, async () => {
-    const results = await run(name, expected);
+    const results = await resultsOf(name);
     const findings = results.flatMap((r) => r.findings);
     for (const f of findings) assert.ok(isRule(f.rule), `${findingLine(f)}: the rule is not in src/validate/rules.ts`);
     const errors = findings.filter((f) => f.severity === 'error');
