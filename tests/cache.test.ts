@@ -1,5 +1,5 @@
 import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeSyntheticRepo } from '../bench/synthetic.ts';
@@ -156,6 +156,23 @@ test('a shared run that fails on one build runs that build alone and the others 
   assert.is(stats.builds, 8, 'each build counted once: the failed shared run renders none');
   assert.equal(sim.findings.filter((f) => f.severity === 'error').map((f) => [f.rule, f.file]), [['yaml', 'kubernetes/apps/ns0/app3/app/helmrelease.yaml']]);
   assert.is(sim.resources.filter((r) => r.obj.kind === 'HelmRelease').length, 5);
+});
+
+test('two copies that fail the same build at once each report it with their own paths', async () => {
+  const a = tempDir();
+  writeSyntheticRepo(a, 2, 1);
+  // kustomize refuses the field and names the folder by its absolute path.
+  appendFileSync(join(a, 'kubernetes/apps/ns0/app1/app/kustomization.yaml'), 'resourcez: []\n');
+  const b = tempDir();
+  copyPath(a, b);
+  const cacheDir = tempDir();
+  const [first, second] = [context(a, cacheDir), context(b, cacheDir)];
+  const sims = await Promise.all([simulateCluster(first.ctx, cluster), simulateCluster(second.ctx, cluster)]);
+  for (const [sim, own, other] of [[sims[0], a, b], [sims[1], b, a]] as const) {
+    const errors = sim.findings.filter((f) => f.severity === 'error');
+    assert.ok(errors.some((f) => f.message.includes('resourcez')), 'the failure is reported');
+    assert.ok(errors.every((f) => ![own, other].some((root) => f.message.includes(basename(root)))), errors.map((f) => f.message).join('\n'));
+  }
 });
 
 test('a prewarmed build is started as its parent will apply it, with the parent\'s Kustomization patches', async () => {

@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { toPosix } from './fsutil.ts';
 
@@ -18,8 +18,9 @@ export const realPath = (p: string): string => {
   const abs = resolve(p);
   try {
     return realpathSync.native(abs);
-  } catch {
-    // Not there (or not reachable, as existsSync would say): its nearest existing ancestor's.
+  } catch (e) {
+    // Only a path that is not there takes its nearest existing ancestor's; any other failure stands.
+    if (existsSync(abs)) throw e;
   }
   const parent = dirname(abs);
   return parent === abs ? abs : join(realPath(parent), abs.slice(parent.length + (parent.endsWith(sep) ? 0 : 1)));

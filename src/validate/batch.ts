@@ -75,17 +75,26 @@ interface Pending {
 
 const queue = { pending: [] as Pending[], flushing: false };
 /** Builds under way, by cache file and limits: a second run that asks for one waits for the first's. */
-const underWay = new Map<string, Promise<Rendered>>();
+const underWay = new Map<string, { repoRoot: string; rendering: Promise<Rendered> }>();
 
 /** Renders a build, in a process of its own or shared with other builds that are ready at the same time. */
 export const render = (ctx: RenderContext, job: RenderJob): Promise<Rendered> => {
   // A build over a limit fails for that run's limits only.
   const key = JSON.stringify([job.cacheFile, ctx.limits ?? DEFAULT_LIMITS]);
   const running = underWay.get(key);
-  if (running) return running;
+  if (!running) return start(ctx, job, key);
+  if (running.repoRoot === ctx.repoRoot) return running.rendering;
+  // Another copy's objects are this one's (their files are repository-relative), but its error names its own
+  // paths: a failure is rendered again here.
+  return running.rendering.then((r) => (r.ok || r.limit ? r : start(ctx, job, key)));
+};
+
+const start = (ctx: RenderContext, job: RenderJob, key: string): Promise<Rendered> => {
   const rendering = job.shareable ? enqueue(ctx, job) : ctx.schedule(() => renderAlone(ctx, job));
-  underWay.set(key, rendering);
-  const forget = () => underWay.delete(key);
+  underWay.set(key, { repoRoot: ctx.repoRoot, rendering });
+  const forget = () => {
+    if (underWay.get(key)?.rendering === rendering) underWay.delete(key);
+  };
   rendering.then(forget, forget);
   return rendering;
 };
@@ -129,8 +138,10 @@ const groups = (all: Pending[], per: number): Pending[][] => {
 
 const runShared = (group: Pending[]): void => {
   const { ctx } = group[0];
+  // A failure outside kustomize (the overlay folder cannot be written) fails the builds, not the queue.
+  const fail = (e: unknown) => group.forEach((p) => p.done({ ok: false, error: (e as Error)?.message ?? String(e) }));
   if (group.length === 1) {
-    ctx.schedule(() => renderAlone(ctx, group[0].job)).then(group[0].done);
+    ctx.schedule(() => renderAlone(ctx, group[0].job)).then(group[0].done, fail);
     return;
   }
   ctx.schedule(() => renderTogether(group)).then((results) => {
@@ -146,7 +157,7 @@ const runShared = (group: Pending[]): void => {
     const half = Math.ceil(group.length / 2);
     runShared(group.slice(0, half));
     runShared(group.slice(half));
-  });
+  }, fail);
 };
 
 /**
@@ -188,7 +199,8 @@ const renderAlone = async (ctx: RenderContext, job: RenderJob): Promise<Rendered
   const result = await run([ctx], dir);
   rmSync(dir, { recursive: true, force: true });
   rendered(ctx, 1);
-  if (!result.ok) return result;
+  // kustomize names a file as the overlay lists it, relative to the overlay's folder: named from the root instead.
+  if (!result.ok) return { ...result, error: result.error.split(`${toPosix(relative(dir, ctx.repoRoot))}/`).join('') };
   const parsed = docsOf(result.stdout, dir);
   if (!parsed.ok) return parsed;
   const docs = fromRoot(parsed.docs, ctx.repoRoot);

@@ -196,11 +196,12 @@ const fluxKustomizationsIn = (ctx: BuildContext, file: string): KObject[] => {
     const text = readYamlText(path);
     // Most files a build reads declare none: their apiVersion is not in the text, and they are not parsed.
     if (!text.includes('kustomize.toolkit.fluxcd.io/')) return [];
-    let declared = declaredByText.get(text);
+    const key = sha256(text);
+    let declared = declaredByText.get(key);
     if (!declared) {
       declared = (parseYamlAll(text, file) as KObject[]).filter((o) => o && isFluxKustomization(o));
       if (declaredByText.size >= MAX_REMEMBERED_TEXTS) declaredByText.clear();
-      declaredByText.set(text, declared);
+      declaredByText.set(key, declared);
     }
     // Callers may change what they get: each gets its own copy.
     return structuredClone(declared);
