@@ -175,6 +175,19 @@ test('two copies that fail the same build at once each report it with their own 
   }
 });
 
+test("a failed build of the repository's root names it from the root too", async () => {
+  const repo = tempDir();
+  writeSyntheticRepo(repo, 1, 1);
+  const apps = join(repo, 'clusters/c1/flux/apps.yaml');
+  writeFileSync(apps, readFileSync(apps, 'utf8').replace('path: ./kubernetes/apps', 'path: ./'));
+  writeFileSync(join(repo, 'kustomization.yaml'), 'resources:\n  - kubernetes/apps\nresourcez: []\n');
+  const { ctx } = context(repo, tempDir());
+  const sim = await simulateCluster(ctx, cluster);
+  const errors = sim.findings.filter((f) => f.severity === 'error').map((f) => f.message);
+  assert.ok(errors.some((m) => m.includes('resourcez')), errors.join('\n'));
+  assert.ok(errors.every((m) => !m.includes(basename(repo))), errors.join('\n'));
+});
+
 test('a prewarmed build is started as its parent will apply it, with the parent\'s Kustomization patches', async () => {
   const repo = tempDir();
   writeSyntheticRepo(repo, 2, 1);

@@ -85,12 +85,16 @@ export const render = (ctx: RenderContext, job: RenderJob): Promise<Rendered> =>
   if (!running) return start(ctx, job, key);
   if (running.repoRoot === ctx.repoRoot) return running.rendering;
   // Another copy's objects are this one's (their files are repository-relative), but its error names its own
-  // paths: a failure is rendered again here.
-  return running.rendering.then((r) => (r.ok || r.limit ? r : start(ctx, job, key)));
+  // paths: a failure is rendered again, once for this copy (another run of it that asks joins that one).
+  return running.rendering.then((r) => {
+    if (r.ok || r.limit) return r;
+    const now = underWay.get(key);
+    return now?.repoRoot === ctx.repoRoot ? now.rendering : start(ctx, job, key);
+  });
 };
 
 const start = (ctx: RenderContext, job: RenderJob, key: string): Promise<Rendered> => {
-  const rendering = job.shareable ? enqueue(ctx, job) : ctx.schedule(() => renderAlone(ctx, job));
+  const rendering = job.shareable ? enqueue(ctx, job) : ctx.schedule(() => renderAlone(ctx, job)).catch(failed);
   underWay.set(key, { repoRoot: ctx.repoRoot, rendering });
   const forget = () => {
     if (underWay.get(key)?.rendering === rendering) underWay.delete(key);
@@ -138,10 +142,9 @@ const groups = (all: Pending[], per: number): Pending[][] => {
 
 const runShared = (group: Pending[]): void => {
   const { ctx } = group[0];
-  // A failure outside kustomize (the overlay folder cannot be written) fails the builds, not the queue.
-  const fail = (e: unknown) => group.forEach((p) => p.done({ ok: false, error: (e as Error)?.message ?? String(e) }));
+  const fail = (e: unknown) => group.forEach((p) => p.done(failed(e)));
   if (group.length === 1) {
-    ctx.schedule(() => renderAlone(ctx, group[0].job)).then(group[0].done, fail);
+    ctx.schedule(() => renderAlone(ctx, group[0].job)).then(group[0].done).catch(fail);
     return;
   }
   ctx.schedule(() => renderTogether(group)).then((results) => {
@@ -157,8 +160,11 @@ const runShared = (group: Pending[]): void => {
     const half = Math.ceil(group.length / 2);
     runShared(group.slice(0, half));
     runShared(group.slice(half));
-  }, fail);
+  }).catch(fail);
 };
+
+/** A failure outside kustomize (the overlay folder cannot be written) fails the build like one of kustomize's. */
+const failed = (e: unknown): Rendered => ({ ok: false, error: (e as Error)?.message ?? String(e) });
 
 /**
  * A fresh folder for one kustomize run. Two runs may build the same thing at once (the component library's
@@ -200,7 +206,8 @@ const renderAlone = async (ctx: RenderContext, job: RenderJob): Promise<Rendered
   rmSync(dir, { recursive: true, force: true });
   rendered(ctx, 1);
   // kustomize names a file as the overlay lists it, relative to the overlay's folder: named from the root instead.
-  if (!result.ok) return { ...result, error: result.error.split(`${toPosix(relative(dir, ctx.repoRoot))}/`).join('') };
+  const rel = toPosix(relative(dir, ctx.repoRoot));
+  if (!result.ok) return { ...result, error: result.error.split(`${rel}/`).join('').split(`'${rel}'`).join("'.'") };
   const parsed = docsOf(result.stdout, dir);
   if (!parsed.ok) return parsed;
   const docs = fromRoot(parsed.docs, ctx.repoRoot);

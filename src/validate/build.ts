@@ -174,7 +174,11 @@ export const buildFluxKustomization = async (
     if (rendered.limit) return fail('build-limit', `${where.ks}: kustomize build ${rendered.error}`, undefined, { kustomizations });
     const yamlErrors = syntaxErrors(ctx.repoRoot, inputFiles);
     if (yamlErrors.length) return { docs: [], kustomizations, findings: [...findings, ...yamlErrors], cached: false };
-    const message = rendered.error.split(`${ctx.repoRoot}/`).join('').replace(/(\.\.\/)+/g, '');
+    // kustomize names files by absolute path: from the root instead, the root itself as `.`.
+    const root = ctx.repoRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const message = rendered.error
+      .replace(new RegExp(`${root}(/|(?![\\w.-]))`, 'g'), (_, slash) => (slash ? '' : '.'))
+      .replace(/(\.\.\/)+/g, '');
     return fail('build', `${where.ks}: kustomize build failed: ${message}`, undefined, { kustomizations });
   }
   // Each caller gets its own copy: later stages rewrite objects in place.
