@@ -161,7 +161,7 @@ test('a shared run that fails on one build runs that build alone and the others 
 test('two copies that fail the same build at once each report it with their own paths', async () => {
   const a = tempDir();
   writeSyntheticRepo(a, 2, 1);
-  // kustomize refuses the field and names the folder by its absolute path.
+  // kustomize refuses the field and names the folder by its path, absolute and relative to its overlay.
   appendFileSync(join(a, 'kubernetes/apps/ns0/app1/app/kustomization.yaml'), 'resourcez: []\n');
   const b = tempDir();
   copyPath(a, b);

@@ -4,12 +4,13 @@
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadAnswersFile } from '../generators/lib/answers.ts';
 import { invoke } from '../src/lib/cli.ts';
+import { contain } from '../src/lib/contain.ts';
 import { UserError } from '../src/lib/errors.ts';
 import { walkFiles } from '../src/lib/fsutil.ts';
 import { MAX_CONFIG_BYTES, MAX_YAML_BYTES } from '../src/lib/yaml-safe.ts';
@@ -220,6 +221,34 @@ test('render writes only Kubernetes names, inside --out: a name with ../ or an o
   assert.is(again.code, 1);
   assert.match(again.stderr, /Kustomization flux-system\/podinfo: flux-system\/podinfo\.yaml is under a symlink to .*elsewhere.*, outside the output folder: not written/);
   assert.equal(readdirSync(elsewhere), []);
+
+  // A file of the output folder replaced by a dangling symlink out of it, and one by a symlink loop: nothing
+  // is written where they lead.
+  const planted = join(out, 'flux-system/podinfo.yaml');
+  rmSync(planted);
+  symlinkSync(join(elsewhere, 'planted.yaml'), planted);
+  rmSync(join(out, 'flux-system/cluster-apps.yaml'));
+  symlinkSync(join(out, 'flux-system/cluster-apps.yaml'), join(out, 'flux-system/cluster-apps.yaml'));
+  const third = await invoke(renderMain, ['--repo', repo, '--out', out, '--cache-dir', CACHE, '--quiet']);
+  assert.is(third.code, 1);
+  assert.match(third.stderr, /Kustomization flux-system\/podinfo: flux-system\/podinfo\.yaml is under a symlink to .*elsewhere\/planted\.yaml, outside the output folder: not written/);
+  assert.match(third.stderr, /Kustomization flux-system\/cluster-apps: flux-system\/cluster-apps\.yaml is under a symlink .*: not written/);
+  assert.equal(readdirSync(elsewhere), []);
+});
+
+test('a dangling symlink leads where a write through it lands; a symlink loop is not inside', () => {
+  const root = tempDir();
+  const outside = tempDir();
+  mkdirSync(join(root, 'in'));
+  symlinkSync(join(outside, 'nothing-yet.yaml'), join(root, 'in/dangling.yaml'));
+  symlinkSync('../in/missing.yaml', join(root, 'in/relative.yaml'));
+  symlinkSync('loop.yaml', join(root, 'in/loop.yaml'));
+  const dangling = contain(root, 'in/dangling.yaml');
+  assert.is(dangling.inside, false);
+  assert.is(dangling.real, join(realpathSync(outside), 'nothing-yet.yaml'));
+  assert.is(contain(root, 'in/relative.yaml').inside, true);
+  assert.is(contain(root, 'in/loop.yaml').inside, false);
+  assert.is(contain(root, 'in/not-there/file.yaml').inside, true);
 });
 
 test('a kind, apiVersion or group outside Kubernetes syntax is a schema finding: no file is read, nothing downloaded or cached', async () => {

@@ -1,8 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { entryPoint, parseFlags } from '../lib/cli.ts';
 import { contain } from '../lib/contain.ts';
+import { writeAtomically } from '../lib/fsutil.ts';
 import { EXIT } from '../lib/errors.ts';
 import { io } from '../lib/io.ts';
 import { commonFlags, progressPrinter } from './args.ts';
@@ -37,7 +38,8 @@ export const main = async (argv: string[]): Promise<number> => {
       }
       mkdirSync(dirname(file), { recursive: true });
       const text = built.resources.map((r) => stringify(r.obj, { lineWidth: 0 })).join('---\n');
-      writeFileSync(file, text);
+      // A rename replaces a symlink in the way rather than writing where it leads.
+      writeAtomically(file, text);
     }
     for (const f of resolveLines(sim.findings, locator).filter((x) => x.severity === 'error')) {
       failed = true;
