@@ -4,6 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { cacheArea } from '../lib/cache.ts';
 import { toPosix, writeAtomically } from '../lib/fsutil.ts';
 import { sha256 } from '../lib/hash.ts';
+import { escapeRegExp } from '../lib/regexp.ts';
 import { parseYaml, parseYamlDocuments, toJSCapped } from '../lib/yaml-safe.ts';
 import { DEFAULT_LIMITS, runKustomize, type BuildLimits, type KustomizeBin } from './kustomize.ts';
 import type { KObject } from './types.ts';
@@ -205,9 +206,7 @@ const renderAlone = async (ctx: RenderContext, job: RenderJob): Promise<Rendered
   const result = await run([ctx], dir);
   rmSync(dir, { recursive: true, force: true });
   rendered(ctx, 1);
-  // kustomize names a file as the overlay lists it, relative to the overlay's folder: named from the root instead.
-  const rel = toPosix(relative(dir, ctx.repoRoot));
-  if (!result.ok) return { ...result, error: result.error.split(`${rel}/`).join('').split(`'${rel}'`).join("'.'") };
+  if (!result.ok) return { ...result, error: namedFromRoot(result.error, dir, ctx.repoRoot) };
   const parsed = docsOf(result.stdout, dir);
   if (!parsed.ok) return parsed;
   const docs = fromRoot(parsed.docs, ctx.repoRoot);
@@ -262,6 +261,21 @@ const renderTogether = async (group: Pending[]): Promise<Rendered[] | 'limit' | 
     keep(job.cacheFile, docs);
     return { ok: true, docs };
   });
+};
+
+/**
+ * kustomize's error with the files named from the repository's root (the root itself as `.`): it names them
+ * as the overlay lists them, relative to the overlay's folder, or by absolute path.
+ */
+const namedFromRoot = (error: string, dir: string, repoRoot: string): string => {
+  const rel = toPosix(relative(dir, repoRoot));
+  return error
+    .split(`${rel}/`)
+    .join('')
+    .split(`'${rel}'`)
+    .join("'.'")
+    .replace(new RegExp(`${escapeRegExp(repoRoot)}(/|(?![\\w.-]))`, 'g'), (_, slash) => (slash ? '' : '.'))
+    .replace(/(\.\.\/)+/g, '');
 };
 
 /** Each object's source file relative to the repository it was built from. */

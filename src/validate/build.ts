@@ -6,6 +6,7 @@ import { isDir, isFile, toPosix, walkFiles } from '../lib/fsutil.ts';
 import { fluxEntry, listClusters } from '../lib/layout.ts';
 import { mergePatch } from '../lib/merge-patch.ts';
 import { sha256 } from '../lib/hash.ts';
+import { escapeRegExp } from '../lib/regexp.ts';
 import { parseYamlAll, parseYamlDocuments, readYamlText } from '../lib/yaml-safe.ts';
 import { readCached, render, type BuiltDoc, type Rendered, type RenderContext } from './batch.ts';
 import { collectInputs, generatedResources, isRemoteRef, isYamlFile, kustomizationFile, yamlRefusals, type Inputs, type Refusal } from './inputs.ts';
@@ -129,7 +130,7 @@ export const buildFluxKustomization = async (
   const refuse = (refused: Refusal[]): BuildOutput => {
     for (const r of refused) {
       const file = fromRoot(r.file);
-      const at = { pattern: r.ref.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') };
+      const at = { pattern: escapeRegExp(r.ref) };
       if (r.kind === 'remote') {
         findings.push({ file, rule: 'remote-not-followed', message: `${where.ks}: ${r.field} ${r.ref} is remote: not fetched (validation reads no network), so ${BUILD_NOT_RUN}`, severity: 'warning', at });
       } else if (r.kind === 'outside') {
@@ -174,12 +175,7 @@ export const buildFluxKustomization = async (
     if (rendered.limit) return fail('build-limit', `${where.ks}: kustomize build ${rendered.error}`, undefined, { kustomizations });
     const yamlErrors = syntaxErrors(ctx.repoRoot, inputFiles);
     if (yamlErrors.length) return { docs: [], kustomizations, findings: [...findings, ...yamlErrors], cached: false };
-    // kustomize names files by absolute path: from the root instead, the root itself as `.`.
-    const root = ctx.repoRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const message = rendered.error
-      .replace(new RegExp(`${root}(/|(?![\\w.-]))`, 'g'), (_, slash) => (slash ? '' : '.'))
-      .replace(/(\.\.\/)+/g, '');
-    return fail('build', `${where.ks}: kustomize build failed: ${message}`, undefined, { kustomizations });
+    return fail('build', `${where.ks}: kustomize build failed: ${rendered.error}`, undefined, { kustomizations });
   }
   // Each caller gets its own copy: later stages rewrite objects in place.
   return { docs: structuredClone(rendered.docs), kustomizations, findings, cached };

@@ -1,3 +1,4 @@
+import { escapeRegExp } from '../lib/regexp.ts';
 import type { ValidatorConfig } from './config.ts';
 import { chartCandidates, declaredPresent, helmNamespaces, nameReleases } from './presence.ts';
 import { ksId } from './simulate.ts';
@@ -171,7 +172,7 @@ export const checkReferences = (resources: Resource[], config: ValidatorConfig, 
     (ks.spec.postBuild?.substituteFrom ?? []).forEach((ref: KObject, i: number) => {
       if (ref?.optional || findSource(ref, ks.namespace, resources.map((x) => x.obj), config)) return;
       const declared = fluxKustomizationResource(ksId(ks));
-      const hashed = resources.find((x) => x.obj.kind === ref?.kind && ns(x.obj) === ks.namespace && new RegExp(`^${escape(String(ref?.name))}-[a-z0-9]{10}$`).test(String(x.obj.metadata?.name)));
+      const hashed = resources.find((x) => x.obj.kind === ref?.kind && ns(x.obj) === ks.namespace && new RegExp(`^${escapeRegExp(String(ref?.name))}-[a-z0-9]{10}$`).test(String(x.obj.metadata?.name)));
       const hint = hashed ? `: kustomize's generator names it ${hashed.obj.metadata?.name} (set generatorOptions.disableNameSuffixHash)` : '';
       const at: Finding = {
         file: declared?.origin?.file ?? ks.origin?.file ?? '',
@@ -187,8 +188,6 @@ export const checkReferences = (resources: Resource[], config: ValidatorConfig, 
   findings.push(...dependencyCycles(resources));
   return findings;
 };
-
-const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Every `storageClassName` (and CloudNativePG's `storageClass`) set to a real name. */
 const storageClassFields = (obj: KObject): [(string | number)[], string][] => {

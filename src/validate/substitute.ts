@@ -1,4 +1,5 @@
 import { parse, stringify } from 'yaml';
+import { escapeRegExp } from '../lib/regexp.ts';
 import { envsubst, type SubstError } from './envsubst.ts';
 import { standIn } from './substitute-from.ts';
 import type { KObject } from './types.ts';
@@ -75,8 +76,6 @@ const withoutNewlines = (vars: Record<string, string>): Record<string, string> =
   }
   return clean;
 };
-
-const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The substituted text as Flux reads it back from the YAML it substituted. */
 const retypedLikeFlux = (before: string, after: string): unknown => {
